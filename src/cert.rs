@@ -1,0 +1,143 @@
+//! `Certificate`: the DER bytes of one X.509 certificate plus the facts anchorage decides on
+//! (fingerprint, names, validity, CA flag, self-signed). Built once by the input decoders.
+
+use sha2::{Digest, Sha256};
+use ::time::OffsetDateTime;
+use x509_parser::prelude::{FromDer, X509Certificate};
+
+/// The role a certificate plays, which decides the install policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Self-signed (subject == issuer and the signature verifies with its own key, or it cannot be
+    /// checked but the names match): a trust anchor, CA or not (appliance certificates).
+    SelfSigned,
+    /// A CA certificate issued by someone else.
+    Intermediate,
+    /// An end-entity certificate issued by someone else.
+    Leaf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    pub der: Vec<u8>,
+    pub sha256: [u8; 32],
+    pub subject: String,
+    pub issuer: String,
+    /// The subject's common name (or the whole subject if none), for naming and messages.
+    pub common_name: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub is_ca: bool,
+    pub role: Role,
+}
+
+pub fn sha256(der: &[u8]) -> [u8; 32] {
+    let digest = Sha256::digest(der);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(&digest);
+    out
+}
+
+impl Certificate {
+    /// Parse exactly one DER certificate. Trailing bytes are an error unless `allow_trailing`
+    /// (OpenSSL's TRUSTED CERTIFICATE appends auxiliary trust data after the certificate).
+    pub fn from_der(bytes: &[u8], allow_trailing: bool) -> Result<Certificate, String> {
+        let (rest, x509) = X509Certificate::from_der(bytes).map_err(|e| format!("not an X.509 certificate ({e})"))?;
+        if !rest.is_empty() && !allow_trailing {
+            return Err(format!("{} unexpected bytes after the certificate", rest.len()));
+        }
+        let der = bytes[..bytes.len() - rest.len()].to_vec();
+        let subject = x509.subject().to_string();
+        let issuer = x509.issuer().to_string();
+        let common_name = x509
+            .subject()
+            .iter_common_name()
+            .next()
+            .and_then(|cn| cn.as_str().ok())
+            .map(str::to_string)
+            .or_else(|| x509.subject().iter_organization().next().and_then(|o| o.as_str().ok()).map(str::to_string))
+            .unwrap_or_else(|| subject.clone());
+        let is_ca = x509.is_ca();
+        let names_match = x509.subject().as_raw() == x509.issuer().as_raw();
+        let role = if names_match {
+            Role::SelfSigned
+        } else if is_ca {
+            Role::Intermediate
+        } else {
+            Role::Leaf
+        };
+        let validity = x509.validity();
+        Ok(Certificate {
+            sha256: sha256(&der),
+            subject,
+            issuer,
+            common_name,
+            not_before: validity.not_before.timestamp(),
+            not_after: validity.not_after.timestamp(),
+            is_ca,
+            role,
+            der,
+        })
+    }
+
+    pub fn fingerprint(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    pub fn not_after_rfc3339(&self) -> String {
+        rfc3339(self.not_after)
+    }
+
+    pub fn is_expired(&self, now: i64) -> bool {
+        self.not_after < now
+    }
+
+    /// Days until expiry (negative when expired).
+    pub fn days_left(&self, now: i64) -> i64 {
+        (self.not_after - now).div_euclid(86_400)
+    }
+
+    /// One PEM "CERTIFICATE" block with 64-column lines, the form every hook accepts.
+    pub fn to_pem(&self) -> String {
+        pem_encode("CERTIFICATE", &self.der)
+    }
+}
+
+pub fn rfc3339(ts: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&::time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_else(|| ts.to_string())
+}
+
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+pub fn pem_encode(label: &str, der: &[u8]) -> String {
+    let mut b64 = String::with_capacity(der.len() * 4 / 3 + 4);
+    for chunk in der.chunks(3) {
+        let n = match chunk.len() {
+            3 => (u32::from(chunk[0]) << 16) | (u32::from(chunk[1]) << 8) | u32::from(chunk[2]),
+            2 => (u32::from(chunk[0]) << 16) | (u32::from(chunk[1]) << 8),
+            _ => u32::from(chunk[0]) << 16,
+        };
+        let chars = [(n >> 18) & 63, (n >> 12) & 63, (n >> 6) & 63, n & 63];
+        for (i, c) in chars.iter().enumerate() {
+            if i <= chunk.len() {
+                b64.push(B64[*c as usize] as char);
+            } else {
+                b64.push('=');
+            }
+        }
+    }
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}

@@ -1,0 +1,132 @@
+//! Command-line definitions (clap derive only). `app::Request::from_cli` turns these into a
+//! validated request; nothing else in the crate sees clap types.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "anchorage",
+    version,
+    about = "Install CA certificates as trust anchors: any encoding, any distro, idempotent, proven.",
+    long_about = "anchorage reads CA certificates in any encoding (PEM, DER, PKCS#7, PKCS#12), detects the \
+platform's trust store, installs only what is missing, runs the platform's update hook and proves the CA \
+reached the effective bundle.",
+    after_help = "Examples:\n  sudo anchorage install myNewCa.crt\n  anchorage sync --check --format json /etc/anchorage/cas/\n  anchorage doctor"
+)]
+pub struct Cli {
+    /// Operate on the tree at DIR (image trees, chroots, tests).
+    #[arg(long, global = true, env = "ANCHORAGE_ROOT", default_value = "/", value_name = "DIR")]
+    pub root: PathBuf,
+
+    /// Trust-store layout; auto reads /etc/os-release inside --root.
+    #[arg(long, global = true, env = "ANCHORAGE_PLATFORM", default_value = "auto", value_enum)]
+    pub platform: PlatformArg,
+
+    /// Output format of the report on stdout.
+    #[arg(long, global = true, env = "ANCHORAGE_FORMAT", default_value = "text", value_enum)]
+    pub format: Format,
+
+    /// More log output on stderr (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr; no text report lines for unchanged anchors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlatformArg {
+    Auto,
+    Debian,
+    Rhel,
+    Suse,
+    Alpine,
+    Arch,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Add trust anchors; never removes anything.
+    #[command(after_help = "Example:\n  sudo anchorage install myNewCa.crt bundle.p7b truststore.p12 --password-file pw.txt")]
+    Install(ChangeArgs),
+    /// Remove anchors that anchorage installed (by fingerprint, managed name or source file).
+    #[command(after_help = "Example:\n  sudo anchorage remove myNewCa_Test_Root\n  sudo anchorage remove 3f:a1:...:9c")]
+    Remove(RemoveArgs),
+    /// Make the managed set equal to SOURCEs (adds new, removes managed ones not listed).
+    #[command(after_help = "Example:\n  sudo anchorage sync /etc/anchorage/cas/")]
+    Sync(ChangeArgs),
+    /// List managed anchors: name, subject, sha256, not_after, where installed.
+    #[command(after_help = "Example:\n  anchorage list --format json")]
+    List,
+    /// Check the platform, paths, hook, managed anchors in the effective bundle, expiry.
+    #[command(after_help = "Example:\n  anchorage doctor --warn-days 90")]
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    /// Files, directories (walked recursively) or `-` for stdin.
+    #[arg(value_name = "SOURCE", required = true)]
+    pub sources: Vec<String>,
+    #[command(flatten)]
+    pub opts: ChangeOpts,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// sha256 fingerprint (hex, colons optional), managed name, or a source file.
+    #[arg(value_name = "SELECTOR", required = true)]
+    pub selectors: Vec<String>,
+    #[command(flatten)]
+    pub opts: ChangeOpts,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ChangeOpts {
+    /// Change nothing; report what would change.
+    #[arg(long)]
+    pub check: bool,
+    /// Do not run the platform's update command.
+    #[arg(long)]
+    pub no_update: bool,
+    /// Debian: store under /usr/share/ca-certificates/anchorage/ and register in /etc/ca-certificates.conf.
+    #[arg(long)]
+    pub debian_conf: bool,
+    /// File base name for a single certificate (default: derived from the subject).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// File holding the PKCS#12 password (first line). Or set ANCHORAGE_PASSWORD.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Allow a CA certificate that is not self-signed.
+    #[arg(long)]
+    pub allow_intermediate: bool,
+    /// Allow an end-entity certificate signed by someone else.
+    #[arg(long)]
+    pub allow_leaf: bool,
+    /// Allow expired certificates.
+    #[arg(long)]
+    pub allow_expired: bool,
+    /// Seconds before the update hook is killed.
+    #[arg(long, env = "ANCHORAGE_HOOK_TIMEOUT", default_value_t = 120, value_name = "SECS")]
+    pub hook_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Warn about anchors expiring within N days.
+    #[arg(long, default_value_t = 60, value_name = "N")]
+    pub warn_days: i64,
+}

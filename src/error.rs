@@ -1,0 +1,150 @@
+//! The one error type of anchorage. Every variant maps to exactly one documented exit code
+//! (see `Error::exit_code` and the README's "Exit codes" table); messages name the path
+//! and the cause, and `hint` gives the fix.
+
+use std::path::{Path, PathBuf};
+
+/// Exit codes (sysexits.h values where one fits). Documented in the README.
+pub mod code {
+    pub const OK: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const DATAERR: u8 = 65;
+    pub const NOINPUT: u8 = 66;
+    pub const UNAVAILABLE: u8 = 69;
+    pub const IOERR: u8 = 74;
+    pub const NOPERM: u8 = 77;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Wrong combination of options or arguments.
+    #[error("{msg}")]
+    Usage { msg: String },
+
+    /// A source exists but cannot be used: unparseable, no certificate, wrong password,
+    /// policy refusal, too large, not a regular file.
+    #[error("{}: {msg}", path.display())]
+    BadInput { path: PathBuf, msg: String, hint: String },
+
+    /// A source does not exist.
+    #[error("{}: no such file or directory", path.display())]
+    NoInput { path: PathBuf },
+
+    /// A program anchorage needs is not installed.
+    #[error("{program} not found{}", in_tree.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
+    MissingProgram { program: String, in_tree: Option<PathBuf>, hint: String },
+
+    /// Reading or writing a file failed.
+    #[error("{what}: {}: {}", path.display(), describe_io(source))]
+    Io { what: String, path: PathBuf, source: std::io::Error },
+
+    /// A write was refused for safety (symlink, path outside the root).
+    #[error("{msg}: {}", path.display())]
+    Unsafe { path: PathBuf, msg: String },
+
+    /// Not allowed to write.
+    #[error("permission denied: {}", path.display())]
+    Permission { path: PathBuf },
+
+    /// A hook or tool ran but failed, or did not produce the expected effect.
+    #[error("{msg}")]
+    Failed { msg: String, path: Option<PathBuf>, hint: String },
+}
+
+fn describe_io(e: &std::io::Error) -> String {
+    if e.raw_os_error() == Some(nix::libc::ENOSPC) {
+        format!("disk full ({e})")
+    } else if e.raw_os_error() == Some(nix::libc::EROFS) {
+        format!("read-only file system ({e})")
+    } else {
+        e.to_string()
+    }
+}
+
+impl Error {
+    pub fn bad_input(path: impl AsRef<Path>, msg: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::BadInput { path: path.as_ref().to_path_buf(), msg: msg.into(), hint: hint.into() }
+    }
+
+    pub fn usage(msg: impl Into<String>) -> Self {
+        Error::Usage { msg: msg.into() }
+    }
+
+    pub fn failed(msg: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Failed { msg: msg.into(), path: None, hint: hint.into() }
+    }
+
+    /// Wrap an I/O error, turning EACCES/EPERM into `Permission` so the caller gets 77.
+    pub fn io(what: impl Into<String>, path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        let path = path.as_ref().to_path_buf();
+        match source.raw_os_error() {
+            Some(nix::libc::EACCES) | Some(nix::libc::EPERM) => Error::Permission { path },
+            Some(nix::libc::ELOOP) => Error::Unsafe { path, msg: "refusing to follow a symbolic link".into() },
+            _ => Error::Io { what: what.into(), path, source },
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage { .. } => code::USAGE,
+            Error::BadInput { .. } => code::DATAERR,
+            Error::NoInput { .. } => code::NOINPUT,
+            Error::MissingProgram { .. } => code::UNAVAILABLE,
+            Error::Io { .. } => code::IOERR,
+            Error::Unsafe { .. } | Error::Permission { .. } => code::NOPERM,
+            Error::Failed { .. } => code::FAILURE,
+        }
+    }
+
+    /// Stable machine-readable kind for the JSON `error.kind` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Usage { .. } => "usage",
+            Error::BadInput { .. } => "bad_input",
+            Error::NoInput { .. } => "no_input",
+            Error::MissingProgram { .. } => "missing_program",
+            Error::Io { .. } => "io",
+            Error::Unsafe { .. } => "unsafe_path",
+            Error::Permission { .. } => "permission_denied",
+            Error::Failed { .. } => "failed",
+        }
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            Error::BadInput { path, .. }
+            | Error::NoInput { path }
+            | Error::Io { path, .. }
+            | Error::Unsafe { path, .. }
+            | Error::Permission { path } => Some(path),
+            Error::MissingProgram { in_tree, .. } => in_tree.as_deref(),
+            Error::Failed { path, .. } => path.as_deref(),
+            Error::Usage { .. } => None,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        let h = match self {
+            Error::BadInput { hint, .. } | Error::MissingProgram { hint, .. } | Error::Failed { hint, .. } => {
+                hint.clone()
+            }
+            Error::NoInput { .. } => "check the path; use `-` to read from standard input".into(),
+            Error::Permission { .. } => "run as root or use --root".into(),
+            Error::Unsafe { .. } => {
+                "anchorage never writes through symbolic links or outside --root; remove the link".into()
+            }
+            Error::Io { source, .. } if source.raw_os_error() == Some(nix::libc::ENOSPC) => {
+                "free some space; the previous trust store was left intact".into()
+            }
+            Error::Io { source, .. } if source.raw_os_error() == Some(nix::libc::EROFS) => {
+                "the file system is read-only; use `anchorage exec` (environment bundle) or --root on a writable tree"
+                    .into()
+            }
+            _ => String::new(),
+        };
+        (!h.is_empty()).then_some(h)
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,184 @@
+//! File-system primitives with the safety rules in one place: atomic writes (temporary in a
+//! staging directory the hooks never read, fsync, rename, fsync of the directory), modes that
+//! do not depend on the caller's umask, no symbolic link followed when writing or changing
+//! ownership, writes confined to `--root`, and one advisory lock per target tree.
+
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Prefix and suffix of our temporary files: never `*.crt`/`*.pem`, hidden, and recognisable
+/// so stale ones (after a kill -9) can be cleaned.
+pub const TMP_PREFIX: &str = ".anchorage-";
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// Ensure `root/rel` exists as a real directory inside the root, creating missing components
+/// (mode 0755). Refuses when the final directory is a symbolic link or the path resolves
+/// outside the root.
+pub fn ensure_dir(root: &Path, rel: &str) -> Result<PathBuf> {
+    let target = root.join(rel.trim_start_matches('/'));
+    let mut cur = root.to_path_buf();
+    for comp in Path::new(rel.trim_start_matches('/')).components() {
+        cur.push(comp);
+        match fs::symlink_metadata(&cur) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                match fs::DirBuilder::new().mode(0o755).create(&cur) {
+                    Ok(()) => {
+                        // The umask may have narrowed the mode; directories we create are 0755.
+                        fs::set_permissions(&cur, fs::Permissions::from_mode(0o755))
+                            .map_err(|e| Error::io("cannot set mode", &cur, e))?;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => return Err(Error::io("cannot create directory", &cur, e)),
+                }
+            }
+            Err(e) => return Err(Error::io("cannot inspect", &cur, e)),
+        }
+    }
+    check_dir(root, &target)?;
+    Ok(target)
+}
+
+/// The directory must not be a symbolic link and must resolve inside the root.
+pub fn check_dir(root: &Path, dir: &Path) -> Result<()> {
+    let meta = fs::symlink_metadata(dir).map_err(|e| Error::io("cannot inspect", dir, e))?;
+    if meta.file_type().is_symlink() {
+        return Err(Error::Unsafe { path: dir.to_path_buf(), msg: "refusing to write through a symbolic link".into() });
+    }
+    if !meta.is_dir() {
+        return Err(Error::Unsafe { path: dir.to_path_buf(), msg: "expected a directory".into() });
+    }
+    let real_root = fs::canonicalize(root).map_err(|e| Error::io("cannot resolve --root", root, e))?;
+    let real = fs::canonicalize(dir).map_err(|e| Error::io("cannot resolve", dir, e))?;
+    if !real.starts_with(&real_root) {
+        return Err(Error::Unsafe { path: dir.to_path_buf(), msg: format!("resolves outside --root (to {})", real.display()) });
+    }
+    Ok(())
+}
+
+/// Ownership and mode to give a written file.
+#[derive(Debug, Clone, Copy)]
+pub struct Attrs {
+    pub mode: u32,
+    /// `None`: leave as created (the caller's uid/gid).
+    pub owner: Option<(u32, u32)>,
+}
+
+impl Attrs {
+    pub const PUBLIC: Attrs = Attrs { mode: 0o644, owner: None };
+
+    /// The mode and owner of an existing file, to preserve them when it is replaced.
+    pub fn of(meta: &fs::Metadata) -> Attrs {
+        Attrs { mode: meta.mode() & 0o7777, owner: Some((meta.uid(), meta.gid())) }
+    }
+}
+
+/// Write `bytes` to `dir/name` atomically: a temporary in `staging` (same file system, a name
+/// no hook reads), fsync, rename over the target (a rename replaces a link, never follows it),
+/// fsync both directories.
+pub fn atomic_write(staging: &Path, dir: &Path, name: &str, bytes: &[u8], attrs: Attrs) -> Result<()> {
+    let target = dir.join(name);
+    if let Ok(meta) = fs::symlink_metadata(&target) {
+        if meta.file_type().is_symlink() {
+            return Err(Error::Unsafe { path: target, msg: "refusing to replace a symbolic link".into() });
+        }
+    }
+    let tmp = staging.join(format!("{TMP_PREFIX}{}-{}{TMP_SUFFIX}", std::process::id(), unique()));
+    let result = (|| {
+        let mut file = File::options()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
+            .open(&tmp)
+            .map_err(|e| Error::io("cannot create temporary file", &tmp, e))?;
+        file.write_all(bytes).map_err(|e| Error::io("cannot write", &tmp, e))?;
+        if let Some((uid, gid)) = attrs.owner {
+            nix::unistd::fchown(&file, Some(uid.into()), Some(gid.into()))
+                .map_err(|e| Error::io("cannot change owner of", &tmp, e.into()))?;
+        }
+        file.set_permissions(fs::Permissions::from_mode(attrs.mode))
+            .map_err(|e| Error::io("cannot set mode of", &tmp, e))?;
+        file.sync_all().map_err(|e| Error::io("cannot sync", &tmp, e))?;
+        drop(file);
+        fs::rename(&tmp, &target).map_err(|e| Error::io("cannot rename into place", &target, e))?;
+        sync_dir(dir)?;
+        if staging != dir {
+            sync_dir(staging)?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Remove a file we own (never through a link: unlink removes the link itself) and fsync the
+/// directory. A file already gone is fine.
+pub fn remove(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => {
+            if let Some(dir) = path.parent() {
+                sync_dir(dir)?;
+            }
+            Ok(true)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("cannot remove", path, e)),
+    }
+}
+
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    let f = File::open(dir).map_err(|e| Error::io("cannot open directory", dir, e))?;
+    f.sync_all().map_err(|e| Error::io("cannot sync directory", dir, e))
+}
+
+/// Remove temporaries left by a killed run (called under the tree lock).
+pub fn clean_stale(staging: &Path) {
+    let Ok(entries) = fs::read_dir(staging) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
+fn unique() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("{t:08x}{:x}", N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// One exclusive advisory lock per target tree: `flock` on the root directory itself, so it
+/// needs no lock file, is shared by every path that names the same tree, and is released by
+/// the kernel when a holder dies (kill -9 cannot leave a stale lock).
+pub struct TreeLock {
+    _file: File,
+}
+
+pub fn lock_tree(root: &Path) -> Result<TreeLock> {
+    let file = File::open(root).map_err(|e| Error::io("cannot open --root", root, e))?;
+    file.lock().map_err(|e| Error::io("cannot lock", root, e))?;
+    Ok(TreeLock { _file: file })
+}
+
+/// Change owner without following links (`lchown`): a link planted in a directory we chown
+/// stays untouched and so does its target.
+pub fn chown_nofollow(path: &Path, uid: u32, gid: u32) -> Result<()> {
+    nix::unistd::fchownat(
+        nix::fcntl::AT_FDCWD,
+        path,
+        Some(uid.into()),
+        Some(gid.into()),
+        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
+    )
+    .map_err(|e| Error::io("cannot change owner of", path, e.into()))
+}

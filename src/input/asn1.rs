@@ -1,0 +1,237 @@
+//! A tiny, bounds-checked BER/DER TLV walker. It is used to tell the container formats apart
+//! by content (certificate, PKCS#7, PKCS#12), to reject hostile nesting before any library
+//! recurses into it, and to pull the certificates out of a PKCS#7 SignedData (BER included:
+//! `openssl cms -stream` writes indefinite lengths). It never panics and never allocates
+//! in proportion to a length field.
+
+/// Deeper structures than this are refused: real certificates nest about 10 levels.
+pub const MAX_DEPTH: usize = 48;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tlv<'a> {
+    /// The identifier octet (only low-tag-number form is accepted: all of X.509 uses it).
+    pub tag: u8,
+    /// The content octets. For an indefinite-length value, the content up to (not including)
+    /// the end-of-contents marker.
+    pub content: &'a [u8],
+    /// The whole encoding, header through end-of-contents.
+    pub raw: &'a [u8],
+    pub indefinite: bool,
+}
+
+impl Tlv<'_> {
+    pub fn constructed(&self) -> bool {
+        self.tag & 0x20 != 0
+    }
+}
+
+/// Read one TLV from the front of `input`; returns it and the rest.
+pub fn read(input: &[u8], depth: usize) -> Result<(Tlv<'_>, &[u8]), String> {
+    if depth > MAX_DEPTH {
+        return Err(format!("ASN.1 nesting deeper than {MAX_DEPTH} levels"));
+    }
+    let (&tag, rest) = input.split_first().ok_or("truncated: expected a tag")?;
+    if tag & 0x1f == 0x1f {
+        return Err("unsupported high tag number".into());
+    }
+    let (&first, rest) = rest.split_first().ok_or("truncated: expected a length")?;
+    let header_len = input.len() - rest.len();
+    if first == 0x80 {
+        if tag & 0x20 == 0 {
+            return Err("indefinite length on a primitive value".into());
+        }
+        // Walk children until the end-of-contents marker (00 00).
+        let mut cur = rest;
+        loop {
+            if cur.len() >= 2 && cur[0] == 0 && cur[1] == 0 {
+                let content_len = rest.len() - cur.len();
+                let total = header_len + content_len + 2;
+                return Ok((
+                    Tlv { tag, content: &rest[..content_len], raw: &input[..total], indefinite: true },
+                    &cur[2..],
+                ));
+            }
+            let (_, next) = read(cur, depth + 1)?;
+            cur = next;
+        }
+    }
+    let (len, rest) = if first & 0x80 == 0 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n > 4 {
+            return Err(format!("length field of {n} bytes is larger than any input anchorage accepts"));
+        }
+        if rest.len() < n {
+            return Err("truncated: length field cut short".into());
+        }
+        let mut len = 0usize;
+        for &b in &rest[..n] {
+            len = (len << 8) | usize::from(b);
+        }
+        (len, &rest[n..])
+    };
+    if rest.len() < len {
+        return Err(format!("truncated: a value claims {len} bytes but only {} remain", rest.len()));
+    }
+    let header_len = input.len() - rest.len();
+    let tlv = Tlv { tag, content: &rest[..len], raw: &input[..header_len + len], indefinite: false };
+    Ok((tlv, &rest[len..]))
+}
+
+/// Read all TLVs of a constructed value's content.
+pub fn children<'a>(content: &'a [u8], depth: usize) -> Result<Vec<Tlv<'a>>, String> {
+    let mut out = Vec::new();
+    let mut cur = content;
+    while !cur.is_empty() {
+        let (tlv, rest) = read(cur, depth)?;
+        out.push(tlv);
+        cur = rest;
+    }
+    Ok(out)
+}
+
+/// Check that the whole structure is well-formed and not hostilely deep: every constructed
+/// value is walked. Primitive OCTET STRING/BIT STRING contents are not descended into.
+pub fn check(input: &[u8]) -> Result<(), String> {
+    fn walk(content: &[u8], depth: usize) -> Result<(), String> {
+        let mut cur = content;
+        while !cur.is_empty() {
+            let (tlv, rest) = read(cur, depth)?;
+            if tlv.constructed() {
+                walk(tlv.content, depth + 1)?;
+            }
+            cur = rest;
+        }
+        Ok(())
+    }
+    let (tlv, _) = read(input, 0)?;
+    if tlv.constructed() {
+        walk(tlv.content, 1)?;
+    }
+    Ok(())
+}
+
+/// What a binary (non-PEM) input looks like, judged from its outer structure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Certificate,
+    Pkcs7,
+    Pkcs12,
+    /// A SEQUENCE of something else (for example a PKCS#8 private key).
+    OtherSequence,
+    /// Not ASN.1 at all.
+    NotAsn1,
+}
+
+const OID_SIGNED_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02];
+const OID_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+
+pub fn shape(input: &[u8]) -> Shape {
+    let Ok((outer, _)) = read(input, 0) else {
+        return if input.first() == Some(&0x30) { Shape::OtherSequence } else { Shape::NotAsn1 };
+    };
+    if outer.tag != 0x30 {
+        return Shape::NotAsn1;
+    }
+    let Ok((first, rest)) = read(outer.content, 1) else {
+        return Shape::OtherSequence;
+    };
+    match first.tag {
+        // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm, signature }
+        0x30 => {
+            let third_is_bitstring = children(rest, 1).map(|c| c.len() == 2 && c[1].tag == 0x03).unwrap_or(false);
+            if third_is_bitstring {
+                Shape::Certificate
+            } else {
+                Shape::OtherSequence
+            }
+        }
+        // ContentInfo ::= SEQUENCE { contentType OID, [0] EXPLICIT content }
+        0x06 if first.content == OID_SIGNED_DATA => Shape::Pkcs7,
+        // PFX ::= SEQUENCE { version INTEGER (3), authSafe ContentInfo (data), macData OPTIONAL }
+        0x02 => {
+            let auth_safe_is_data = read(rest, 1)
+                .ok()
+                .and_then(|(auth, _)| read(auth.content, 2).ok())
+                .is_some_and(|(oid, _)| oid.tag == 0x06 && oid.content == OID_DATA);
+            if first.content == [3] && auth_safe_is_data {
+                Shape::Pkcs12
+            } else {
+                Shape::OtherSequence
+            }
+        }
+        _ => Shape::OtherSequence,
+    }
+}
+
+/// The certificates of a PKCS#7/CMS SignedData (`ContentInfo`), as DER slices.
+pub fn pkcs7_certificates(input: &[u8]) -> Result<Vec<&[u8]>, String> {
+    check(input)?;
+    let (outer, _) = read(input, 0)?;
+    let parts = children(outer.content, 1)?;
+    let (oid, explicit) = match parts.as_slice() {
+        [oid, explicit, ..] => (oid, explicit),
+        [_] => return Ok(Vec::new()),
+        _ => return Err("empty ContentInfo".into()),
+    };
+    if oid.tag != 0x06 || oid.content != OID_SIGNED_DATA {
+        return Err("not a PKCS#7 SignedData".into());
+    }
+    if explicit.tag != 0xa0 {
+        return Err("ContentInfo content is not [0] EXPLICIT".into());
+    }
+    let (signed, _) = read(explicit.content, 2)?;
+    if signed.tag != 0x30 {
+        return Err("SignedData is not a SEQUENCE".into());
+    }
+    let fields = children(signed.content, 3)?;
+    let mut certs = Vec::new();
+    for field in fields.iter().skip(3) {
+        // certificates [0] IMPLICIT CertificateSet
+        if field.tag == 0xa0 {
+            for choice in children(field.content, 4)? {
+                if choice.tag == 0x30 {
+                    certs.push(choice.raw);
+                }
+            }
+        }
+    }
+    Ok(certs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_deep_nesting_without_recursing_forever() {
+        let mut v = Vec::new();
+        for _ in 0..10_000 {
+            v.extend_from_slice(&[0x30, 0x80]);
+        }
+        for _ in 0..10_000 {
+            v.extend_from_slice(&[0, 0]);
+        }
+        assert!(check(&v).is_err());
+        assert_eq!(shape(&v), Shape::OtherSequence);
+    }
+
+    #[test]
+    fn rejects_huge_lengths() {
+        let v = [0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0x01];
+        assert!(read(&v, 0).unwrap_err().contains("truncated"));
+        let v = [0x30, 0x88, 1, 2, 3, 4, 5, 6, 7, 8];
+        assert!(read(&v, 0).is_err());
+    }
+
+    #[test]
+    fn indefinite_length_is_walked() {
+        // SEQUENCE(indef) { INTEGER 5 } EOC
+        let v = [0x30, 0x80, 0x02, 0x01, 0x05, 0x00, 0x00, 0xff];
+        let (tlv, rest) = read(&v, 0).unwrap();
+        assert!(tlv.indefinite);
+        assert_eq!(tlv.content, &[0x02, 0x01, 0x05]);
+        assert_eq!(rest, &[0xff]);
+    }
+}

@@ -1,0 +1,158 @@
+//! Input decoding: bytes → certificates. Pure (no I/O), detects the format by content, never
+//! panics, ignores private keys (they are never kept, let alone written). `source.rs` does the
+//! file system side (size cap, file types, directory walks, stdin).
+
+pub mod asn1;
+mod pkcs12;
+pub mod source;
+
+use crate::cert::Certificate;
+
+/// The largest input anchorage reads (64 MiB).
+pub const MAX_INPUT: u64 = 64 * 1024 * 1024;
+
+/// What one input decoded to.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    pub certs: Vec<Certificate>,
+    /// The detected format, for reports: "pem", "der", "pkcs7", "pkcs12".
+    pub format: &'static str,
+    /// Private keys found and ignored.
+    pub keys_ignored: usize,
+    /// Other notes (ignored PEM blocks, and so on).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Nothing certificate-like in the input (text, random bytes).
+    NoCertificate(String),
+    /// Only private keys.
+    OnlyKeys,
+    /// A certificate container that is broken.
+    Invalid(String),
+    /// PKCS#12 whose MAC or encryption does not match the password.
+    WrongPassword { given: bool },
+}
+
+impl DecodeError {
+    pub fn message(&self) -> String {
+        match self {
+            DecodeError::NoCertificate(why) => format!("no certificate found ({why})"),
+            DecodeError::OnlyKeys => "contains only a private key, no certificate".into(),
+            DecodeError::Invalid(why) => why.clone(),
+            DecodeError::WrongPassword { given: true } => "wrong PKCS#12 password (the MAC does not verify)".into(),
+            DecodeError::WrongPassword { given: false } => {
+                "PKCS#12 is password-protected and the empty password does not open it".into()
+            }
+        }
+    }
+
+    pub fn hint(&self) -> String {
+        match self {
+            DecodeError::NoCertificate(_) => {
+                "give a PEM, DER, PKCS#7 (.p7b) or PKCS#12 (.p12/.pfx) file that holds a certificate".into()
+            }
+            DecodeError::OnlyKeys => "give the CA certificate, not its private key".into(),
+            DecodeError::Invalid(_) => {
+                "check that the file is complete (for example `openssl x509 -in FILE -noout -text`)".into()
+            }
+            DecodeError::WrongPassword { .. } => {
+                "give the password with --password-file FILE or the ANCHORAGE_PASSWORD variable".into()
+            }
+        }
+    }
+}
+
+const PEM_BEGIN: &[u8] = b"-----BEGIN ";
+
+/// Decode any supported encoding. `password` is the PKCS#12 password (`None`: try empty).
+pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeError> {
+    if memchr::memmem::find(bytes, PEM_BEGIN).is_some() {
+        return decode_pem(bytes);
+    }
+    match asn1::shape(bytes) {
+        asn1::Shape::Certificate => {
+            asn1::check(bytes).map_err(|e| DecodeError::Invalid(format!("malformed DER certificate: {e}")))?;
+            let cert = Certificate::from_der(bytes, false)
+                .map_err(|e| DecodeError::Invalid(format!("malformed DER certificate: {e}")))?;
+            Ok(Decoded { certs: vec![cert], format: "der", ..Decoded::default() })
+        }
+        asn1::Shape::Pkcs7 => decode_pkcs7(bytes, "pkcs7"),
+        asn1::Shape::Pkcs12 => pkcs12::decode(bytes, password),
+        asn1::Shape::OtherSequence => {
+            if asn1::check(bytes).is_ok() && looks_like_private_key(bytes) {
+                Err(DecodeError::OnlyKeys)
+            } else {
+                Err(DecodeError::Invalid(
+                    "binary data that is not a certificate, PKCS#7 or PKCS#12 structure (truncated or corrupt?)"
+                        .into(),
+                ))
+            }
+        }
+        asn1::Shape::NotAsn1 => Err(DecodeError::NoCertificate("neither PEM nor DER".into())),
+    }
+}
+
+/// PKCS#8 PrivateKeyInfo / RSAPrivateKey / ECPrivateKey all start SEQUENCE { INTEGER version, ... }.
+fn looks_like_private_key(bytes: &[u8]) -> bool {
+    asn1::read(bytes, 0)
+        .ok()
+        .and_then(|(outer, _)| asn1::read(outer.content, 1).ok())
+        .is_some_and(|(first, _)| first.tag == 0x02 && first.content.len() == 1 && first.content[0] <= 1)
+}
+
+fn decode_pkcs7(bytes: &[u8], format: &'static str) -> Result<Decoded, DecodeError> {
+    let ders = asn1::pkcs7_certificates(bytes).map_err(|e| DecodeError::Invalid(format!("malformed PKCS#7: {e}")))?;
+    if ders.is_empty() {
+        return Err(DecodeError::NoCertificate("a PKCS#7 structure without certificates".into()));
+    }
+    let mut certs = Vec::with_capacity(ders.len());
+    for (i, der) in ders.iter().enumerate() {
+        let cert = Certificate::from_der(der, false)
+            .map_err(|e| DecodeError::Invalid(format!("PKCS#7 certificate #{}: {e}", i + 1)))?;
+        certs.push(cert);
+    }
+    Ok(Decoded { certs, format, ..Decoded::default() })
+}
+
+fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
+    let mut out = Decoded { format: "pem", ..Decoded::default() };
+    let mut blocks = 0usize;
+    for (index, block) in x509_parser::pem::Pem::iter_from_buffer(bytes).enumerate() {
+        let n = index + 1;
+        let pem = block.map_err(|e| DecodeError::Invalid(format!("PEM block #{n} is malformed ({e:?})")))?;
+        blocks += 1;
+        let label = pem.label.as_str();
+        match label {
+            "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
+                if pem.contents.is_empty() {
+                    return Err(DecodeError::Invalid(format!("PEM block #{n} ({label}) is empty")));
+                }
+                asn1::check(&pem.contents)
+                    .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}) is not valid DER: {e}")))?;
+                let cert = Certificate::from_der(&pem.contents, label == "TRUSTED CERTIFICATE")
+                    .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}): {e}")))?;
+                out.certs.push(cert);
+            }
+            "PKCS7" | "CMS" => {
+                let inner = decode_pkcs7(&pem.contents, "pkcs7")
+                    .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}): {}", e.message())))?;
+                out.format = "pkcs7";
+                out.certs.extend(inner.certs);
+            }
+            l if l.contains("PRIVATE KEY") => out.keys_ignored += 1,
+            other => out.notes.push(format!("ignored a PEM block labelled '{other}'")),
+        }
+    }
+    if out.certs.is_empty() {
+        return Err(if out.keys_ignored > 0 {
+            DecodeError::OnlyKeys
+        } else if blocks == 0 {
+            DecodeError::Invalid("a PEM header without a complete block".into())
+        } else {
+            DecodeError::NoCertificate("PEM blocks, but none is a certificate".into())
+        });
+    }
+    Ok(out)
+}

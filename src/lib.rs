@@ -1,0 +1,16 @@
+//! anchorage: install CA certificates as trust anchors on Linux, idempotently and proven by
+//! effect. The library holds the pure core (decoding, policy, planning) and the edges (stores,
+//! hooks) so the binary, the benchmarks and the fuzz targets share one implementation.
+
+pub mod app;
+pub mod cert;
+pub mod cli;
+pub mod error;
+pub mod fsx;
+pub mod input;
+pub mod plan;
+pub mod platform;
+pub mod policy;
+pub mod report;
+pub mod run;
+pub mod store;

@@ -1,0 +1,162 @@
+//! Install policy (pure): which certificates of the loaded sources may become trust anchors,
+//! which are skipped with a warning, which refuse the whole batch; and their managed names.
+
+use std::collections::HashSet;
+
+use crate::cert::{Certificate, Role};
+use crate::error::{Error, Result};
+use crate::input::source::Loaded;
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Allow {
+    pub intermediate: bool,
+    pub leaf: bool,
+    pub expired: bool,
+}
+
+/// Warn about anchors expiring within this many days.
+pub const WARN_DAYS: i64 = 60;
+
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub cert: Certificate,
+    pub source: String,
+    pub name: String,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub cert: Certificate,
+    pub source: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Decision {
+    pub accepted: Vec<Candidate>,
+    pub skipped: Vec<Skipped>,
+}
+
+pub fn decide(loaded: &Loaded, allow: Allow, name: Option<&str>, now: i64) -> Result<Decision> {
+    let mut decision = Decision::default();
+    let mut accepted = HashSet::new();
+    let mut skipped = HashSet::new();
+    for file in &loaded.files {
+        let has_anchor = file.indexes.iter().any(|&i| loaded.certs[i].cert.role == Role::SelfSigned);
+        for &i in &file.indexes {
+            let s = &loaded.certs[i];
+            let cert = &s.cert;
+            let refusal = match cert.role {
+                Role::SelfSigned => None,
+                Role::Intermediate if allow.intermediate => None,
+                Role::Leaf if allow.leaf => None,
+                Role::Intermediate => Some((
+                    format!("this is an intermediate CA issued by '{}', not a root", cert.issuer),
+                    format!("install the root '{}' instead, or pass --allow-intermediate", cert.issuer),
+                )),
+                Role::Leaf => Some((
+                    format!("this is a server certificate issued by '{}'", cert.issuer),
+                    format!("install '{}' instead (or pass --allow-leaf)", cert.issuer),
+                )),
+            };
+            if let Some((msg, hint)) = refusal {
+                if has_anchor {
+                    if skipped.insert(cert.sha256) && !accepted.contains(&cert.sha256) {
+                        decision.skipped.push(Skipped {
+                            cert: cert.clone(),
+                            source: file.label.clone(),
+                            reason: format!("'{}' skipped: {msg}", cert.subject),
+                        });
+                    }
+                    continue;
+                }
+                return Err(Error::bad_input(&file.label, format!("'{}': {msg}", cert.subject), hint));
+            }
+            if cert.is_expired(now) && !allow.expired {
+                return Err(Error::bad_input(
+                    &file.label,
+                    format!("'{}' expired on {}", cert.subject, cert.not_after_rfc3339()),
+                    "get a current certificate from its issuer, or pass --allow-expired",
+                ));
+            }
+            if accepted.insert(cert.sha256) {
+                let mut warnings = Vec::new();
+                let days = cert.days_left(now);
+                if cert.is_expired(now) {
+                    warnings.push(format!("expired on {} (installed because of --allow-expired)", cert.not_after_rfc3339()));
+                } else if days < WARN_DAYS {
+                    warnings.push(format!("expires in {days} days ({})", cert.not_after_rfc3339()));
+                }
+                decision.accepted.push(Candidate { cert: cert.clone(), source: s.source.clone(), name: String::new(), warnings });
+            }
+        }
+    }
+    decision.skipped.retain(|s| !accepted.contains(&s.cert.sha256));
+    name_candidates(&mut decision.accepted, name)?;
+    Ok(decision)
+}
+
+/// Give each candidate a file-safe name: `--name` for a single certificate, else derived from
+/// the common name; clashes between different certificates get a fingerprint suffix.
+fn name_candidates(cands: &mut [Candidate], name: Option<&str>) -> Result<()> {
+    if let Some(n) = name {
+        if cands.len() > 1 {
+            return Err(Error::usage(format!(
+                "--name applies to a single certificate, but the sources hold {} installable ones",
+                cands.len()
+            )));
+        }
+        let safe = safe_name(n);
+        if safe.is_empty() {
+            return Err(Error::usage(format!("--name '{n}' has no usable characters [A-Za-z0-9._-]")));
+        }
+        if let Some(c) = cands.first_mut() {
+            c.name = safe;
+        }
+        return Ok(());
+    }
+    let mut used = HashSet::new();
+    for c in cands.iter_mut() {
+        let mut base = safe_name(&c.cert.common_name);
+        if base.is_empty() {
+            base = format!("ca-{}", &c.cert.fingerprint()[..12]);
+        }
+        if !used.insert(base.clone()) {
+            base = format!("{base}-{}", &c.cert.fingerprint()[..8]);
+            used.insert(base.clone());
+        }
+        c.name = base;
+    }
+    Ok(())
+}
+
+/// Debian mangles spaces, parentheses and commas on add but not on remove, so managed names
+/// use `[A-Za-z0-9._-]` only: anything else becomes `_`, runs collapse, at most 64 characters,
+/// never starting with a dot.
+pub fn safe_name(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for ch in raw.chars() {
+        let c = if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_') { ch } else { '_' };
+        if c == '_' && out.ends_with('_') {
+            continue;
+        }
+        out.push(c);
+    }
+    let trimmed = out.trim_matches(|c| c == '_' || c == '.' || c == '-');
+    trimmed.chars().take(64).collect::<String>().trim_end_matches(['_', '.', '-']).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn safe_names() {
+        assert_eq!(safe_name("myNewCa Test Root"), "myNewCa_Test_Root");
+        assert_eq!(safe_name("ACME (Corp), Root"), "ACME_Corp_Root");
+        assert_eq!(safe_name("../../etc/passwd"), "etc_passwd");
+        assert_eq!(safe_name("ÄÖÜ"), "");
+        assert_eq!(safe_name(&"x".repeat(100)).len(), 64);
+    }
+}

@@ -1,0 +1,42 @@
+//! Fast reading of an effective PEM bundle: only the SHA-256 of each certificate's DER, no
+//! X.509 parse (a bundle has ~150 roots; the no-op path must cost microseconds).
+
+use std::collections::HashSet;
+
+use crate::cert::sha256;
+
+const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
+const END: &[u8] = b"-----END CERTIFICATE-----";
+
+pub fn digests(bytes: &[u8]) -> HashSet<[u8; 32]> {
+    let mut out = HashSet::new();
+    let mut rest = bytes;
+    let mut b64 = Vec::with_capacity(4096);
+    while let Some(start) = memchr::memmem::find(rest, BEGIN) {
+        let body = &rest[start + BEGIN.len()..];
+        let Some(end) = memchr::memmem::find(body, END) else { break };
+        b64.clear();
+        b64.extend(body[..end].iter().copied().filter(|b| !b.is_ascii_whitespace()));
+        if let Ok(der) = data_encoding::BASE64.decode(&b64) {
+            out.insert(sha256(&der));
+        }
+        rest = &body[end + END.len()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_blocks_and_ignores_comments_and_garbage() {
+        let der = b"\x30\x03\x02\x01\x05";
+        let pem = crate::cert::pem_encode("CERTIFICATE", der);
+        let text = format!("# comment\n{pem}junk\r\n{}", pem.replace('\n', "\r\n"));
+        let set = digests(text.as_bytes());
+        assert_eq!(set.len(), 1);
+        assert!(set.contains(&sha256(der)));
+        assert!(digests(b"-----BEGIN CERTIFICATE-----\n!!!\n-----END CERTIFICATE-----").is_empty());
+    }
+}

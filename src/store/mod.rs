@@ -1,0 +1,5 @@
+//! Trust stores anchorage manages. `system` is the distribution's store (files + hook +
+//! effective bundle). Each store reads its *effective* state so planning can judge by effect.
+
+pub mod bundle;
+pub mod system;
