@@ -170,7 +170,7 @@ pub fn apply_change(
     let plan = plan::diff(&desired, &managed, effective.as_ref(), mode);
 
     for s in &skipped {
-        let mut r = CertReport::new(&s.cert, "", Action::Skipped, &s.source);
+        let mut r = CertReport::new(&s.cert, &policy::safe_name(&s.cert.common_name), Action::Skipped, &s.source);
         r.warnings.push(s.reason.clone());
         report.certificates.push(r);
     }
