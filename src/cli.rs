@@ -36,6 +36,18 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Also manage the NSS database at DIR (inside --root); repeatable.
+    #[arg(long, global = true, env = "ANCHORAGE_NSSDB", value_delimiter = ':', value_name = "DIR")]
+    pub nssdb: Vec<String>,
+
+    /// Give --nssdb databases (and the parents anchorage created) to USER[:GROUP] of the tree.
+    #[arg(long, global = true, value_name = "USER[:GROUP]")]
+    pub nss_owner: Option<String>,
+
+    /// Also manage existing NSS databases of the tree's users (Chromium, Firefox, /etc/pki/nssdb).
+    #[arg(long, global = true)]
+    pub nss_discover: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -14,3 +14,4 @@ pub mod policy;
 pub mod report;
 pub mod run;
 pub mod store;
+pub mod users;

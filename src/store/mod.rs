@@ -2,4 +2,5 @@
 //! effective bundle). Each store reads its *effective* state so planning can judge by effect.
 
 pub mod bundle;
+pub mod nss;
 pub mod system;

@@ -16,6 +16,9 @@ use crate::policy::{self, Allow, Candidate};
 use crate::report::*;
 use crate::store::system::{Managed, SystemStore};
 
+pub mod nss;
+use nss::{NssCtx, NssOpts};
+
 pub enum Outcome {
     Change(Report),
     List(ListReport),
@@ -89,12 +92,13 @@ impl Target {
 }
 
 pub fn run(cli: Cli) -> std::result::Result<Outcome, Failure> {
+    let n = NssOpts { dirs: cli.nssdb.clone(), owner: cli.nss_owner.clone(), discover: cli.nss_discover };
     match cli.command {
-        Command::Install(args) => change(&cli.root, cli.platform, &args.sources, &args.opts, Mode::Install).map(Outcome::Change),
-        Command::Sync(args) => change(&cli.root, cli.platform, &args.sources, &args.opts, Mode::Sync).map(Outcome::Change),
-        Command::Remove(args) => remove(&cli.root, cli.platform, &args.selectors, &args.opts).map(Outcome::Change),
-        Command::List => Ok(Outcome::List(list(&cli.root, cli.platform)?)),
-        Command::Doctor(args) => Ok(Outcome::Doctor(doctor(&cli.root, cli.platform, args.warn_days)?)),
+        Command::Install(args) => change(&cli.root, cli.platform, &n, &args.sources, &args.opts, Mode::Install).map(Outcome::Change),
+        Command::Sync(args) => change(&cli.root, cli.platform, &n, &args.sources, &args.opts, Mode::Sync).map(Outcome::Change),
+        Command::Remove(args) => remove(&cli.root, cli.platform, &n, &args.selectors, &args.opts).map(Outcome::Change),
+        Command::List => Ok(Outcome::List(list(&cli.root, cli.platform, &n)?)),
+        Command::Doctor(args) => Ok(Outcome::Doctor(doctor(&cli.root, cli.platform, &n, args.warn_days)?)),
     }
 }
 
@@ -145,16 +149,18 @@ pub fn desired(sources: &[String], opts: &ChangeOpts, mode: Mode, missing: Missi
     Ok((decision.accepted, decision.skipped, loaded.warnings))
 }
 
-fn change(root: &Path, platform: PlatformArg, sources: &[String], opts: &ChangeOpts, mode: Mode) -> std::result::Result<Report, Failure> {
+fn change(root: &Path, platform: PlatformArg, n: &NssOpts, sources: &[String], opts: &ChangeOpts, mode: Mode) -> std::result::Result<Report, Failure> {
     let (desired, skipped, warnings) = desired(sources, opts, mode, Missing::Error)?;
     let target = Target::open(root, platform)?;
-    apply_change(&target, desired, skipped, warnings, opts, mode)
+    let nss = nss::context(&target, n)?;
+    apply_change(&target, nss.as_ref(), desired, skipped, warnings, opts, mode)
 }
 
 /// Plan and (unless `--check`) apply install/sync of `desired` on the target. Also used by
 /// `exec`.
 pub fn apply_change(
     target: &Target,
+    nss: Option<&NssCtx>,
     desired: Vec<Candidate>,
     skipped: Vec<policy::Skipped>,
     warnings: Vec<String>,
@@ -164,6 +170,9 @@ pub fn apply_change(
     let store = target.store(opts.debian_conf)?;
     let mut report = target.empty_report(opts.check);
     report.warnings = warnings;
+    if let Some(n) = nss {
+        report.warnings.extend(n.notes.iter().cloned());
+    }
     let _lock = if opts.check { None } else { Some(fsx::lock_tree(&target.root)?) };
     let managed = store.managed()?;
     let effective = if opts.no_update { None } else { Some(store.effective()?.unwrap_or_default()) };
@@ -211,9 +220,18 @@ pub fn apply_change(
             r.warnings.extend(c.warnings.iter().cloned());
             report.certificates.push(r);
         }
+        if let Some(n) = nss {
+            nss::apply(n, &target.root, &named(&plan, &managed, &desired), opts.name.as_deref(), mode, true, &mut report)?;
+        }
         return Ok(report);
     }
     if plan.is_noop() {
+        if let Some(n) = nss {
+            let named = named(&plan, &managed, &desired);
+            if let Err(error) = nss::apply(n, &target.root, &named, opts.name.as_deref(), mode, false, &mut report) {
+                return Err(Failure { error, partial: Some(report) });
+            }
+        }
         return Ok(report);
     }
 
@@ -248,15 +266,27 @@ pub fn apply_change(
         if let Err(error) = run_and_verify(&store, &argv, opts, &added, &removed, &mut done) {
             return Err(Failure { error, partial: Some(done) });
         }
-    } else if !opts.no_update {
-        // No hook needed (nothing to do) — unreachable here, kept for clarity.
     } else {
         done.warnings.push(format!(
             "--no-update: run the platform's update command ({}) to make the changes effective",
             store.layout.hook_path
         ));
     }
+    if let Some(n) = nss {
+        let named = named(&plan, &managed, &desired);
+        if let Err(error) = nss::apply(n, &target.root, &named, opts.name.as_deref(), mode, false, &mut done) {
+            return Err(Failure { error, partial: Some(done) });
+        }
+    }
     Ok(done)
+}
+
+/// (certificate, managed name, source) of every desired anchor, as the system plan named it.
+fn named(plan: &plan::Plan, managed: &[Managed], desired: &[Candidate]) -> Vec<(Certificate, String, String)> {
+    let mut out: Vec<(Certificate, String, String)> =
+        plan.keep.iter().map(|&(d, i)| (desired[d].cert.clone(), managed[i].name.clone(), desired[d].source.clone())).collect();
+    out.extend(plan.add.iter().map(|a| (desired[a.desired].cert.clone(), a.name.clone(), desired[a.desired].source.clone())));
+    out
 }
 
 fn managed_name(plan: &plan::Plan, managed: &[Managed], d: usize) -> String {
@@ -337,7 +367,7 @@ fn normalize_fingerprint(s: &str) -> Option<String> {
     (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
 }
 
-fn remove(root: &Path, platform: PlatformArg, selectors: &[String], opts: &ChangeOpts) -> std::result::Result<Report, Failure> {
+fn remove(root: &Path, platform: PlatformArg, n: &NssOpts, selectors: &[String], opts: &ChangeOpts) -> std::result::Result<Report, Failure> {
     // Resolve selectors that are files first: any failure reading them happens before a write.
     let mut shas: Vec<(String, HashSet<String>)> = Vec::new();
     let password = password(opts)?;
@@ -356,6 +386,7 @@ fn remove(root: &Path, platform: PlatformArg, selectors: &[String], opts: &Chang
         shas.push((sel.clone(), set));
     }
     let target = Target::open(root, platform)?;
+    let nss = nss::context(&target, n)?;
     let mut report = target.empty_report(opts.check);
     let _lock = if opts.check { None } else { Some(fsx::lock_tree(&target.root)?) };
     let stores = if opts.debian_conf { vec![target.store(true)?] } else { target.all_stores()? };
@@ -376,19 +407,30 @@ fn remove(root: &Path, platform: PlatformArg, selectors: &[String], opts: &Chang
             .collect();
         plans.push((store, selected));
     }
-    for (sel, _) in &shas {
-        if !matched.contains(sel) {
-            report.warnings.push(format!("nothing managed by anchorage matches '{sel}'"));
+    // NSS entries go by the same fingerprints and names (plus those of the system matches).
+    let mut nss_shas: HashSet<String> = shas.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
+    let mut nss_names: HashSet<String> = selectors.iter().cloned().collect();
+    for (_, selected) in &plans {
+        for m in selected {
+            nss_names.insert(m.name.clone());
+            if let Some(c) = &m.cert {
+                nss_shas.insert(c.fingerprint());
+            }
         }
     }
-    report.changed = plans.iter().any(|(_, s)| !s.is_empty());
-    if opts.check || !report.changed {
-        for (_, sel) in &plans {
-            report.certificates.extend(sel.iter().map(|m| removal_report(m, Action::WouldRemove)));
+    let system_changes = plans.iter().any(|(_, s)| !s.is_empty());
+    if opts.check || !system_changes {
+        if opts.check {
+            for (_, sel) in &plans {
+                report.certificates.extend(sel.iter().map(|m| removal_report(m, Action::WouldRemove)));
+            }
+            report.changed = system_changes;
         }
-        if !opts.check {
-            report.certificates.clear();
+        if let Some(n) = &nss {
+            let hit = nss::remove(n, &nss_shas, &nss_names, opts.check, &mut report)?;
+            matched.extend(shas.iter().filter(|(sel, set)| hit.contains(sel) || set.iter().any(|s| hit.contains(s))).map(|(sel, _)| sel.clone()));
         }
+        warn_unmatched(&shas, &matched, &mut report);
         return Ok(report);
     }
     let mut done = Report { changed: false, ..report.clone() };
@@ -416,7 +458,22 @@ fn remove(root: &Path, platform: PlatformArg, selectors: &[String], opts: &Chang
             }
         }
     }
+    if let Some(n) = &nss {
+        match nss::remove(n, &nss_shas, &nss_names, false, &mut done) {
+            Ok(hit) => matched.extend(shas.iter().filter(|(sel, set)| hit.contains(sel) || set.iter().any(|s| hit.contains(s))).map(|(sel, _)| sel.clone())),
+            Err(error) => return Err(Failure { error, partial: Some(done) }),
+        }
+    }
+    warn_unmatched(&shas, &matched, &mut done);
     Ok(done)
+}
+
+fn warn_unmatched(shas: &[(String, HashSet<String>)], matched: &HashSet<String>, report: &mut Report) {
+    for (sel, _) in shas {
+        if !matched.contains(sel) {
+            report.warnings.push(format!("nothing managed by anchorage matches '{sel}'"));
+        }
+    }
 }
 
 fn list_entries(target: &Target) -> Result<(Vec<ListEntry>, Vec<String>, Option<HashSet<[u8; 32]>>)> {
@@ -451,17 +508,26 @@ fn list_entries(target: &Target) -> Result<(Vec<ListEntry>, Vec<String>, Option<
     Ok((entries, warnings, effective))
 }
 
-fn list(root: &Path, platform: PlatformArg) -> Result<ListReport> {
+fn list(root: &Path, platform: PlatformArg, n: &NssOpts) -> Result<ListReport> {
     let target = Target::open(root, platform)?;
-    let (certificates, warnings, _) = list_entries(&target)?;
+    let (mut certificates, mut warnings, _) = list_entries(&target)?;
+    if let Some(ctx) = nss::context(&target, n)? {
+        warnings.extend(ctx.notes.iter().cloned());
+        nss::annotate(&ctx, &mut certificates)?;
+    }
     Ok(ListReport { platform: target.platform_name(), root: target.root.display().to_string(), certificates, warnings })
 }
 
-fn doctor(root: &Path, platform: PlatformArg, warn_days: i64) -> Result<DoctorReport> {
+fn doctor(root: &Path, platform: PlatformArg, n: &NssOpts, warn_days: i64) -> Result<DoctorReport> {
     let target = Target::open(root, platform)?;
     let store = target.store(false)?;
-    let (managed, warnings, effective) = list_entries(&target)?;
+    let (mut managed, warnings, effective) = list_entries(&target)?;
     let mut problems = Vec::new();
+    let mut doc_warnings = Vec::new();
+    if let Some(ctx) = nss::context(&target, n)? {
+        doc_warnings.extend(ctx.notes.iter().cloned());
+        problems.extend(nss::annotate(&ctx, &mut managed)?);
+    }
     let hook = match store.hook_command(false) {
         Ok(argv) => DoctorHook { command: display(&argv), found: true },
         Err(e) => {
@@ -479,9 +545,8 @@ fn doctor(root: &Path, platform: PlatformArg, warn_days: i64) -> Result<DoctorRe
     let mut missing = Vec::new();
     let mut expiring = Vec::new();
     let mut expired = Vec::new();
-    let mut doc_warnings = Vec::new();
     for m in &managed {
-        if !m.in_bundle {
+        if !m.in_bundle && m.stores.iter().any(|s| s == "system") {
             missing.push(m.name.clone());
             problems.push(format!("managed anchor '{}' ({}) is not in the effective bundle", m.name, m.subject));
         }

@@ -1,0 +1,84 @@
+//! User and group lookup in the *target tree's* /etc/passwd and /etc/group (like
+//! `useradd --root`): the host's users are never consulted for a --root tree.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: String,
+}
+
+pub fn passwd(root: &Path) -> Vec<User> {
+    let Ok(text) = std::fs::read_to_string(root.join("etc/passwd")) else { return Vec::new() };
+    text.lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            if f.len() < 7 || l.starts_with('#') {
+                return None;
+            }
+            Some(User { name: f[0].into(), uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f[5].into() })
+        })
+        .collect()
+}
+
+fn group_gid(root: &Path, name: &str) -> Option<u32> {
+    let text = std::fs::read_to_string(root.join("etc/group")).ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 3 && f[0] == name).then(|| f[2].parse().ok()).flatten()
+    })
+}
+
+/// Resolve `USER[:GROUP]` (names or numeric ids; `.` is accepted as separator like chown's
+/// old syntax) in the tree. A user without a group gets the user's primary group.
+pub fn resolve_owner(root: &Path, spec: &str) -> Result<(u32, u32)> {
+    let (user, group) = match spec.split_once([':', '.']) {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let users = passwd(root);
+    let where_ = || PathBuf::from(root.join("etc/passwd"));
+    let (uid, primary) = if let Ok(uid) = user.parse::<u32>() {
+        (uid, users.iter().find(|u| u.uid == uid).map(|u| u.gid))
+    } else {
+        let u = users.iter().find(|u| u.name == user).ok_or_else(|| Error::Usage {
+            msg: format!("--nss-owner: user '{user}' not found in {}", where_().display()),
+        })?;
+        (u.uid, Some(u.gid))
+    };
+    let gid = match group {
+        Some(g) if !g.is_empty() => match g.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => group_gid(root, g).ok_or_else(|| Error::Usage {
+                msg: format!("--nss-owner: group '{g}' not found in {}", root.join("etc/group").display()),
+            })?,
+        },
+        _ => primary.ok_or_else(|| Error::Usage {
+            msg: format!("--nss-owner: uid {uid} has no entry in {}; give USER:GROUP", where_().display()),
+        })?,
+    };
+    Ok((uid, gid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_in_the_tree() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("etc")).unwrap();
+        std::fs::write(t.path().join("etc/passwd"), "root:x:0:0::/root:/bin/sh\nbrowserbot:x:4242:4343::/var/lib/te-browserbot:/bin/false\n").unwrap();
+        std::fs::write(t.path().join("etc/group"), "root:x:0:\nbrowserbot:x:4343:\nops:x:5000:\n").unwrap();
+        assert_eq!(resolve_owner(t.path(), "browserbot").unwrap(), (4242, 4343));
+        assert_eq!(resolve_owner(t.path(), "browserbot.browserbot").unwrap(), (4242, 4343));
+        assert_eq!(resolve_owner(t.path(), "browserbot:ops").unwrap(), (4242, 5000));
+        assert_eq!(resolve_owner(t.path(), "1234:99").unwrap(), (1234, 99));
+        assert!(resolve_owner(t.path(), "nobody-here").is_err());
+    }
+}
