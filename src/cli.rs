@@ -82,6 +82,13 @@ pub enum Command {
     /// List managed anchors: name, subject, sha256, not_after, where installed.
     #[command(after_help = "Example:\n  anchorage list --format json")]
     List,
+    /// Container startup step: sync SOURCEs (default $ANCHORAGE_SOURCES), then replace this
+    /// process with PROGRAM (same PID, signals and exit code go to PROGRAM).
+    #[command(after_help = "Examples:\n  ENTRYPOINT [\"anchorage\", \"exec\", \"/usr/local/share/ca-certificates/custom\", \"--\"]\n  anchorage exec /run/cas -- /usr/bin/agent --config /etc/agent.yaml\n  ANCHORAGE_SOURCES=/certs anchorage exec -- curl https://collector:8443/")]
+    Exec(ExecArgs),
+    /// Print `export` lines pointing TLS clients at a bundle of the system CAs plus SOURCEs.
+    #[command(after_help = "Example:\n  eval \"$(anchorage env /run/cas)\" && exec agent")]
+    Env(EnvArgs),
     /// Check the platform, paths, hook, managed anchors in the effective bundle, expiry.
     #[command(after_help = "Example:\n  anchorage doctor --warn-days 90")]
     Doctor(DoctorArgs),
@@ -134,6 +141,45 @@ pub struct ChangeOpts {
     /// Seconds before the update hook is killed.
     #[arg(long, env = "ANCHORAGE_HOOK_TIMEOUT", default_value_t = 120, value_name = "SECS")]
     pub hook_timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnError {
+    /// Print the reason and exit non-zero without starting PROGRAM.
+    Fail,
+    /// Print the reason and start PROGRAM anyway.
+    Continue,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Files or directories to sync (default: $ANCHORAGE_SOURCES, colon-separated). Missing or
+    /// empty directories are fine: nothing mounted yet.
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<String>,
+    #[command(flatten)]
+    pub opts: ChangeOpts,
+    /// What to do when installing fails.
+    #[arg(long, env = "ANCHORAGE_ON_ERROR", default_value = "fail", value_enum)]
+    pub on_error: OnError,
+    /// In the environment-bundle fallback, replace SSL_CERT_FILE & co. even when already set.
+    #[arg(long)]
+    pub override_env: bool,
+    /// The program to run, after `--`, looked up in PATH.
+    #[arg(last = true, required = true, value_name = "PROGRAM")]
+    pub program: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Files or directories (default: $ANCHORAGE_SOURCES, colon-separated).
+    #[arg(value_name = "SOURCE")]
+    pub sources: Vec<String>,
+    #[command(flatten)]
+    pub opts: ChangeOpts,
+    /// Print the variables even when they are already set.
+    #[arg(long)]
+    pub override_env: bool,
 }
 
 #[derive(Debug, Args)]

@@ -81,6 +81,30 @@ fn print_outcome(outcome: Outcome, format: Format, quiet: bool) -> ExitCode {
             }
             ExitCode::from(code::OK)
         }
+        Outcome::Env(lines) => {
+            emit(&lines);
+            ExitCode::from(code::OK)
+        }
+        Outcome::Exec(plan) => {
+            // stdout belongs to PROGRAM: our report goes to stderr.
+            if let Some(report) = &plan.report {
+                match format {
+                    Format::Json => eprint!("{}", json(report)),
+                    Format::Text if !quiet => {
+                        warn_all(&report.warnings, quiet);
+                        eprint!("{}", report.to_text(true));
+                    }
+                    Format::Text => {}
+                }
+            }
+            if let Some(notice) = &plan.notice {
+                eprintln!("{notice}");
+            }
+            if let Some(error) = plan.error {
+                return print_failure(Failure { error, partial: None }, Format::Text);
+            }
+            ExitCode::from(app::exec::replace_process(&plan.program, &plan.env))
+        }
         Outcome::List(report) => {
             match format {
                 Format::Json => emit(&json(&report)),

@@ -16,11 +16,14 @@ use crate::policy::{self, Allow, Candidate};
 use crate::report::*;
 use crate::store::system::{Managed, SystemStore};
 
+pub mod exec;
 pub mod nss;
 use nss::{NssCtx, NssOpts};
 
 pub enum Outcome {
     Change(Report),
+    Exec(exec::ExecPlan),
+    Env(String),
     List(ListReport),
     Doctor(DoctorReport),
 }
@@ -97,6 +100,8 @@ pub fn run(cli: Cli) -> std::result::Result<Outcome, Failure> {
         Command::Install(args) => change(&cli.root, cli.platform, &n, &args.sources, &args.opts, Mode::Install).map(Outcome::Change),
         Command::Sync(args) => change(&cli.root, cli.platform, &n, &args.sources, &args.opts, Mode::Sync).map(Outcome::Change),
         Command::Remove(args) => remove(&cli.root, cli.platform, &n, &args.selectors, &args.opts).map(Outcome::Change),
+        Command::Exec(a) => Ok(Outcome::Exec(exec::exec(&cli.root, cli.platform, &n, &a.sources, &a.opts, a.on_error, a.override_env, a.program))),
+        Command::Env(a) => Ok(Outcome::Env(exec::env(&cli.root, cli.platform, &a.sources, &a.opts, a.override_env)?)),
         Command::List => Ok(Outcome::List(list(&cli.root, cli.platform, &n)?)),
         Command::Doctor(args) => Ok(Outcome::Doctor(doctor(&cli.root, cli.platform, &n, args.warn_days)?)),
     }

@@ -1,0 +1,205 @@
+//! The container startup step. `exec`: sync the mounted sources into the system store (a
+//! no-op start costs milliseconds: no hook), then `execvp` PROGRAM so it keeps our PID (PID 1
+//! stays the agent). When the system store cannot be written (not root, read-only root file
+//! system) it builds a combined bundle in a private place and points TLS clients at it through
+//! the environment instead. `env` prints those variables as `export` lines.
+
+use std::ffi::{CString, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use super::{apply_change, desired, nss, Failure, NssOpts, Target};
+use crate::cli::{ChangeOpts, OnError, PlatformArg};
+use crate::error::{Error, Result};
+use crate::fsx::{self, Attrs};
+use crate::input::source::Missing;
+use crate::plan::Mode;
+use crate::platform;
+use crate::policy::Candidate;
+use crate::report::Report;
+use crate::store::bundle;
+
+/// The variables that make OpenSSL, curl, Python requests, Node.js and git use our bundle.
+pub const ENV_VARS: &[&str] = &["SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO"];
+
+pub const BUNDLE_NAME: &str = "anchorage-ca-bundle.pem";
+
+/// What `main` does after the step: print the report, then replace the process.
+pub struct ExecPlan {
+    pub report: Option<Report>,
+    pub error: Option<Error>,
+    pub program: Vec<OsString>,
+    /// Variables to set for PROGRAM (the environment-bundle fallback).
+    pub env: Vec<(String, String)>,
+    pub notice: Option<String>,
+}
+
+/// Sources: the arguments, else $ANCHORAGE_SOURCES split on ':'.
+pub fn sources(args: &[String]) -> Vec<String> {
+    if !args.is_empty() {
+        return args.to_vec();
+    }
+    std::env::var("ANCHORAGE_SOURCES").map(|s| s.split(':').filter(|p| !p.is_empty()).map(str::to_string).collect()).unwrap_or_default()
+}
+
+fn is_unwritable(e: &Error) -> bool {
+    match e {
+        Error::Permission { .. } => true,
+        Error::Io { source, .. } => matches!(source.raw_os_error(), Some(nix::libc::EROFS) | Some(nix::libc::EACCES) | Some(nix::libc::EPERM)),
+        _ => false,
+    }
+}
+
+pub fn exec(root: &Path, platform: PlatformArg, n: &NssOpts, srcs: &[String], opts: &ChangeOpts, on_error: OnError, override_env: bool, program: Vec<OsString>) -> ExecPlan {
+    let mut plan = ExecPlan { report: None, error: None, program, env: Vec::new(), notice: None };
+    let srcs = sources(srcs);
+    let step = (|| -> std::result::Result<Report, Failure> {
+        let (wanted, skipped, warnings) = desired(&srcs, opts, Mode::Sync, Missing::Empty)?;
+        let target = Target::open(root, platform)?;
+        let nss = nss::context(&target, n)?;
+        match apply_change(&target, nss.as_ref(), wanted.clone(), skipped, warnings, opts, Mode::Sync) {
+            Err(f) if is_unwritable(&f.error) && !f.partial.as_ref().is_some_and(|p| p.changed) => {
+                let path = fallback_bundle(&target, &wanted).map_err(Failure::from)?;
+                plan.env = env_for(&path, override_env);
+                let kept: Vec<&str> = ENV_VARS.iter().copied().filter(|k| !plan.env.iter().any(|(e, _)| e == k)).collect();
+                plan.notice = Some(format!(
+                    "anchorage: system trust store not writable ({}); {} source certificate(s) in {} via {}{}",
+                    f.error,
+                    wanted.len(),
+                    path.display(),
+                    if plan.env.is_empty() { "no variable".to_string() } else { plan.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ") },
+                    if kept.is_empty() { String::new() } else { format!(" (already set, kept: {}; use --override-env)", kept.join(", ")) }
+                ));
+                let mut r = target_report(&target, opts.check);
+                r.warnings.push(format!("environment bundle: {}", path.display()));
+                Ok(r)
+            }
+            other => other,
+        }
+    })();
+    match step {
+        Ok(report) => plan.report = Some(report),
+        Err(f) => {
+            plan.report = f.partial;
+            if on_error == OnError::Continue {
+                plan.notice = Some(format!("anchorage: error: {} (continuing: --on-error=continue)", f.error));
+            } else {
+                plan.error = Some(f.error);
+            }
+        }
+    }
+    plan
+}
+
+fn target_report(target: &Target, check: bool) -> Report {
+    target.empty_report(check)
+}
+
+/// `anchorage env`: build the bundle and return the `export` lines.
+pub fn env(root: &Path, platform: PlatformArg, srcs: &[String], opts: &ChangeOpts, override_env: bool) -> Result<String> {
+    let srcs = sources(srcs);
+    let (wanted, _, _) = desired(&srcs, opts, Mode::Sync, Missing::Empty)?;
+    let target = Target::open(root, platform)?;
+    let path = fallback_bundle(&target, &wanted)?;
+    let vars = env_for(&path, override_env);
+    let mut out: String = vars.iter().map(|(k, v)| format!("export {k}={}\n", shell_quote(v))).collect();
+    for k in ENV_VARS.iter().filter(|k| !vars.iter().any(|(e, _)| e == *k)) {
+        out.push_str(&format!("# {k} is already set; not overridden (use --override-env)\n"));
+    }
+    Ok(out)
+}
+
+fn env_for(path: &Path, override_env: bool) -> Vec<(String, String)> {
+    let value = path.display().to_string();
+    ENV_VARS
+        .iter()
+        .filter(|k| override_env || std::env::var_os(k).is_none_or(|v| v.is_empty()))
+        .map(|k| (k.to_string(), value.clone()))
+        .collect()
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The private directory for the bundle: $ANCHORAGE_BUNDLE_DIR, else $XDG_RUNTIME_DIR, else a
+/// fresh 0700 directory under /tmp.
+fn bundle_dir() -> Result<PathBuf> {
+    for var in ["ANCHORAGE_BUNDLE_DIR", "XDG_RUNTIME_DIR"] {
+        if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            let dir = PathBuf::from(dir);
+            if !dir.exists() {
+                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+            }
+            return Ok(dir);
+        }
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("anchorage-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in("/tmp")
+        .map_err(|e| Error::io("cannot create a private directory", "/tmp", e))?;
+    Ok(dir.keep())
+}
+
+/// System effective bundle (as is) + the source anchors not already in it.
+fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<PathBuf> {
+    let layout = platform::layout(target.detected.id);
+    let system = platform::in_root(&target.root, layout.bundle);
+    let mut bytes = match std::fs::read(&system) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(Error::io("cannot read the system bundle", &system, e)),
+    };
+    let present = bundle::digests(&bytes);
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        bytes.push(b'\n');
+    }
+    for c in wanted.iter().filter(|c| !present.contains(&c.cert.sha256)) {
+        bytes.extend_from_slice(format!("# anchorage: {} (from {})\n", c.cert.subject, c.source).as_bytes());
+        bytes.extend_from_slice(c.cert.to_pem().as_bytes());
+    }
+    let dir = bundle_dir()?;
+    fsx::atomic_write(&dir, &dir, BUNDLE_NAME, &bytes, Attrs::PUBLIC)?;
+    Ok(dir.join(BUNDLE_NAME))
+}
+
+/// Replace the process with PROGRAM (PATH lookup, environment passed through plus `env`).
+/// Returns only on failure: 127 not found, 126 not executable.
+pub fn replace_process(program: &[OsString], env: &[(String, String)]) -> u8 {
+    // The environment passed through, with the fallback variables set (no set_var: execvpe
+    // takes the new environment explicitly).
+    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().filter(|(k, _)| !env.iter().any(|(e, _)| k.as_bytes() == e.as_bytes())).collect();
+    vars.extend(env.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))));
+    let envp: Vec<CString> = vars
+        .iter()
+        .filter_map(|(k, v)| {
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            CString::new(kv).ok()
+        })
+        .collect();
+    let args: Vec<CString> = match program.iter().map(|a| CString::new(a.as_bytes())).collect() {
+        Ok(a) => a,
+        Err(_) => {
+            eprintln!("anchorage: error: PROGRAM contains a NUL byte");
+            return 2;
+        }
+    };
+    let Some(first) = args.first() else {
+        eprintln!("anchorage: error: no PROGRAM after --");
+        return 2;
+    };
+    let err = match nix::unistd::execvpe(first, &args, &envp) {
+        Err(e) => e,
+        Ok(never) => match never {},
+    };
+    eprintln!("anchorage: error: cannot run {}: {err}", first.to_string_lossy());
+    if err == nix::errno::Errno::ENOENT {
+        127
+    } else {
+        126
+    }
+}
