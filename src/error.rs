@@ -54,9 +54,9 @@ pub enum Error {
 
 fn describe_io(e: &std::io::Error) -> String {
     if e.raw_os_error() == Some(nix::libc::ENOSPC) {
-        format!("disk full ({e})")
+        "disk full (no space left on device)".into()
     } else if e.raw_os_error() == Some(nix::libc::EROFS) {
-        format!("read-only file system ({e})")
+        "read-only file system".into()
     } else {
         e.to_string()
     }

@@ -20,11 +20,21 @@ pub const TMP_SUFFIX: &str = ".tmp";
 /// outside the root.
 pub fn ensure_dir(root: &Path, rel: &str) -> Result<PathBuf> {
     let target = root.join(rel.trim_start_matches('/'));
+    let real_root = fs::canonicalize(root).map_err(|e| Error::io("cannot resolve --root", root, e))?;
     let mut cur = root.to_path_buf();
     for comp in Path::new(rel.trim_start_matches('/')).components() {
         cur.push(comp);
         match fs::symlink_metadata(&cur) {
-            Ok(_) => {}
+            Ok(_) => {
+                // Never descend (and create anything) through a component that leads out.
+                let real = fs::canonicalize(&cur).map_err(|e| Error::io("cannot resolve", &cur, e))?;
+                if !real.starts_with(&real_root) {
+                    return Err(Error::Unsafe {
+                        path: cur.clone(),
+                        msg: format!("resolves outside --root (to {})", real.display()),
+                    });
+                }
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 match fs::DirBuilder::new().mode(0o755).create(&cur) {
                     Ok(()) => {
@@ -164,9 +174,16 @@ pub struct TreeLock {
     _file: File,
 }
 
+///
+/// The descriptor is inherited by the hooks we start (no close-on-exec): if anchorage is
+/// killed while `update-ca-certificates` runs, the orphaned hook keeps the tree locked until it
+/// finishes, so the next run cannot start a second hook racing on the same bundle. It is
+/// dropped before `exec` replaces the process with the agent.
 pub fn lock_tree(root: &Path) -> Result<TreeLock> {
     let file = File::open(root).map_err(|e| Error::io("cannot open --root", root, e))?;
     file.lock().map_err(|e| Error::io("cannot lock", root, e))?;
+    nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))
+        .map_err(|e| Error::io("cannot configure the lock on", root, e.into()))?;
     Ok(TreeLock { _file: file })
 }
 

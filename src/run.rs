@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -73,6 +74,9 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // Its own process group, so a timeout kills the hook and everything it started (a
+        // grandchild holding our pipes open would otherwise keep us waiting).
+        .process_group(0)
         .spawn()
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
@@ -90,6 +94,9 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
             Ok(Some(status)) => break Some(status),
             Ok(None) if start.elapsed() >= timeout => {
                 timed_out = true;
+                if let Ok(pid) = i32::try_from(child.id()) {
+                    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                }
                 let _ = child.kill();
                 break child.wait().ok();
             }

@@ -112,6 +112,93 @@ pub fn check(input: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Check the tags of an X.509 certificate's skeleton as strictly as OpenSSL's decoder does:
+/// Certificate, TBSCertificate and its fields, AlgorithmIdentifier, Name, Validity,
+/// SubjectPublicKeyInfo and Extensions (not algorithm parameters or extension values).
+/// x509-parser checks only tag *numbers*, so a certificate whose class or constructed bits
+/// were flipped (0x30 → 0x10, 0x70 or 0xb0; version [0] 0xa0 → 0x80) parses there, yet OpenSSL
+/// refuses it and it must not be written into a trust store. Trailing bytes after the
+/// certificate are the caller's business (TRUSTED CERTIFICATE appends auxiliary data).
+pub fn check_certificate(der: &[u8]) -> Result<(), String> {
+    fn fields<'a>(tlv: &Tlv<'a>, tag: u8, what: &str, depth: usize) -> Result<Vec<Tlv<'a>>, String> {
+        if tlv.tag != tag {
+            return Err(format!("{what} has tag 0x{:02x}, expected 0x{tag:02x}", tlv.tag));
+        }
+        children(tlv.content, depth)
+    }
+    fn expect(tlv: Option<&Tlv<'_>>, tag: u8, what: &str) -> Result<(), String> {
+        match tlv {
+            Some(t) if t.tag == tag => Ok(()),
+            Some(t) => Err(format!("{what} has tag 0x{:02x}, expected 0x{tag:02x}", t.tag)),
+            None => Err(format!("{what} is missing")),
+        }
+    }
+    fn algorithm(tlv: Option<&Tlv<'_>>, what: &str, depth: usize) -> Result<(), String> {
+        let tlv = tlv.ok_or_else(|| format!("{what} is missing"))?;
+        let parts = fields(tlv, 0x30, what, depth)?;
+        expect(parts.first(), 0x06, &format!("{what} algorithm"))
+    }
+    fn name(tlv: Option<&Tlv<'_>>, what: &str, depth: usize) -> Result<(), String> {
+        let tlv = tlv.ok_or_else(|| format!("{what} is missing"))?;
+        for rdn in fields(tlv, 0x30, what, depth)? {
+            for attr in fields(&rdn, 0x31, &format!("{what} RDN"), depth + 1)? {
+                let parts = fields(&attr, 0x30, &format!("{what} attribute"), depth + 2)?;
+                expect(parts.first(), 0x06, &format!("{what} attribute type"))?;
+                match parts.get(1) {
+                    Some(v) if v.tag & 0xc0 == 0 && parts.len() == 2 => {}
+                    _ => return Err(format!("{what} attribute value is malformed")),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    let (cert, _) = read(der, 0)?;
+    let parts = fields(&cert, 0x30, "certificate", 1)?;
+    let [tbs, sig_alg, signature] = parts.as_slice() else {
+        return Err(format!("certificate has {} fields, expected 3", parts.len()));
+    };
+    algorithm(Some(sig_alg), "signatureAlgorithm", 2)?;
+    expect(Some(signature), 0x03, "signature")?;
+
+    let tbs = fields(tbs, 0x30, "tbsCertificate", 2)?;
+    let mut it = tbs.iter().peekable();
+    if let Some(version) = it.next_if(|t| t.tag & 0x1f == 0 && t.tag & 0xc0 == 0x80) {
+        let inner = fields(version, 0xa0, "version", 3)?;
+        expect(inner.first(), 0x02, "version number")?;
+    }
+    expect(it.next(), 0x02, "serialNumber")?;
+    algorithm(it.next(), "signature", 3)?;
+    name(it.next(), "issuer", 3)?;
+    let validity = it.next().ok_or("validity is missing")?;
+    for time in fields(validity, 0x30, "validity", 3)? {
+        if time.tag != 0x17 && time.tag != 0x18 {
+            return Err(format!("validity time has tag 0x{:02x}", time.tag));
+        }
+    }
+    name(it.next(), "subject", 3)?;
+    let spki = it.next().ok_or("subjectPublicKeyInfo is missing")?;
+    let key = fields(spki, 0x30, "subjectPublicKeyInfo", 3)?;
+    algorithm(key.first(), "subjectPublicKey algorithm", 4)?;
+    expect(key.get(1), 0x03, "subjectPublicKey")?;
+    it.next_if(|t| t.tag == 0x81);
+    it.next_if(|t| t.tag == 0x82);
+    if let Some(ext) = it.next() {
+        let list = fields(ext, 0xa3, "extensions", 3)?;
+        let [list] = list.as_slice() else { return Err("extensions [3] does not hold one SEQUENCE".into()) };
+        for e in fields(list, 0x30, "extensions", 4)? {
+            let parts = fields(&e, 0x30, "extension", 5)?;
+            expect(parts.first(), 0x06, "extension id")?;
+            let value = if parts.get(1).is_some_and(|t| t.tag == 0x01) { parts.get(2) } else { parts.get(1) };
+            expect(value, 0x04, "extension value")?;
+        }
+    }
+    if let Some(extra) = it.next() {
+        return Err(format!("unexpected field with tag 0x{:02x} in tbsCertificate", extra.tag));
+    }
+    Ok(())
+}
+
 /// What a binary (non-PEM) input looks like, judged from its outer structure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shape {

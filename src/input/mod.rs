@@ -73,7 +73,9 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
     }
     match asn1::shape(bytes) {
         asn1::Shape::Certificate => {
-            asn1::check(bytes).map_err(|e| DecodeError::Invalid(format!("malformed DER certificate: {e}")))?;
+            asn1::check(bytes)
+                .and_then(|()| asn1::check_certificate(bytes))
+                .map_err(|e| DecodeError::Invalid(format!("malformed DER certificate: {e}")))?;
             let cert = Certificate::from_der(bytes, false)
                 .map_err(|e| DecodeError::Invalid(format!("malformed DER certificate: {e}")))?;
             Ok(Decoded { certs: vec![cert], format: "der", ..Decoded::default() })
@@ -109,6 +111,8 @@ fn decode_pkcs7(bytes: &[u8], format: &'static str) -> Result<Decoded, DecodeErr
     }
     let mut certs = Vec::with_capacity(ders.len());
     for (i, der) in ders.iter().enumerate() {
+        asn1::check_certificate(der)
+            .map_err(|e| DecodeError::Invalid(format!("PKCS#7 certificate #{}: malformed: {e}", i + 1)))?;
         let cert = Certificate::from_der(der, false)
             .map_err(|e| DecodeError::Invalid(format!("PKCS#7 certificate #{}: {e}", i + 1)))?;
         certs.push(cert);
@@ -131,6 +135,9 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
                 }
                 asn1::check(&pem.contents)
                     .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}) is not valid DER: {e}")))?;
+                asn1::check_certificate(&pem.contents).map_err(|e| {
+                    DecodeError::Invalid(format!("PEM block #{n} ({label}) is not a well-formed certificate: {e}"))
+                })?;
                 let cert = Certificate::from_der(&pem.contents, label == "TRUSTED CERTIFICATE")
                     .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}): {e}")))?;
                 out.certs.push(cert);

@@ -9,20 +9,35 @@ use crate::cert::Certificate;
 /// on a hostile file (OpenSSL's default is 2048, Java's 10000).
 const MAX_ITERATIONS: u64 = 1_000_000;
 
+/// The key-derivation work of the whole file is capped too: each count may be legal, but 40
+/// copies of a 1,000,000-iteration EncryptedData in a 40 KiB file cost 40 PBKDF2 runs, and 64 MiB
+/// of them hours. Ten maximal runs (about a second and a half) are allowed in total. scrypt
+/// counts N·r·p·4 (one N·r·p unit costs about as much as four PBKDF2-SHA256 iterations), which
+/// also bounds its memory (128·N·r bytes).
+const MAX_TOTAL_ITERATIONS: u64 = 10 * MAX_ITERATIONS;
+
 pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeError> {
     asn1::check(bytes).map_err(|e| DecodeError::Invalid(format!("malformed PKCS#12: {e}")))?;
-    if let Some(n) = largest_iteration_count(bytes) {
-        if n > MAX_ITERATIONS {
-            return Err(DecodeError::Invalid(format!(
-                "PKCS#12 asks for {n} key-derivation iterations (more than {MAX_ITERATIONS})"
-            )));
-        }
+    let work = kdf_work(bytes);
+    if work.largest > MAX_ITERATIONS {
+        return Err(DecodeError::Invalid(format!(
+            "PKCS#12 asks for {} key-derivation iterations (more than {MAX_ITERATIONS})",
+            work.largest
+        )));
+    }
+    if work.total > MAX_TOTAL_ITERATIONS {
+        return Err(DecodeError::Invalid(format!(
+            "PKCS#12 asks for {} key-derivation iterations in total (more than {MAX_TOTAL_ITERATIONS})",
+            work.total
+        )));
     }
     let given = password.is_some();
     let pass = password.unwrap_or("");
     let archive = p12_keystore::Pkcs12Archive::from_pkcs12(bytes, pass).map_err(|e| classify(e, given))?;
     let mut certs = Vec::with_capacity(archive.certs.len());
     for (i, bag) in archive.certs.iter().enumerate() {
+        asn1::check_certificate(bag.cert.as_der())
+            .map_err(|e| DecodeError::Invalid(format!("PKCS#12 certificate #{}: malformed: {e}", i + 1)))?;
         let cert = Certificate::from_der(bag.cert.as_der(), false)
             .map_err(|e| DecodeError::Invalid(format!("PKCS#12 certificate #{}: {e}", i + 1)))?;
         certs.push(cert);
@@ -47,28 +62,63 @@ fn classify(e: p12_keystore::error::Error, given: bool) -> DecodeError {
     }
 }
 
-/// The largest INTEGER that follows an OCTET STRING salt inside any SEQUENCE: that is the shape
-/// of PBKDF2-params, PBE-params and MacData's iterations. A cheap structural scan, bounded by
-/// the same depth limit as `asn1::check` (which the caller has already run).
-fn largest_iteration_count(bytes: &[u8]) -> Option<u64> {
-    fn walk(content: &[u8], depth: usize, best: &mut Option<u64>) {
+/// scrypt (RFC 7914) as a PBES2 key-derivation function: 1.3.6.1.4.1.11591.4.11.
+const OID_SCRYPT: &[u8] = &[0x2b, 0x06, 0x01, 0x04, 0x01, 0xda, 0x47, 0x04, 0x0b];
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Work {
+    /// The largest single iteration count.
+    largest: u64,
+    /// All iteration counts added up, plus the scrypt cost (saturating).
+    total: u64,
+}
+
+fn uint(content: &[u8]) -> u64 {
+    if content.len() > 8 {
+        return u64::MAX;
+    }
+    content.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+}
+
+/// The key-derivation work a PKCS#12 file asks for before anything is decrypted. An INTEGER that
+/// follows an OCTET STRING salt inside any SEQUENCE is an iteration count: that is the shape of
+/// PBKDF2-params, PBE-params and MacData's iterations (and scrypt's N). A SEQUENCE { scrypt OID,
+/// SEQUENCE { salt, N, r, p, ... } } adds N·r·p·4. A cheap structural scan, bounded by the same
+/// depth limit as `asn1::check` (which the caller has already run). Parameters inside encrypted
+/// content (shrouded key bags in an encrypted SafeContents) cannot be seen here.
+fn kdf_work(bytes: &[u8]) -> Work {
+    fn walk(content: &[u8], depth: usize, work: &mut Work) {
         let Ok(items) = asn1::children(content, depth) else { return };
         for pair in items.windows(2) {
             if pair[0].tag == 0x04 && pair[1].tag == 0x02 && pair[1].content.len() <= 8 {
-                let n = pair[1].content.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-                *best = Some(best.map_or(n, |b| b.max(n)));
+                let n = uint(pair[1].content);
+                work.largest = work.largest.max(n);
+                work.total = work.total.saturating_add(n);
+            }
+        }
+        if let [oid, params, ..] = items.as_slice() {
+            if oid.tag == 0x06 && oid.content == OID_SCRYPT && params.tag == 0x30 {
+                if let Ok(fields) = asn1::children(params.content, depth + 1) {
+                    let cost = fields
+                        .iter()
+                        .skip(1)
+                        .take(3)
+                        .filter(|f| f.tag == 0x02)
+                        .fold(4u64, |acc, f| acc.saturating_mul(uint(f.content)));
+                    work.total = work.total.saturating_add(cost);
+                }
             }
         }
         for item in items {
             if item.constructed() {
-                walk(item.content, depth + 1, best);
+                walk(item.content, depth + 1, work);
             } else if item.tag == 0x04 && item.content.first() == Some(&0x30) {
                 // OCTET STRINGs wrap the AuthenticatedSafe and SafeContents.
-                walk(item.content, depth + 1, best);
+                walk(item.content, depth + 1, work);
             }
         }
     }
-    let mut best = None;
-    walk(bytes, 0, &mut best);
-    best
+    let mut work = Work::default();
+    walk(bytes, 0, &mut work);
+    work
 }

@@ -64,7 +64,7 @@ pub fn load(sources: &[String], password: Option<&str>, missing: Missing) -> Res
                 }
                 return Err(Error::NoInput { path: path.to_path_buf() });
             }
-            Err(e) => return Err(Error::io("cannot read source", path, e)),
+            Err(e) => return Err(stat_error(path, e)),
         };
         if meta.is_dir() {
             load_dir(&mut loaded, &mut seen, arg, path, password)?;
@@ -91,7 +91,9 @@ fn load_dir(
             if e.loop_ancestor().is_some() {
                 Error::bad_input(&path, "directory loop through a symbolic link", "remove the looping link")
             } else if let Some(io) = e.io_error() {
-                if io.kind() == std::io::ErrorKind::NotFound {
+                if io.raw_os_error() == Some(nix::libc::ELOOP) {
+                    symlink_loop(&path)
+                } else if io.kind() == std::io::ErrorKind::NotFound {
                     // A dangling link inside a source directory: report, do not fail.
                     Error::bad_input(&path, "dangling symbolic link", "remove the link or its target")
                 } else {
@@ -123,6 +125,23 @@ fn load_dir(
         add_file(loaded, seen, arg, &label, &bytes, password, false)?;
     }
     Ok(())
+}
+
+/// `stat` of a SOURCE argument failed for a reason other than "not found". A symbolic link
+/// loop, a path through a regular file or an over-long name is bad input (65) or no input
+/// (66), not an I/O error (74) — and ELOOP must not become `Error::io`'s "refusing to follow a
+/// symbolic link" (77), which is about writes.
+fn stat_error(path: &Path, e: std::io::Error) -> Error {
+    match e.raw_os_error() {
+        Some(nix::libc::ELOOP) => symlink_loop(path),
+        Some(nix::libc::ENOTDIR) => Error::NoInput { path: path.to_path_buf() },
+        Some(nix::libc::ENAMETOOLONG) => Error::bad_input(path, "file name too long", "check the path"),
+        _ => Error::io("cannot read source", path, e),
+    }
+}
+
+fn symlink_loop(path: &Path) -> Error {
+    Error::bad_input(path, "symbolic link loop (too many levels of symbolic links)", "remove the looping link")
 }
 
 fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {

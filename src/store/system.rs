@@ -151,7 +151,16 @@ impl SystemStore {
     /// Prepare for writing: directories exist, are real and inside the root; stale temporaries
     /// of killed runs are removed. Call under the tree lock.
     pub fn prepare(&self) -> Result<()> {
-        fsx::ensure_dir(&self.root, &self.dir_rel)?;
+        let dir = fsx::ensure_dir(&self.root, &self.dir_rel)?;
+        // A link planted among our files could redirect a later write or removal: refuse.
+        if let Ok(entries) = fs::read_dir(&dir) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if self.name_of(&name).is_some() && e.file_type().is_ok_and(|t| t.is_symlink()) {
+                    return Err(Error::Unsafe { path: e.path(), msg: "refusing to manage a symbolic link".into() });
+                }
+            }
+        }
         let staging = fsx::ensure_dir(&self.root, &self.staging_rel)?;
         if self.staging_rel != self.dir_rel {
             fs::set_permissions(&staging, std::os::unix::fs::PermissionsExt::from_mode(0o700))
@@ -302,6 +311,9 @@ impl SystemStore {
 }
 
 fn read_managed(path: &Path) -> (Option<Certificate>, Option<String>) {
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return (None, Some("a symbolic link (not followed)".into()));
+    }
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) => return (None, Some(format!("unreadable: {e}"))),
