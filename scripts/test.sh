@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The test command (README "Run the tests"; .ci/run runs exactly this). As root on Debian 12
+# with the packages .ci/run installs: the Rust tests drive the real update-ca-certificates,
+# certutil and openssl on temporary --root trees (some need root: mounts, chown, setpriv);
+# then the container examples are linted and the real-rootfs tests run (debootstrap, cached).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# This machine sets these globally; the tests decide them per case.
+unset SSL_CERT_FILE CURL_CA_BUNDLE REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO SSL_CERT_DIR XDG_RUNTIME_DIR || true
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets --quiet -- -D warnings
+echo "== cargo test"
+cargo test --all-targets
+echo "== container examples"
+bash container/lint.sh
+echo "== real rootfs (debootstrap)"
+cargo build --release --quiet
+export ANCHORAGE_BIN="$PWD/target/release/anchorage"
+bash tests/rootfs.sh
+bash tests/rootfs-p11kit.sh
