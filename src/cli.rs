@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "anchorage",
-    version,
+    version = env!("ANCHORAGE_LONG_VERSION"),
     about = "Install CA certificates as trust anchors: any encoding, any distro, idempotent, proven.",
     long_about = "anchorage reads CA certificates in any encoding (PEM, DER, PKCS#7, PKCS#12), detects the \
 platform's trust store, installs only what is missing, runs the platform's update hook and proves the CA \
@@ -89,6 +89,18 @@ pub enum Command {
     /// Print `export` lines pointing TLS clients at a bundle of the system CAs plus SOURCEs.
     #[command(after_help = "Example:\n  eval \"$(anchorage env /run/cas)\" && exec agent")]
     Env(EnvArgs),
+    /// Prove that a TLS server is trusted now; if not, say which CA is missing.
+    #[command(after_help = "Examples:\n  anchorage verify collector.example.net:8443\n  anchorage verify --proxy http://proxy:3128 https://api.thousandeyes.com/\n  anchorage verify --save-chain /tmp/chain 10.0.0.5:443")]
+    Verify(VerifyArgs),
+    /// Print a shell completion script.
+    #[command(after_help = "Example:\n  anchorage completions bash > /etc/bash_completion.d/anchorage")]
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff).
+    #[command(after_help = "Example:\n  anchorage man | gzip > /usr/share/man/man1/anchorage.1.gz")]
+    Man,
     /// Check the platform, paths, hook, managed anchors in the effective bundle, expiry.
     #[command(after_help = "Example:\n  anchorage doctor --warn-days 90")]
     Doctor(DoctorArgs),
@@ -180,6 +192,28 @@ pub struct EnvArgs {
     /// Print the variables even when they are already set.
     #[arg(long)]
     pub override_env: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// HOST[:PORT] (default port 443) or https://URL.
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+    /// Validate against this PEM bundle instead of the platform's effective bundle.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Name to check the certificate against (default: the host of TARGET).
+    #[arg(long, value_name = "NAME")]
+    pub servername: Option<String>,
+    /// Connect through an HTTP proxy with CONNECT (the TLS-decrypting-proxy case).
+    #[arg(long, value_name = "http://HOST:PORT")]
+    pub proxy: Option<String>,
+    /// Seconds for connecting and the handshake.
+    #[arg(long, default_value_t = 10, value_name = "S")]
+    pub timeout: u64,
+    /// Write the presented certificates as PEM files into DIR (never installs anything).
+    #[arg(long, value_name = "DIR")]
+    pub save_chain: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -43,7 +43,7 @@ fn init_logging(verbose: u8, quiet: bool) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
-        .with_ansi(std::env::var_os("NO_COLOR").is_none() && false)
+        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 
@@ -80,6 +80,19 @@ fn print_outcome(outcome: Outcome, format: Format, quiet: bool) -> ExitCode {
                 }
             }
             ExitCode::from(code::OK)
+        }
+        Outcome::Text(bytes) => {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&bytes);
+            let _ = out.flush();
+            ExitCode::from(code::OK)
+        }
+        Outcome::Verify(report) => {
+            match format {
+                Format::Json => emit(&json(&report)),
+                Format::Text => emit(&report.to_text()),
+            }
+            ExitCode::from(if report.trusted { code::OK } else { code::FAILURE })
         }
         Outcome::Env(lines) => {
             emit(&lines);

@@ -18,12 +18,16 @@ use crate::store::system::{Managed, SystemStore};
 
 pub mod exec;
 pub mod nss;
+pub mod verify;
 use nss::{NssCtx, NssOpts};
 
 pub enum Outcome {
     Change(Report),
     Exec(exec::ExecPlan),
     Env(String),
+    /// Text to print as is (completions, man page).
+    Text(Vec<u8>),
+    Verify(verify::VerifyReport),
     List(ListReport),
     Doctor(DoctorReport),
 }
@@ -102,6 +106,20 @@ pub fn run(cli: Cli) -> std::result::Result<Outcome, Failure> {
         Command::Remove(args) => remove(&cli.root, cli.platform, &n, &args.selectors, &args.opts).map(Outcome::Change),
         Command::Exec(a) => Ok(Outcome::Exec(exec::exec(&cli.root, cli.platform, &n, &a.sources, &a.opts, a.on_error, a.override_env, a.program))),
         Command::Env(a) => Ok(Outcome::Env(exec::env(&cli.root, cli.platform, &a.sources, &a.opts, a.override_env)?)),
+        Command::Verify(a) => Ok(Outcome::Verify(verify::verify(&cli.root, cli.platform, &a)?)),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "anchorage", &mut buf);
+            Ok(Outcome::Text(buf))
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut buf)
+                .map_err(|e| Error::io("cannot render the man page", "-", e))?;
+            Ok(Outcome::Text(buf))
+        }
         Command::List => Ok(Outcome::List(list(&cli.root, cli.platform, &n)?)),
         Command::Doctor(args) => Ok(Outcome::Doctor(doctor(&cli.root, cli.platform, &n, args.warn_days)?)),
     }
