@@ -21,8 +21,16 @@ pub fn fx(name: &str) -> PathBuf {
     let dir = DIR.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("anchorage-fixtures-{}", std::process::id()));
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make-fixtures.sh");
-        let out = Command::new("bash").arg(&script).arg(&dir).output().expect("run make-fixtures.sh");
-        assert!(out.status.success(), "make-fixtures.sh failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("bash")
+            .arg(&script)
+            .arg(&dir)
+            .output()
+            .expect("run make-fixtures.sh");
+        assert!(
+            out.status.success(),
+            "make-fixtures.sh failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         dir
     });
     dir.join(name)
@@ -33,7 +41,11 @@ pub fn fx(name: &str) -> PathBuf {
 pub fn debian_tree() -> tempfile::TempDir {
     let t = tempfile::tempdir().expect("tempdir");
     let root = t.path();
-    for d in ["etc/ssl/certs", "usr/share", "usr/local/share/ca-certificates"] {
+    for d in [
+        "etc/ssl/certs",
+        "usr/share",
+        "usr/local/share/ca-certificates",
+    ] {
         std::fs::create_dir_all(root.join(d)).expect("mkdir");
     }
     let st = Command::new("cp")
@@ -42,7 +54,11 @@ pub fn debian_tree() -> tempfile::TempDir {
         .status()
         .expect("cp");
     assert!(st.success());
-    std::fs::copy("/etc/ca-certificates.conf", root.join("etc/ca-certificates.conf")).expect("copy conf");
+    std::fs::copy(
+        "/etc/ca-certificates.conf",
+        root.join("etc/ca-certificates.conf"),
+    )
+    .expect("copy conf");
     t
 }
 
@@ -50,14 +66,20 @@ pub fn debian_tree() -> tempfile::TempDir {
 pub fn family_tree(id: &str, like: &str) -> tempfile::TempDir {
     let t = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(t.path().join("etc")).expect("mkdir");
-    std::fs::write(t.path().join("etc/os-release"), format!("NAME=test\nID={id}\nID_LIKE=\"{like}\"\n")).expect("write");
+    std::fs::write(
+        t.path().join("etc/os-release"),
+        format!("NAME=test\nID={id}\nID_LIKE=\"{like}\"\n"),
+    )
+    .expect("write");
     t
 }
 
 pub fn anchorage(root: &Path) -> Command {
     let mut c = Command::new(bin());
     c.arg("--root").arg(root);
-    c.env_remove("ANCHORAGE_PASSWORD").env_remove("ANCHORAGE_FORMAT").env_remove("ANCHORAGE_PLATFORM");
+    c.env_remove("ANCHORAGE_PASSWORD")
+        .env_remove("ANCHORAGE_FORMAT")
+        .env_remove("ANCHORAGE_PLATFORM");
     c
 }
 
@@ -128,25 +150,53 @@ pub struct ErrorInfo {
 
 pub fn report(o: &Output) -> Report {
     assert_eq!(code(o), 0, "expected success, stderr: {}", stderr(o));
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("bad JSON report ({e}): {}", String::from_utf8_lossy(&o.stdout)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "bad JSON report ({e}): {}",
+            String::from_utf8_lossy(&o.stdout)
+        )
+    })
 }
 
 pub fn failure(o: &Output) -> Failure {
-    serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("bad JSON failure ({e}): {}", String::from_utf8_lossy(&o.stdout)))
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "bad JSON failure ({e}): {}",
+            String::from_utf8_lossy(&o.stdout)
+        )
+    })
 }
 
 /// sha256 fingerprint of a fixture, computed by openssl (independent of anchorage).
 pub fn openssl_sha256(pem_or_der: &Path) -> String {
-    let form = if std::fs::read(pem_or_der).map(|b| b.starts_with(b"-----")).unwrap_or(false) { "PEM" } else { "DER" };
+    let form = if std::fs::read(pem_or_der)
+        .map(|b| b.starts_with(b"-----"))
+        .unwrap_or(false)
+    {
+        "PEM"
+    } else {
+        "DER"
+    };
     let o = Command::new("openssl")
-        .args(["x509", "-noout", "-fingerprint", "-sha256", "-inform", form, "-in"])
+        .args([
+            "x509",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+            "-inform",
+            form,
+            "-in",
+        ])
         .arg(pem_or_der)
         .output()
         .expect("openssl");
     let s = String::from_utf8_lossy(&o.stdout);
-    s.trim().rsplit('=').next().unwrap_or("").replace(':', "").to_ascii_lowercase()
+    s.trim()
+        .rsplit('=')
+        .next()
+        .unwrap_or("")
+        .replace(':', "")
+        .to_ascii_lowercase()
 }
 
 /// `openssl verify -CAfile <effective bundle> cert`.
@@ -171,10 +221,19 @@ pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
         let meta = e.path().symlink_metadata().expect("meta");
         let rel = e.path().strip_prefix(root).expect("prefix").to_path_buf();
         let desc = if meta.file_type().is_symlink() {
-            format!("link {}", std::fs::read_link(e.path()).expect("readlink").display())
+            format!(
+                "link {}",
+                std::fs::read_link(e.path()).expect("readlink").display()
+            )
         } else if meta.is_file() {
             let bytes = std::fs::read(e.path()).expect("read");
-            format!("file {:o} {}:{} {}", meta.mode(), meta.uid(), meta.gid(), hex_sha(&bytes))
+            format!(
+                "file {:o} {}:{} {}",
+                meta.mode(),
+                meta.uid(),
+                meta.gid(),
+                hex_sha(&bytes)
+            )
         } else {
             format!("dir {:o}", meta.mode())
         };
@@ -190,5 +249,7 @@ fn hex_sha(bytes: &[u8]) -> String {
 
 /// Certificates in a PEM bundle (by counting BEGIN lines).
 pub fn count_certs(path: &Path) -> usize {
-    std::fs::read_to_string(path).map(|s| s.matches("-----BEGIN CERTIFICATE-----").count()).unwrap_or(0)
+    std::fs::read_to_string(path)
+        .map(|s| s.matches("-----BEGIN CERTIFICATE-----").count())
+        .unwrap_or(0)
 }

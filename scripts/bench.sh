@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# On-demand benchmark (not part of CI's pass/fail): anchorage vs the manual way on identical
+# temporary Debian trees, in one run, with hyperfine and /usr/bin/time -v. Prints one table and
+# writes target/bench/results.json. Needs root (like the hook), hyperfine, the real
+# update-ca-certificates. Loopback only; touches nothing outside its temporary directory.
+#
+#   scripts/bench.sh            # full run (~2-4 minutes)
+#   RUNS=5 scripts/bench.sh     # fewer hyperfine runs for the slow (hook) commands
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unset SSL_CERT_FILE CURL_CA_BUNDLE REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO || true
+command -v hyperfine >/dev/null || { echo "hyperfine missing: apt-get install hyperfine" >&2; exit 69; }
+[ -x /usr/bin/time ] || { echo "/usr/bin/time missing: apt-get install time" >&2; exit 69; }
+RUNS=${RUNS:-10}
+
+cargo build --release --quiet --bin anchorage --example gen_bundle
+BIN="$PWD/target/release/anchorage"
+GEN="$PWD/target/release/examples/gen_bundle"
+OUT="$PWD/target/bench"
+mkdir -p "$OUT"
+W=$(mktemp -d /tmp/anchorage-bench.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+
+HOOK=(update-ca-certificates)
+hook_args() { # the host hook pointed into tree $1 (what anchorage runs under --root)
+  echo "--certsconf $1/etc/ca-certificates.conf --certsdir $1/usr/share/ca-certificates --localcertsdir $1/usr/local/share/ca-certificates --etccertsdir $1/etc/ssl/certs --hooksdir $1/etc/ca-certificates/update.d"
+}
+template_tree() {
+  mkdir -p "$1/etc/ssl/certs" "$1/usr/share" "$1/usr/local/share/ca-certificates"
+  cp -a /usr/share/ca-certificates "$1/usr/share/"
+  cp /etc/ca-certificates.conf "$1/etc/"
+  # shellcheck disable=SC2046
+  "${HOOK[@]}" $(hook_args "$1") >/dev/null 2>&1
+}
+
+echo "preparing trees and inputs in $W ..."
+bash tests/fixtures/make-fixtures.sh "$W/fx" >/dev/null
+CA="$W/fx/myNewCa.crt"
+template_tree "$W/template"
+# A 4096-bit RSA template makes ~1.8 KB PEM certificates: 10,000 of them are ~18 MB.
+openssl req -x509 -newkey rsa:4096 -nodes -keyout /dev/null -subj "/CN=Bench Root/O=Anchorage Bench" \
+  -days 3650 -outform DER -out "$W/big.der" 2>/dev/null
+"$GEN" "$W/big.der" 10000 "$W/bundle10k.pem"
+for n in 1 100 1000 10000; do "$GEN" "$W/big.der" "$n" "$W/scale$n/"; done
+
+ms() { python3 -c "import json,sys; d=json.load(open(sys.argv[1]))['results'][0]; print(f\"{d['mean']*1000:.3f} {d['stddev']*1000:.3f} {d['min']*1000:.3f}\")" "$1"; }
+rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}'; }
+
+# 1. no-op: everything in place.
+cp -a "$W/template" "$W/noop"
+"$BIN" --root "$W/noop" install "$CA" >/dev/null
+hyperfine -N -w 5 -m 200 --export-json "$OUT/noop-anchorage.json" "$BIN --root $W/noop install $CA" >/dev/null
+# shellcheck disable=SC2046
+hyperfine -N -w 1 -r "$RUNS" --export-json "$OUT/noop-hook.json" "update-ca-certificates $(hook_args "$W/noop")" >/dev/null
+read -r noop_a noop_a_sd noop_a_min < <(ms "$OUT/noop-anchorage.json")
+read -r noop_h noop_h_sd _ < <(ms "$OUT/noop-hook.json")
+noop_rss=$(rss "$BIN" --root "$W/noop" install "$CA")
+# shellcheck disable=SC2046
+noop_hook_rss=$(rss update-ca-certificates $(hook_args "$W/noop"))
+
+# 2. first install vs the manual way, each on a fresh copy of the same tree.
+cat > "$W/manual.sh" <<EOS
+#!/bin/sh
+set -e
+mkdir -p $W/first/usr/local/share/ca-certificates/custom
+openssl x509 -inform DER -in $CA -out $W/first/usr/local/share/ca-certificates/custom/myNewCa.crt
+exec update-ca-certificates $(hook_args "$W/first")
+EOS
+chmod +x "$W/manual.sh"
+reset_first="rm -rf $W/first && cp -a $W/template $W/first"
+hyperfine -N -w 1 -r "$RUNS" --prepare "sh -c '$reset_first'" --export-json "$OUT/first-anchorage.json" "$BIN --root $W/first install $CA" >/dev/null
+hyperfine -N -w 1 -r "$RUNS" --prepare "sh -c '$reset_first'" --export-json "$OUT/first-manual.json" "$W/manual.sh" >/dev/null
+read -r first_a first_a_sd _ < <(ms "$OUT/first-anchorage.json")
+read -r first_m first_m_sd _ < <(ms "$OUT/first-manual.json")
+sh -c "$reset_first"; first_rss=$(rss "$BIN" --root "$W/first" install "$CA")
+
+# 3. 10,000-certificate bundle under --check (decode + policy + plan; output to /dev/null).
+bundle_mb=$(python3 -c "import os,sys; print(f'{os.path.getsize(sys.argv[1])/1e6:.1f}')" "$W/bundle10k.pem")
+hyperfine -N -w 2 -r 20 --export-json "$OUT/bundle10k.json" "$BIN --root $W/noop install --check --format json $W/bundle10k.pem" >/dev/null
+read -r b10k b10k_sd _ < <(ms "$OUT/bundle10k.json")
+b10k_rss=$(rss "$BIN" --root "$W/noop" install --check --format json "$W/bundle10k.pem")
+b10k_mbs=$(python3 -c "print(f'{$bundle_mb/($b10k/1000):.0f}')")
+
+# 4. exec restart cost vs the guide's "update-ca-certificates at every start".
+mkdir -p "$W/src" && cp "$W/fx/myNewCa.pem" "$W/src/"
+cp -a "$W/template" "$W/exec"
+"$BIN" --root "$W/exec" exec "$W/src" -- true 2>/dev/null
+hyperfine -N -w 5 -m 200 --export-json "$OUT/exec-anchorage.json" "$BIN --root $W/exec exec $W/src -- true" >/dev/null
+# shellcheck disable=SC2046
+hyperfine -w 1 -r "$RUNS" --export-json "$OUT/exec-hook.json" "update-ca-certificates $(hook_args "$W/exec") >/dev/null && true" >/dev/null
+read -r exec_a exec_a_sd _ < <(ms "$OUT/exec-anchorage.json")
+read -r exec_h exec_h_sd _ < <(ms "$OUT/exec-hook.json")
+
+# 5. scaling: install N source anchors with --no-update into a fresh tree.
+declare -A scale
+for n in 1 100 1000 10000; do
+  reset="rm -rf $W/scale && cp -a $W/template $W/scale"
+  hyperfine -N -w 1 -r 5 --prepare "sh -c '$reset'" --export-json "$OUT/scale$n.json" "$BIN --root $W/scale install --no-update $W/scale$n/" >/dev/null
+  read -r t _ _ < <(ms "$OUT/scale$n.json")
+  scale[$n]=$t
+done
+
+strip -o "$W/stripped" "$BIN"
+size=$(stat -c %s "$W/stripped")
+
+python3 - "$OUT/results.json" <<EOF
+import json, sys
+r = {
+  "noop": {"anchorage_ms": $noop_a, "anchorage_sd_ms": $noop_a_sd, "anchorage_min_ms": $noop_a_min, "hook_ms": $noop_h, "hook_sd_ms": $noop_h_sd,
+           "ratio": $noop_a / $noop_h, "anchorage_rss_kb": $noop_rss, "hook_rss_kb": $noop_hook_rss},
+  "first_install": {"anchorage_ms": $first_a, "anchorage_sd_ms": $first_a_sd, "manual_ms": $first_m, "manual_sd_ms": $first_m_sd,
+                    "ratio": $first_a / $first_m, "anchorage_rss_kb": $first_rss},
+  "bundle_10k_check": {"ms": $b10k, "sd_ms": $b10k_sd, "mb": $bundle_mb, "mb_per_s": $b10k_mbs, "rss_kb": $b10k_rss},
+  "exec_restart": {"anchorage_ms": $exec_a, "anchorage_sd_ms": $exec_a_sd, "hook_ms": $exec_h, "hook_sd_ms": $exec_h_sd, "ratio": $exec_a / $exec_h},
+  "scaling_no_update_ms": {"1": ${scale[1]}, "100": ${scale[100]}, "1000": ${scale[1000]}, "10000": ${scale[10000]}},
+  "stripped_binary_bytes": $size,
+}
+json.dump(r, open(sys.argv[1], "w"), indent=2)
+t = r
+print()
+print(f"{'measure':<44} {'anchorage':>14} {'reference':>14} {'ratio':>9}  target")
+print(f"{'no-op install (everything in place)':<44} {t['noop']['anchorage_ms']:>11.2f} ms {t['noop']['hook_ms']:>11.1f} ms {t['noop']['ratio']:>9.4f}  <= 0.01")
+print(f"{'first install of one CA vs copy + hook':<44} {t['first_install']['anchorage_ms']:>11.1f} ms {t['first_install']['manual_ms']:>11.1f} ms {t['first_install']['ratio']:>9.3f}  <= 1.05")
+print(f"{'exec restart vs update-ca-certificates':<44} {t['exec_restart']['anchorage_ms']:>11.2f} ms {t['exec_restart']['hook_ms']:>11.1f} ms {t['exec_restart']['ratio']:>9.4f}")
+b = t['bundle_10k_check']
+print(f"{'10,000-cert bundle --check (' + str(b['mb']) + ' MB)':<44} {b['ms']:>11.1f} ms {'':>14} {'':>9}  <= 100 ms; {b['mb_per_s']} MB/s")
+print(f"{'peak RSS: no-op / first install / 10k':<44} {t['noop']['anchorage_rss_kb']/1024:>6.1f} / {t['first_install']['anchorage_rss_kb']/1024:.1f} / {b['rss_kb']/1024:.1f} MB (hook no-op {t['noop']['hook_rss_kb']/1024:.1f} MB)  <= 10 / - / 48 MB")
+print(f"{'stripped binary':<44} {t['stripped_binary_bytes']/1e6:>11.2f} MB {'':>14} {'':>9}  <= 8 MB")
+s = t['scaling_no_update_ms']
+print(f"{'scaling, install --no-update of N anchors':<44} " + ", ".join(f"N={k}: {v:.1f} ms" for k, v in s.items()))
+per = {k: v / int(k) for k, v in s.items()}
+print(f"{'  per anchor':<44} " + ", ".join(f"N={k}: {v*1000:.0f} us" for k, v in per.items()))
+print()
+print("written:", sys.argv[1])
+EOF
