@@ -261,14 +261,19 @@ pub fn apply_change(
     let mut done = Report { changed: false, ..report.clone() };
     let result = (|| -> Result<()> {
         store.prepare()?;
-        for &i in &plan.remove {
-            store.delete(&managed[i])?;
+        let removals: Vec<&Managed> = plan.remove.iter().map(|&i| &managed[i]).collect();
+        let outcome = store.delete_all(&removals);
+        let gone = outcome.as_ref().err().map_or(removals.len(), |(n, _)| *n);
+        for m in &removals[..gone] {
             done.changed = true;
-            done.certificates.push(removal_report(&managed[i], Action::Removed));
+            done.certificates.push(removal_report(m, Action::Removed));
         }
-        for a in &plan.add {
+        outcome.map_err(|(_, e)| e)?;
+        let anchors: Vec<(String, &Certificate)> = plan.add.iter().map(|a| (a.name.clone(), &desired[a.desired].cert)).collect();
+        let outcome = store.write_all(&anchors);
+        let written = outcome.as_ref().err().map_or(anchors.len(), |(n, _)| *n);
+        for a in &plan.add[..written] {
             let c = &desired[a.desired];
-            store.write(&a.name, &c.cert)?;
             done.changed = true;
             let mut r = CertReport::new(&c.cert, &a.name, Action::Added, &c.source);
             r.stores.push("system".into());
@@ -278,7 +283,7 @@ pub fn apply_change(
             }
             done.certificates.push(r);
         }
-        Ok(())
+        outcome.map_err(|(_, e)| e)
     })();
     if let Err(error) = result {
         return Err(Failure { error, partial: Some(done) });
@@ -475,12 +480,14 @@ fn remove(root: &Path, platform: PlatformArg, n: &NssOpts, selectors: &[String],
         let hook = if opts.no_update { None } else { Some(store.hook_command(true)?) };
         let result = (|| -> Result<()> {
             store.prepare()?;
-            for m in selected {
-                store.delete(m)?;
+            let removals: Vec<&Managed> = selected.iter().collect();
+            let outcome = store.delete_all(&removals);
+            let gone = outcome.as_ref().err().map_or(removals.len(), |(n, _)| *n);
+            for m in &removals[..gone] {
                 done.changed = true;
                 done.certificates.push(removal_report(m, Action::Removed));
             }
-            Ok(())
+            outcome.map_err(|(_, e)| e)
         })();
         if let Err(error) = result {
             return Err(Failure { error, partial: Some(done) });

@@ -175,27 +175,45 @@ impl SystemStore {
         Ok(())
     }
 
-    pub fn write(&self, name: &str, cert: &Certificate) -> Result<PathBuf> {
+    /// Write the anchors (one PEM certificate per file) and, in conf mode, register them all in
+    /// one edit of ca-certificates.conf. On failure: how many files are in place, and why.
+    pub fn write_all(&self, anchors: &[(String, &Certificate)]) -> std::result::Result<(), (usize, Error)> {
+        if anchors.is_empty() {
+            return Ok(());
+        }
         let dir = self.dir();
         let staging = platform::in_root(&self.root, &self.staging_rel);
-        let file = self.file_name(name);
-        fsx::atomic_write(&staging, &dir, &file, cert.to_pem().as_bytes(), Attrs::PUBLIC)?;
+        let files: Vec<(String, Vec<u8>)> =
+            anchors.iter().map(|(name, cert)| (self.file_name(name), cert.to_pem().into_bytes())).collect();
+        fsx::atomic_write_many(&staging, &dir, &files, Attrs::PUBLIC)?;
         if self.conf_mode {
-            self.conf_edit(&[self.conf_entry(&file)], &[])?;
+            let entries: Vec<String> = files.iter().map(|(f, _)| self.conf_entry(f)).collect();
+            self.conf_edit(&entries, &[]).map_err(|e| (files.len(), e))?;
         }
-        Ok(dir.join(file))
+        Ok(())
     }
 
-    pub fn delete(&self, m: &Managed) -> Result<()> {
-        // Unregister first: a kill between the two steps leaves an unlisted file (harmless,
-        // removed by the next run) rather than a listed missing file.
-        if self.conf_mode {
-            let file = self.file_name(&m.name);
-            self.conf_edit(&[], &[self.conf_entry(&file)])?;
+    /// Remove managed anchors. Conf entries go first (one edit): a kill between the two steps
+    /// leaves an unlisted file (harmless, removed by the next run) rather than a listed missing
+    /// file. On failure: how many files are gone, and why.
+    pub fn delete_all(&self, managed: &[&Managed]) -> std::result::Result<(), (usize, Error)> {
+        if managed.is_empty() {
+            return Ok(());
         }
-        fsx::check_dir(&self.root, &self.dir())?;
-        fsx::remove(&m.path)?;
-        Ok(())
+        if self.conf_mode {
+            let entries: Vec<String> = managed.iter().map(|m| self.conf_entry(&self.file_name(&m.name))).collect();
+            self.conf_edit(&[], &entries).map_err(|e| (0, e))?;
+        }
+        let dir = self.dir();
+        fsx::check_dir(&self.root, &dir).map_err(|e| (0, e))?;
+        for (i, m) in managed.iter().enumerate() {
+            match std::fs::remove_file(&m.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err((i, Error::io("cannot remove", &m.path, e))),
+            }
+        }
+        fsx::sync_dir(&dir).map_err(|e| (managed.len(), e))
     }
 
     /// Add and remove our lines in ca-certificates.conf; every other line stays byte-identical,
