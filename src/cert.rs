@@ -1,8 +1,8 @@
 //! `Certificate`: the DER bytes of one X.509 certificate plus the facts anchorage decides on
 //! (fingerprint, names, validity, CA flag, self-signed). Built once by the input decoders.
 
-use sha2::{Digest, Sha256};
 use ::time::OffsetDateTime;
+use sha2::{Digest, Sha256};
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// The role a certificate plays, which decides the install policy.
@@ -42,9 +42,13 @@ impl Certificate {
     /// Parse exactly one DER certificate. Trailing bytes are an error unless `allow_trailing`
     /// (OpenSSL's TRUSTED CERTIFICATE appends auxiliary trust data after the certificate).
     pub fn from_der(bytes: &[u8], allow_trailing: bool) -> Result<Certificate, String> {
-        let (rest, x509) = X509Certificate::from_der(bytes).map_err(|e| format!("not an X.509 certificate ({e})"))?;
+        let (rest, x509) = X509Certificate::from_der(bytes)
+            .map_err(|e| format!("not an X.509 certificate ({e})"))?;
         if !rest.is_empty() && !allow_trailing {
-            return Err(format!("{} unexpected bytes after the certificate", rest.len()));
+            return Err(format!(
+                "{} unexpected bytes after the certificate",
+                rest.len()
+            ));
         }
         let der = bytes[..bytes.len() - rest.len()].to_vec();
         let subject = x509.subject().to_string();
@@ -55,7 +59,13 @@ impl Certificate {
             .next()
             .and_then(|cn| cn.as_str().ok())
             .map(str::to_string)
-            .or_else(|| x509.subject().iter_organization().next().and_then(|o| o.as_str().ok()).map(str::to_string))
+            .or_else(|| {
+                x509.subject()
+                    .iter_organization()
+                    .next()
+                    .and_then(|o| o.as_str().ok())
+                    .map(str::to_string)
+            })
             .unwrap_or_else(|| subject.clone());
         let is_ca = x509.is_ca();
         let names_match = x509.subject().as_raw() == x509.issuer().as_raw();
@@ -106,7 +116,10 @@ impl Certificate {
 pub fn rfc3339(ts: i64) -> String {
     OffsetDateTime::from_unix_timestamp(ts)
         .ok()
-        .and_then(|t| t.format(&::time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&::time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_else(|| ts.to_string())
 }
 

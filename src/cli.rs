@@ -17,15 +17,33 @@ reached the effective bundle.",
 )]
 pub struct Cli {
     /// Operate on the tree at DIR (image trees, chroots, tests).
-    #[arg(long, global = true, env = "ANCHORAGE_ROOT", default_value = "/", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "ANCHORAGE_ROOT",
+        default_value = "/",
+        value_name = "DIR"
+    )]
     pub root: PathBuf,
 
     /// Trust-store layout; auto reads /etc/os-release inside --root.
-    #[arg(long, global = true, env = "ANCHORAGE_PLATFORM", default_value = "auto", value_enum)]
+    #[arg(
+        long,
+        global = true,
+        env = "ANCHORAGE_PLATFORM",
+        default_value = "auto",
+        value_enum
+    )]
     pub platform: PlatformArg,
 
     /// Output format of the report on stdout.
-    #[arg(long, global = true, env = "ANCHORAGE_FORMAT", default_value = "text", value_enum)]
+    #[arg(
+        long,
+        global = true,
+        env = "ANCHORAGE_FORMAT",
+        default_value = "text",
+        value_enum
+    )]
     pub format: Format,
 
     /// More log output on stderr (-v debug, -vv trace).
@@ -37,7 +55,13 @@ pub struct Cli {
     pub quiet: bool,
 
     /// Also manage the NSS database at DIR (inside --root); repeatable.
-    #[arg(long, global = true, env = "ANCHORAGE_NSSDB", value_delimiter = ':', value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "ANCHORAGE_NSSDB",
+        value_delimiter = ':',
+        value_name = "DIR"
+    )]
     pub nssdb: Vec<String>,
 
     /// Give --nssdb databases (and the parents anchorage created) to USER[:GROUP] of the tree.
@@ -71,10 +95,14 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Add trust anchors; never removes anything.
-    #[command(after_help = "Example:\n  sudo anchorage install myNewCa.crt bundle.p7b truststore.p12 --password-file pw.txt")]
+    #[command(
+        after_help = "Example:\n  sudo anchorage install myNewCa.crt bundle.p7b truststore.p12 --password-file pw.txt"
+    )]
     Install(ChangeArgs),
     /// Remove anchors that anchorage installed (by fingerprint, managed name or source file).
-    #[command(after_help = "Example:\n  sudo anchorage remove myNewCa_Test_Root\n  sudo anchorage remove 3f:a1:...:9c")]
+    #[command(
+        after_help = "Example:\n  sudo anchorage remove myNewCa_Test_Root\n  sudo anchorage remove 3f:a1:...:9c"
+    )]
     Remove(RemoveArgs),
     /// Make the managed set equal to SOURCEs (adds new, removes managed ones not listed).
     #[command(after_help = "Example:\n  sudo anchorage sync /etc/anchorage/cas/")]
@@ -84,22 +112,30 @@ pub enum Command {
     List,
     /// Container startup step: sync SOURCEs (default $ANCHORAGE_SOURCES), then replace this
     /// process with PROGRAM (same PID, signals and exit code go to PROGRAM).
-    #[command(after_help = "Examples:\n  ENTRYPOINT [\"anchorage\", \"exec\", \"/usr/local/share/ca-certificates/custom\", \"--\"]\n  anchorage exec /run/cas -- /usr/bin/agent --config /etc/agent.yaml\n  ANCHORAGE_SOURCES=/certs anchorage exec -- curl https://collector:8443/")]
+    #[command(
+        after_help = "Examples:\n  ENTRYPOINT [\"anchorage\", \"exec\", \"/usr/local/share/ca-certificates/custom\", \"--\"]\n  anchorage exec /run/cas -- /usr/bin/agent --config /etc/agent.yaml\n  ANCHORAGE_SOURCES=/certs anchorage exec -- curl https://collector:8443/"
+    )]
     Exec(ExecArgs),
     /// Print `export` lines pointing TLS clients at a bundle of the system CAs plus SOURCEs.
     #[command(after_help = "Example:\n  eval \"$(anchorage env /run/cas)\" && exec agent")]
     Env(EnvArgs),
     /// Prove that a TLS server is trusted now; if not, say which CA is missing.
-    #[command(after_help = "Examples:\n  anchorage verify collector.example.net:8443\n  anchorage verify --proxy http://proxy:3128 https://api.thousandeyes.com/\n  anchorage verify --save-chain /tmp/chain 10.0.0.5:443")]
+    #[command(
+        after_help = "Examples:\n  anchorage verify collector.example.net:8443\n  anchorage verify --proxy http://proxy:3128 https://api.thousandeyes.com/\n  anchorage verify --save-chain /tmp/chain 10.0.0.5:443"
+    )]
     Verify(VerifyArgs),
     /// Print a shell completion script.
-    #[command(after_help = "Example:\n  anchorage completions bash > /etc/bash_completion.d/anchorage")]
+    #[command(
+        after_help = "Example:\n  anchorage completions bash > /etc/bash_completion.d/anchorage"
+    )]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
     /// Print the man page (roff).
-    #[command(after_help = "Example:\n  anchorage man | gzip > /usr/share/man/man1/anchorage.1.gz")]
+    #[command(
+        after_help = "Example:\n  anchorage man | gzip > /usr/share/man/man1/anchorage.1.gz"
+    )]
     Man,
     /// Check the platform, paths, hook, managed anchors in the effective bundle, expiry.
     #[command(after_help = "Example:\n  anchorage doctor --warn-days 90")]
@@ -151,7 +187,12 @@ pub struct ChangeOpts {
     #[arg(long)]
     pub allow_expired: bool,
     /// Seconds before the update hook is killed.
-    #[arg(long, env = "ANCHORAGE_HOOK_TIMEOUT", default_value_t = 120, value_name = "SECS")]
+    #[arg(
+        long,
+        env = "ANCHORAGE_HOOK_TIMEOUT",
+        default_value_t = 120,
+        value_name = "SECS"
+    )]
     pub hook_timeout: u64,
 }
 

@@ -25,7 +25,11 @@ pub enum Error {
     /// A source exists but cannot be used: unparseable, no certificate, wrong password,
     /// policy refusal, too large, not a regular file.
     #[error("{}: {msg}", path.display())]
-    BadInput { path: PathBuf, msg: String, hint: String },
+    BadInput {
+        path: PathBuf,
+        msg: String,
+        hint: String,
+    },
 
     /// A source does not exist.
     #[error("{}: no such file or directory", path.display())]
@@ -33,11 +37,19 @@ pub enum Error {
 
     /// A program anchorage needs is not installed.
     #[error("{program} not found{}", in_tree.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default())]
-    MissingProgram { program: String, in_tree: Option<PathBuf>, hint: String },
+    MissingProgram {
+        program: String,
+        in_tree: Option<PathBuf>,
+        hint: String,
+    },
 
     /// Reading or writing a file failed.
     #[error("{what}: {}: {}", path.display(), describe_io(source))]
-    Io { what: String, path: PathBuf, source: std::io::Error },
+    Io {
+        what: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
 
     /// A write was refused for safety (symlink, path outside the root).
     #[error("{msg}: {}", path.display())]
@@ -49,7 +61,11 @@ pub enum Error {
 
     /// A hook or tool ran but failed, or did not produce the expected effect.
     #[error("{msg}")]
-    Failed { msg: String, path: Option<PathBuf>, hint: String },
+    Failed {
+        msg: String,
+        path: Option<PathBuf>,
+        hint: String,
+    },
 }
 
 fn describe_io(e: &std::io::Error) -> String {
@@ -63,8 +79,16 @@ fn describe_io(e: &std::io::Error) -> String {
 }
 
 impl Error {
-    pub fn bad_input(path: impl AsRef<Path>, msg: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::BadInput { path: path.as_ref().to_path_buf(), msg: msg.into(), hint: hint.into() }
+    pub fn bad_input(
+        path: impl AsRef<Path>,
+        msg: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Error::BadInput {
+            path: path.as_ref().to_path_buf(),
+            msg: msg.into(),
+            hint: hint.into(),
+        }
     }
 
     pub fn usage(msg: impl Into<String>) -> Self {
@@ -72,7 +96,11 @@ impl Error {
     }
 
     pub fn failed(msg: impl Into<String>, hint: impl Into<String>) -> Self {
-        Error::Failed { msg: msg.into(), path: None, hint: hint.into() }
+        Error::Failed {
+            msg: msg.into(),
+            path: None,
+            hint: hint.into(),
+        }
     }
 
     /// Wrap an I/O error, turning EACCES/EPERM into `Permission` so the caller gets 77.
@@ -80,8 +108,15 @@ impl Error {
         let path = path.as_ref().to_path_buf();
         match source.raw_os_error() {
             Some(nix::libc::EACCES) | Some(nix::libc::EPERM) => Error::Permission { path },
-            Some(nix::libc::ELOOP) => Error::Unsafe { path, msg: "refusing to follow a symbolic link".into() },
-            _ => Error::Io { what: what.into(), path, source },
+            Some(nix::libc::ELOOP) => Error::Unsafe {
+                path,
+                msg: "refusing to follow a symbolic link".into(),
+            },
+            _ => Error::Io {
+                what: what.into(),
+                path,
+                source,
+            },
         }
     }
 

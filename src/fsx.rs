@@ -20,14 +20,16 @@ pub const TMP_SUFFIX: &str = ".tmp";
 /// outside the root.
 pub fn ensure_dir(root: &Path, rel: &str) -> Result<PathBuf> {
     let target = root.join(rel.trim_start_matches('/'));
-    let real_root = fs::canonicalize(root).map_err(|e| Error::io("cannot resolve --root", root, e))?;
+    let real_root =
+        fs::canonicalize(root).map_err(|e| Error::io("cannot resolve --root", root, e))?;
     let mut cur = root.to_path_buf();
     for comp in Path::new(rel.trim_start_matches('/')).components() {
         cur.push(comp);
         match fs::symlink_metadata(&cur) {
             Ok(_) => {
                 // Never descend (and create anything) through a component that leads out.
-                let real = fs::canonicalize(&cur).map_err(|e| Error::io("cannot resolve", &cur, e))?;
+                let real =
+                    fs::canonicalize(&cur).map_err(|e| Error::io("cannot resolve", &cur, e))?;
                 if !real.starts_with(&real_root) {
                     return Err(Error::Unsafe {
                         path: cur.clone(),
@@ -57,15 +59,25 @@ pub fn ensure_dir(root: &Path, rel: &str) -> Result<PathBuf> {
 pub fn check_dir(root: &Path, dir: &Path) -> Result<()> {
     let meta = fs::symlink_metadata(dir).map_err(|e| Error::io("cannot inspect", dir, e))?;
     if meta.file_type().is_symlink() {
-        return Err(Error::Unsafe { path: dir.to_path_buf(), msg: "refusing to write through a symbolic link".into() });
+        return Err(Error::Unsafe {
+            path: dir.to_path_buf(),
+            msg: "refusing to write through a symbolic link".into(),
+        });
     }
     if !meta.is_dir() {
-        return Err(Error::Unsafe { path: dir.to_path_buf(), msg: "expected a directory".into() });
+        return Err(Error::Unsafe {
+            path: dir.to_path_buf(),
+            msg: "expected a directory".into(),
+        });
     }
-    let real_root = fs::canonicalize(root).map_err(|e| Error::io("cannot resolve --root", root, e))?;
+    let real_root =
+        fs::canonicalize(root).map_err(|e| Error::io("cannot resolve --root", root, e))?;
     let real = fs::canonicalize(dir).map_err(|e| Error::io("cannot resolve", dir, e))?;
     if !real.starts_with(&real_root) {
-        return Err(Error::Unsafe { path: dir.to_path_buf(), msg: format!("resolves outside --root (to {})", real.display()) });
+        return Err(Error::Unsafe {
+            path: dir.to_path_buf(),
+            msg: format!("resolves outside --root (to {})", real.display()),
+        });
     }
     Ok(())
 }
@@ -79,25 +91,44 @@ pub struct Attrs {
 }
 
 impl Attrs {
-    pub const PUBLIC: Attrs = Attrs { mode: 0o644, owner: None };
+    pub const PUBLIC: Attrs = Attrs {
+        mode: 0o644,
+        owner: None,
+    };
 
     /// The mode and owner of an existing file, to preserve them when it is replaced.
     pub fn of(meta: &fs::Metadata) -> Attrs {
-        Attrs { mode: meta.mode() & 0o7777, owner: Some((meta.uid(), meta.gid())) }
+        Attrs {
+            mode: meta.mode() & 0o7777,
+            owner: Some((meta.uid(), meta.gid())),
+        }
     }
 }
 
 /// Write `bytes` to `dir/name` atomically: a temporary in `staging` (same file system, a name
 /// no hook reads), fsync, rename over the target (a rename replaces a link, never follows it),
 /// fsync both directories.
-pub fn atomic_write(staging: &Path, dir: &Path, name: &str, bytes: &[u8], attrs: Attrs) -> Result<()> {
+pub fn atomic_write(
+    staging: &Path,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    attrs: Attrs,
+) -> Result<()> {
     let target = dir.join(name);
     if let Ok(meta) = fs::symlink_metadata(&target) {
         if meta.file_type().is_symlink() {
-            return Err(Error::Unsafe { path: target, msg: "refusing to replace a symbolic link".into() });
+            return Err(Error::Unsafe {
+                path: target,
+                msg: "refusing to replace a symbolic link".into(),
+            });
         }
     }
-    let tmp = staging.join(format!("{TMP_PREFIX}{}-{}{TMP_SUFFIX}", std::process::id(), unique()));
+    let tmp = staging.join(format!(
+        "{TMP_PREFIX}{}-{}{TMP_SUFFIX}",
+        std::process::id(),
+        unique()
+    ));
     let result = (|| {
         write_temp(&tmp, bytes, attrs, true)?;
         fs::rename(&tmp, &target).map_err(|e| Error::io("cannot rename into place", &target, e))?;
@@ -117,7 +148,12 @@ pub fn atomic_write(staging: &Path, dir: &Path, name: &str, bytes: &[u8], attrs:
 /// with two syncs instead of two per file: all temporaries are written, the file system is
 /// synced once (`syncfs`), then each is renamed into place and the directory synced once.
 /// On failure returns how many files were already renamed into place.
-pub fn atomic_write_many(staging: &Path, dir: &Path, files: &[(String, Vec<u8>)], attrs: Attrs) -> std::result::Result<(), (usize, Error)> {
+pub fn atomic_write_many(
+    staging: &Path,
+    dir: &Path,
+    files: &[(String, Vec<u8>)],
+    attrs: Attrs,
+) -> std::result::Result<(), (usize, Error)> {
     if files.len() == 1 {
         let (name, bytes) = &files[0];
         return atomic_write(staging, dir, name, bytes, attrs).map_err(|e| (0, e));
@@ -132,9 +168,19 @@ pub fn atomic_write_many(staging: &Path, dir: &Path, files: &[(String, Vec<u8>)]
         let target = dir.join(name);
         if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
             cleanup(&temps);
-            return Err((0, Error::Unsafe { path: target, msg: "refusing to replace a symbolic link".into() }));
+            return Err((
+                0,
+                Error::Unsafe {
+                    path: target,
+                    msg: "refusing to replace a symbolic link".into(),
+                },
+            ));
         }
-        let tmp = staging.join(format!("{TMP_PREFIX}{}-{}{TMP_SUFFIX}", std::process::id(), unique()));
+        let tmp = staging.join(format!(
+            "{TMP_PREFIX}{}-{}{TMP_SUFFIX}",
+            std::process::id(),
+            unique()
+        ));
         if let Err(e) = write_temp(&tmp, bytes, attrs, false) {
             let _ = fs::remove_file(&tmp);
             cleanup(&temps);
@@ -144,7 +190,10 @@ pub fn atomic_write_many(staging: &Path, dir: &Path, files: &[(String, Vec<u8>)]
     }
     let synced = File::open(staging)
         .map_err(|e| Error::io("cannot open directory", staging, e))
-        .and_then(|d| nix::unistd::syncfs(&d).map_err(|e| Error::io("cannot sync the file system of", staging, e.into())));
+        .and_then(|d| {
+            nix::unistd::syncfs(&d)
+                .map_err(|e| Error::io("cannot sync the file system of", staging, e.into()))
+        });
     if let Err(e) = synced {
         cleanup(&temps);
         return Err((0, e));
@@ -171,14 +220,17 @@ fn write_temp(tmp: &Path, bytes: &[u8], attrs: Attrs, fsync: bool) -> Result<()>
         .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_CLOEXEC)
         .open(tmp)
         .map_err(|e| Error::io("cannot create temporary file", tmp, e))?;
-    file.write_all(bytes).map_err(|e| Error::io("cannot write", tmp, e))?;
+    file.write_all(bytes)
+        .map_err(|e| Error::io("cannot write", tmp, e))?;
     if let Some((uid, gid)) = attrs.owner {
         nix::unistd::fchown(&file, Some(uid.into()), Some(gid.into()))
             .map_err(|e| Error::io("cannot change owner of", tmp, e.into()))?;
     }
-    file.set_permissions(fs::Permissions::from_mode(attrs.mode)).map_err(|e| Error::io("cannot set mode of", tmp, e))?;
+    file.set_permissions(fs::Permissions::from_mode(attrs.mode))
+        .map_err(|e| Error::io("cannot set mode of", tmp, e))?;
     if fsync {
-        file.sync_all().map_err(|e| Error::io("cannot sync", tmp, e))?;
+        file.sync_all()
+            .map_err(|e| Error::io("cannot sync", tmp, e))?;
     }
     Ok(())
 }
@@ -200,12 +252,15 @@ pub fn remove(path: &Path) -> Result<bool> {
 
 pub fn sync_dir(dir: &Path) -> Result<()> {
     let f = File::open(dir).map_err(|e| Error::io("cannot open directory", dir, e))?;
-    f.sync_all().map_err(|e| Error::io("cannot sync directory", dir, e))
+    f.sync_all()
+        .map_err(|e| Error::io("cannot sync directory", dir, e))
 }
 
 /// Remove temporaries left by a killed run (called under the tree lock).
 pub fn clean_stale(staging: &Path) {
-    let Ok(entries) = fs::read_dir(staging) else { return };
+    let Ok(entries) = fs::read_dir(staging) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
@@ -218,7 +273,10 @@ pub fn clean_stale(staging: &Path) {
 fn unique() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     format!("{t:08x}{:x}", N.fetch_add(1, Ordering::Relaxed))
 }
 
@@ -237,8 +295,11 @@ pub struct TreeLock {
 pub fn lock_tree(root: &Path) -> Result<TreeLock> {
     let file = File::open(root).map_err(|e| Error::io("cannot open --root", root, e))?;
     file.lock().map_err(|e| Error::io("cannot lock", root, e))?;
-    nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))
-        .map_err(|e| Error::io("cannot configure the lock on", root, e.into()))?;
+    nix::fcntl::fcntl(
+        &file,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .map_err(|e| Error::io("cannot configure the lock on", root, e.into()))?;
     Ok(TreeLock { _file: file })
 }
 

@@ -15,7 +15,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { code::USAGE } else { code::OK });
+            return ExitCode::from(if e.use_stderr() {
+                code::USAGE
+            } else {
+                code::OK
+            });
         }
     };
     init_logging(cli.verbose, cli.quiet);
@@ -43,7 +47,10 @@ fn init_logging(verbose: u8, quiet: bool) {
         .with_writer(std::io::stderr)
         .with_target(false)
         .without_time()
-        .with_ansi(std::env::var_os("NO_COLOR").is_none() && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(
+            std::env::var_os("NO_COLOR").is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        )
         .try_init();
 }
 
@@ -54,7 +61,9 @@ fn emit(text: &str) {
 }
 
 fn json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string_pretty(value).map(|s| s + "\n").unwrap_or_default()
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .unwrap_or_default()
 }
 
 fn warn_all(warnings: &[String], quiet: bool) {
@@ -74,7 +83,13 @@ fn print_outcome(outcome: Outcome, format: Format, quiet: bool) -> ExitCode {
                 Format::Text => {
                     warn_all(&report.warnings, quiet);
                     for c in &report.certificates {
-                        warn_all(&c.warnings.iter().map(|w| format!("{}: {w}", c.name)).collect::<Vec<_>>(), quiet);
+                        warn_all(
+                            &c.warnings
+                                .iter()
+                                .map(|w| format!("{}: {w}", c.name))
+                                .collect::<Vec<_>>(),
+                            quiet,
+                        );
                     }
                     emit(&report.to_text(quiet));
                 }
@@ -92,7 +107,11 @@ fn print_outcome(outcome: Outcome, format: Format, quiet: bool) -> ExitCode {
                 Format::Json => emit(&json(&report)),
                 Format::Text => emit(&report.to_text()),
             }
-            ExitCode::from(if report.trusted { code::OK } else { code::FAILURE })
+            ExitCode::from(if report.trusted {
+                code::OK
+            } else {
+                code::FAILURE
+            })
         }
         Outcome::Env(lines) => {
             emit(&lines);
@@ -114,7 +133,13 @@ fn print_outcome(outcome: Outcome, format: Format, quiet: bool) -> ExitCode {
                 eprintln!("{notice}");
             }
             if let Some(error) = plan.error {
-                return print_failure(Failure { error, partial: None }, Format::Text);
+                return print_failure(
+                    Failure {
+                        error,
+                        partial: None,
+                    },
+                    Format::Text,
+                );
             }
             ExitCode::from(app::exec::replace_process(&plan.program, &plan.env))
         }
@@ -157,7 +182,10 @@ fn print_failure(failure: Failure, format: Format) -> ExitCode {
                 Some(h) => format!("{error} ({h})"),
                 None => error.to_string(),
             },
-            error: ErrorInfo { kind: error.kind().into(), path: error.path().map(|p| p.display().to_string()) },
+            error: ErrorInfo {
+                kind: error.kind().into(),
+                path: error.path().map(|p| p.display().to_string()),
+            },
             certificates: partial.map(|p| p.certificates),
         };
         emit(&json(&report));

@@ -42,7 +42,12 @@ impl Plan {
 
 /// `effective`: digests of the effective bundle, or `None` when it is not consulted
 /// (`--no-update`, where only the files count).
-pub fn diff(desired: &[Candidate], managed: &[Managed], effective: Option<&HashSet<[u8; 32]>>, mode: Mode) -> Plan {
+pub fn diff(
+    desired: &[Candidate],
+    managed: &[Managed],
+    effective: Option<&HashSet<[u8; 32]>>,
+    mode: Mode,
+) -> Plan {
     let mut plan = Plan::default();
     let mut by_sha: HashMap<[u8; 32], usize> = HashMap::with_capacity(managed.len());
     for (i, m) in managed.iter().enumerate() {
@@ -53,7 +58,10 @@ pub fn diff(desired: &[Candidate], managed: &[Managed], effective: Option<&HashS
     let wanted: HashSet<[u8; 32]> = desired.iter().map(|d| d.cert.sha256).collect();
     if mode == Mode::Sync {
         for (i, m) in managed.iter().enumerate() {
-            let keep = m.cert.as_ref().is_some_and(|c| wanted.contains(&c.sha256) && by_sha.get(&c.sha256) == Some(&i));
+            let keep = m
+                .cert
+                .as_ref()
+                .is_some_and(|c| wanted.contains(&c.sha256) && by_sha.get(&c.sha256) == Some(&i));
             if !keep {
                 plan.remove.push(i);
             }
@@ -61,8 +69,12 @@ pub fn diff(desired: &[Candidate], managed: &[Managed], effective: Option<&HashS
     }
     // Names held by managed files that stay.
     let removed: HashSet<usize> = plan.remove.iter().copied().collect();
-    let mut taken: HashSet<String> =
-        managed.iter().enumerate().filter(|(i, _)| !removed.contains(i)).map(|(_, m)| m.name.clone()).collect();
+    let mut taken: HashSet<String> = managed
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !removed.contains(i))
+        .map(|(_, m)| m.name.clone())
+        .collect();
     for (d, cand) in desired.iter().enumerate() {
         let sha = cand.cert.sha256;
         if let Some(&i) = by_sha.get(&sha) {
@@ -70,7 +82,11 @@ pub fn diff(desired: &[Candidate], managed: &[Managed], effective: Option<&HashS
             if managed[i].registered && effective_now {
                 plan.keep.push((d, i));
             } else {
-                plan.add.push(Add { desired: d, name: managed[i].name.clone(), repair: true });
+                plan.add.push(Add {
+                    desired: d,
+                    name: managed[i].name.clone(),
+                    repair: true,
+                });
             }
             continue;
         }
@@ -79,7 +95,11 @@ pub fn diff(desired: &[Candidate], managed: &[Managed], effective: Option<&HashS
             name = format!("{name}-{}", &cand.cert.fingerprint()[..8]);
         }
         taken.insert(name.clone());
-        plan.add.push(Add { desired: d, name, repair: false });
+        plan.add.push(Add {
+            desired: d,
+            name,
+            repair: false,
+        });
     }
     plan
 }

@@ -56,7 +56,15 @@ pub const LAYOUTS: &[Layout] = &[
     // recursively (`find -L`), so anchorage owns a subdirectory.
     Layout {
         id: PlatformId::Debian,
-        os_ids: &["debian", "ubuntu", "linuxmint", "pop", "raspbian", "kali", "devuan"],
+        os_ids: &[
+            "debian",
+            "ubuntu",
+            "linuxmint",
+            "pop",
+            "raspbian",
+            "kali",
+            "devuan",
+        ],
         anchors_dir: "usr/local/share/ca-certificates",
         subdir: Some(ANCHORAGE),
         prefix: "",
@@ -74,7 +82,16 @@ pub const LAYOUTS: &[Layout] = &[
     // outside the source tree.
     Layout {
         id: PlatformId::Rhel,
-        os_ids: &["rhel", "fedora", "centos", "rocky", "almalinux", "ol", "amzn", "redhat"],
+        os_ids: &[
+            "rhel",
+            "fedora",
+            "centos",
+            "rocky",
+            "almalinux",
+            "ol",
+            "amzn",
+            "redhat",
+        ],
         anchors_dir: "etc/pki/ca-trust/source/anchors",
         subdir: None,
         prefix: "anchorage-",
@@ -90,7 +107,14 @@ pub const LAYOUTS: &[Layout] = &[
     // SUSE: administrator anchors in /etc/pki/trust/anchors (/usr/share/pki/trust is the vendor's).
     Layout {
         id: PlatformId::Suse,
-        os_ids: &["suse", "sles", "sled", "opensuse", "opensuse-leap", "opensuse-tumbleweed"],
+        os_ids: &[
+            "suse",
+            "sles",
+            "sled",
+            "opensuse",
+            "opensuse-leap",
+            "opensuse-tumbleweed",
+        ],
         anchors_dir: "etc/pki/trust/anchors",
         subdir: None,
         prefix: "anchorage-",
@@ -168,28 +192,46 @@ pub struct Detected {
 
 pub fn detect(root: &Path, forced: Option<PlatformId>) -> Result<Detected> {
     if let Some(id) = forced {
-        return Ok(Detected { id, evidence: vec!["--platform".into()] });
+        return Ok(Detected {
+            id,
+            evidence: vec!["--platform".into()],
+        });
     }
     for rel in ["etc/os-release", "usr/lib/os-release"] {
         let path = root.join(rel);
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
         let (id, like) = parse_os_release(&text);
         for word in std::iter::once(id.as_str()).chain(like.split_whitespace()) {
             if let Some(l) = LAYOUTS.iter().find(|l| l.os_ids.contains(&word)) {
                 return Ok(Detected {
                     id: l.id,
-                    evidence: vec![format!("/{rel}: ID={id}{}", if like.is_empty() { String::new() } else { format!(" ID_LIKE=\"{like}\"") })],
+                    evidence: vec![format!(
+                        "/{rel}: ID={id}{}",
+                        if like.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ID_LIKE=\"{like}\"")
+                        }
+                    )],
                 });
             }
         }
     }
     for (probe, id) in PROBES {
         if root.join(probe).exists() {
-            return Ok(Detected { id: *id, evidence: vec![format!("/{probe} exists")] });
+            return Ok(Detected {
+                id: *id,
+                evidence: vec![format!("/{probe} exists")],
+            });
         }
     }
     Err(Error::failed(
-        format!("cannot detect the platform of {}: no known /etc/os-release and no trust store found", root.display()),
+        format!(
+            "cannot detect the platform of {}: no known /etc/os-release and no trust store found",
+            root.display()
+        ),
         "pass --platform debian|rhel|suse|alpine|arch",
     ))
 }
@@ -198,8 +240,14 @@ fn parse_os_release(text: &str) -> (String, String) {
     let mut id = String::new();
     let mut like = String::new();
     for line in text.lines() {
-        let Some((key, value)) = line.split_once('=') else { continue };
-        let value = value.trim().trim_matches('"').trim_matches('\'').to_ascii_lowercase();
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value
+            .trim()
+            .trim_matches('"')
+            .trim_matches('\'')
+            .to_ascii_lowercase();
         match key.trim() {
             "ID" => id = value,
             "ID_LIKE" => like = value,
@@ -222,11 +270,23 @@ mod tests {
     fn os_release_picks_family_by_id_like() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("etc")).unwrap();
-        std::fs::write(dir.path().join("etc/os-release"), "ID=rocky\nID_LIKE=\"rhel centos fedora\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("etc/os-release"),
+            "ID=rocky\nID_LIKE=\"rhel centos fedora\"\n",
+        )
+        .unwrap();
         assert_eq!(detect(dir.path(), None).unwrap().id, PlatformId::Rhel);
-        std::fs::write(dir.path().join("etc/os-release"), "ID=\"opensuse-leap\"\nID_LIKE=\"suse opensuse\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("etc/os-release"),
+            "ID=\"opensuse-leap\"\nID_LIKE=\"suse opensuse\"\n",
+        )
+        .unwrap();
         assert_eq!(detect(dir.path(), None).unwrap().id, PlatformId::Suse);
-        std::fs::write(dir.path().join("etc/os-release"), "ID=someday\nID_LIKE=ubuntu\n").unwrap();
+        std::fs::write(
+            dir.path().join("etc/os-release"),
+            "ID=someday\nID_LIKE=ubuntu\n",
+        )
+        .unwrap();
         assert_eq!(detect(dir.path(), None).unwrap().id, PlatformId::Debian);
     }
 

@@ -43,7 +43,10 @@ pub fn decide(loaded: &Loaded, allow: Allow, name: Option<&str>, now: i64) -> Re
     let mut accepted = HashSet::new();
     let mut skipped = HashSet::new();
     for file in &loaded.files {
-        let has_anchor = file.indexes.iter().any(|&i| loaded.certs[i].cert.role == Role::SelfSigned);
+        let has_anchor = file
+            .indexes
+            .iter()
+            .any(|&i| loaded.certs[i].cert.role == Role::SelfSigned);
         for &i in &file.indexes {
             let s = &loaded.certs[i];
             let cert = &s.cert;
@@ -52,8 +55,14 @@ pub fn decide(loaded: &Loaded, allow: Allow, name: Option<&str>, now: i64) -> Re
                 Role::Intermediate if allow.intermediate => None,
                 Role::Leaf if allow.leaf => None,
                 Role::Intermediate => Some((
-                    format!("this is an intermediate CA issued by '{}', not a root", cert.issuer),
-                    format!("install the root '{}' instead, or pass --allow-intermediate", cert.issuer),
+                    format!(
+                        "this is an intermediate CA issued by '{}', not a root",
+                        cert.issuer
+                    ),
+                    format!(
+                        "install the root '{}' instead, or pass --allow-intermediate",
+                        cert.issuer
+                    ),
                 )),
                 Role::Leaf => Some((
                     format!("this is a server certificate issued by '{}'", cert.issuer),
@@ -71,7 +80,11 @@ pub fn decide(loaded: &Loaded, allow: Allow, name: Option<&str>, now: i64) -> Re
                     }
                     continue;
                 }
-                return Err(Error::bad_input(&file.label, format!("'{}': {msg}", cert.subject), hint));
+                return Err(Error::bad_input(
+                    &file.label,
+                    format!("'{}': {msg}", cert.subject),
+                    hint,
+                ));
             }
             if cert.is_expired(now) && !allow.expired {
                 return Err(Error::bad_input(
@@ -84,15 +97,28 @@ pub fn decide(loaded: &Loaded, allow: Allow, name: Option<&str>, now: i64) -> Re
                 let mut warnings = Vec::new();
                 let days = cert.days_left(now);
                 if cert.is_expired(now) {
-                    warnings.push(format!("expired on {} (installed because of --allow-expired)", cert.not_after_rfc3339()));
+                    warnings.push(format!(
+                        "expired on {} (installed because of --allow-expired)",
+                        cert.not_after_rfc3339()
+                    ));
                 } else if days < WARN_DAYS {
-                    warnings.push(format!("expires in {days} days ({})", cert.not_after_rfc3339()));
+                    warnings.push(format!(
+                        "expires in {days} days ({})",
+                        cert.not_after_rfc3339()
+                    ));
                 }
-                decision.accepted.push(Candidate { cert: cert.clone(), source: s.source.clone(), name: String::new(), warnings });
+                decision.accepted.push(Candidate {
+                    cert: cert.clone(),
+                    source: s.source.clone(),
+                    name: String::new(),
+                    warnings,
+                });
             }
         }
     }
-    decision.skipped.retain(|s| !accepted.contains(&s.cert.sha256));
+    decision
+        .skipped
+        .retain(|s| !accepted.contains(&s.cert.sha256));
     name_candidates(&mut decision.accepted, name)?;
     Ok(decision)
 }
@@ -109,7 +135,9 @@ fn name_candidates(cands: &mut [Candidate], name: Option<&str>) -> Result<()> {
         }
         let safe = safe_name(n);
         if safe.is_empty() {
-            return Err(Error::usage(format!("--name '{n}' has no usable characters [A-Za-z0-9._-]")));
+            return Err(Error::usage(format!(
+                "--name '{n}' has no usable characters [A-Za-z0-9._-]"
+            )));
         }
         if let Some(c) = cands.first_mut() {
             c.name = safe;
@@ -137,14 +165,23 @@ fn name_candidates(cands: &mut [Candidate], name: Option<&str>) -> Result<()> {
 pub fn safe_name(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
     for ch in raw.chars() {
-        let c = if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_') { ch } else { '_' };
+        let c = if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_') {
+            ch
+        } else {
+            '_'
+        };
         if c == '_' && out.ends_with('_') {
             continue;
         }
         out.push(c);
     }
     let trimmed = out.trim_matches(|c| c == '_' || c == '.' || c == '-');
-    trimmed.chars().take(64).collect::<String>().trim_end_matches(['_', '.', '-']).to_string()
+    trimmed
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .trim_end_matches(['_', '.', '-'])
+        .to_string()
 }
 
 #[cfg(test)]

@@ -156,7 +156,11 @@ impl Report {
             if quiet && c.action == Action::Unchanged {
                 continue;
             }
-            let stores = if c.stores.is_empty() { String::new() } else { format!(" [{}]", c.stores.join(", ")) };
+            let stores = if c.stores.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", c.stores.join(", "))
+            };
             out.push_str(&format!(
                 "{:<12} {}  {}  sha256:{}…{}\n",
                 c.action.as_str(),
@@ -171,15 +175,24 @@ impl Report {
                 out.push_str(&format!(
                     "hook: {} (exit {})\n",
                     h.command.join(" "),
-                    h.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "none".into())
+                    h.exit_code
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "none".into())
                 ));
             }
         }
         if !quiet {
             let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
             let prefix = if self.check { "check: " } else { "" };
-            let summary = if summary.is_empty() { "nothing to do".to_string() } else { summary.join(", ") };
-            out.push_str(&format!("{prefix}{summary} ({}; root {})\n", self.platform, self.root));
+            let summary = if summary.is_empty() {
+                "nothing to do".to_string()
+            } else {
+                summary.join(", ")
+            };
+            out.push_str(&format!(
+                "{prefix}{summary} ({}; root {})\n",
+                self.platform, self.root
+            ));
         }
         out
     }
@@ -188,7 +201,10 @@ impl Report {
 impl ListReport {
     pub fn to_text(&self) -> String {
         if self.certificates.is_empty() {
-            return format!("no anchors managed by anchorage ({}; root {})\n", self.platform, self.root);
+            return format!(
+                "no anchors managed by anchorage ({}; root {})\n",
+                self.platform, self.root
+            );
         }
         let mut out = String::new();
         for c in &self.certificates {
@@ -216,7 +232,11 @@ impl DoctorReport {
             self.root,
             self.paths.anchors,
             self.paths.bundle,
-            if self.paths.bundle_exists { "" } else { " (missing)" }
+            if self.paths.bundle_exists {
+                ""
+            } else {
+                " (missing)"
+            }
         );
         if let Some(conf) = &self.paths.conf {
             out.push_str(&format!("conf:      {conf}\n"));
@@ -224,7 +244,11 @@ impl DoctorReport {
         out.push_str(&format!(
             "hook:      {} ({})\nmanaged:   {} anchor(s)\n",
             self.hook.command.join(" "),
-            if self.hook.found { "found" } else { "NOT FOUND" },
+            if self.hook.found {
+                "found"
+            } else {
+                "NOT FOUND"
+            },
             self.managed.len()
         ));
         for p in &self.problems {

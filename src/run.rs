@@ -3,8 +3,8 @@
 
 use std::ffi::OsString;
 use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -53,20 +53,30 @@ pub fn find_in(program: &str, path: &str) -> Option<PathBuf> {
     if p.is_absolute() {
         return is_executable(p).then(|| p.to_path_buf());
     }
-    path.split(':').filter(|d| !d.is_empty()).map(|d| Path::new(d).join(program)).find(|c| is_executable(c))
+    path.split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| Path::new(d).join(program))
+        .find(|c| is_executable(c))
 }
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    std::fs::metadata(p)
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 /// Run `argv` with the safe PATH and `LC_ALL=C`, stdin closed, output captured, killed after
 /// `timeout`.
 pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
-    let shown: Vec<String> = argv.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let shown: Vec<String> = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     tracing::debug!(command = ?shown, "running");
-    let (program, args) = argv.split_first().ok_or_else(|| Error::failed("empty command", ""))?;
+    let (program, args) = argv
+        .split_first()
+        .ok_or_else(|| Error::failed("empty command", ""))?;
     let mut child = Command::new(program)
         .args(args)
         .env("PATH", SAFE_PATH)
@@ -80,7 +90,11 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
         .spawn()
         .map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::MissingProgram { program: shown[0].clone(), in_tree: None, hint: String::new() }
+                Error::MissingProgram {
+                    program: shown[0].clone(),
+                    in_tree: None,
+                    hint: String::new(),
+                }
             } else {
                 Error::failed(format!("cannot run `{}`: {e}", shown.join(" ")), "")
             }
@@ -95,18 +109,32 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
             Ok(None) if start.elapsed() >= timeout => {
                 timed_out = true;
                 if let Ok(pid) = i32::try_from(child.id()) {
-                    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+                    let _ = nix::sys::signal::killpg(
+                        nix::unistd::Pid::from_raw(pid),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
                 }
                 let _ = child.kill();
                 break child.wait().ok();
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => return Err(Error::failed(format!("waiting for `{}`: {e}", shown.join(" ")), "")),
+            Err(e) => {
+                return Err(Error::failed(
+                    format!("waiting for `{}`: {e}", shown.join(" ")),
+                    "",
+                ))
+            }
         }
     };
     let stdout = out_reader.and_then(|h| h.join().ok()).unwrap_or_default();
     let stderr = err_reader.and_then(|h| h.join().ok()).unwrap_or_default();
-    let out = Output { argv: shown, code: status.and_then(|s| s.code()), stdout, stderr, timed_out };
+    let out = Output {
+        argv: shown,
+        code: status.and_then(|s| s.code()),
+        stdout,
+        stderr,
+        timed_out,
+    };
     tracing::debug!(code = ?out.code, stderr = %out.stderr.trim(), "finished");
     Ok(out)
 }

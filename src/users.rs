@@ -14,14 +14,21 @@ pub struct User {
 }
 
 pub fn passwd(root: &Path) -> Vec<User> {
-    let Ok(text) = std::fs::read_to_string(root.join("etc/passwd")) else { return Vec::new() };
+    let Ok(text) = std::fs::read_to_string(root.join("etc/passwd")) else {
+        return Vec::new();
+    };
     text.lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
             if f.len() < 7 || l.starts_with('#') {
                 return None;
             }
-            Some(User { name: f[0].into(), uid: f[2].parse().ok()?, gid: f[3].parse().ok()?, home: f[5].into() })
+            Some(User {
+                name: f[0].into(),
+                uid: f[2].parse().ok()?,
+                gid: f[3].parse().ok()?,
+                home: f[5].into(),
+            })
         })
         .collect()
 }
@@ -30,7 +37,9 @@ fn group_gid(root: &Path, name: &str) -> Option<u32> {
     let text = std::fs::read_to_string(root.join("etc/group")).ok()?;
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
-        (f.len() >= 3 && f[0] == name).then(|| f[2].parse().ok()).flatten()
+        (f.len() >= 3 && f[0] == name)
+            .then(|| f[2].parse().ok())
+            .flatten()
     })
 }
 
@@ -46,20 +55,32 @@ pub fn resolve_owner(root: &Path, spec: &str) -> Result<(u32, u32)> {
     let (uid, primary) = if let Ok(uid) = user.parse::<u32>() {
         (uid, users.iter().find(|u| u.uid == uid).map(|u| u.gid))
     } else {
-        let u = users.iter().find(|u| u.name == user).ok_or_else(|| Error::Usage {
-            msg: format!("--nss-owner: user '{user}' not found in {}", where_().display()),
-        })?;
+        let u = users
+            .iter()
+            .find(|u| u.name == user)
+            .ok_or_else(|| Error::Usage {
+                msg: format!(
+                    "--nss-owner: user '{user}' not found in {}",
+                    where_().display()
+                ),
+            })?;
         (u.uid, Some(u.gid))
     };
     let gid = match group {
         Some(g) if !g.is_empty() => match g.parse::<u32>() {
             Ok(gid) => gid,
             Err(_) => group_gid(root, g).ok_or_else(|| Error::Usage {
-                msg: format!("--nss-owner: group '{g}' not found in {}", root.join("etc/group").display()),
+                msg: format!(
+                    "--nss-owner: group '{g}' not found in {}",
+                    root.join("etc/group").display()
+                ),
             })?,
         },
         _ => primary.ok_or_else(|| Error::Usage {
-            msg: format!("--nss-owner: uid {uid} has no entry in {}; give USER:GROUP", where_().display()),
+            msg: format!(
+                "--nss-owner: uid {uid} has no entry in {}; give USER:GROUP",
+                where_().display()
+            ),
         })?,
     };
     Ok((uid, gid))
@@ -74,10 +95,20 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         std::fs::create_dir(t.path().join("etc")).unwrap();
         std::fs::write(t.path().join("etc/passwd"), "root:x:0:0::/root:/bin/sh\nbrowserbot:x:4242:4343::/var/lib/te-browserbot:/bin/false\n").unwrap();
-        std::fs::write(t.path().join("etc/group"), "root:x:0:\nbrowserbot:x:4343:\nops:x:5000:\n").unwrap();
+        std::fs::write(
+            t.path().join("etc/group"),
+            "root:x:0:\nbrowserbot:x:4343:\nops:x:5000:\n",
+        )
+        .unwrap();
         assert_eq!(resolve_owner(t.path(), "browserbot").unwrap(), (4242, 4343));
-        assert_eq!(resolve_owner(t.path(), "browserbot.browserbot").unwrap(), (4242, 4343));
-        assert_eq!(resolve_owner(t.path(), "browserbot:ops").unwrap(), (4242, 5000));
+        assert_eq!(
+            resolve_owner(t.path(), "browserbot.browserbot").unwrap(),
+            (4242, 4343)
+        );
+        assert_eq!(
+            resolve_owner(t.path(), "browserbot:ops").unwrap(),
+            (4242, 5000)
+        );
         assert_eq!(resolve_owner(t.path(), "1234:99").unwrap(), (1234, 99));
         assert!(resolve_owner(t.path(), "nobody-here").is_err());
     }

@@ -21,7 +21,13 @@ use crate::report::Report;
 use crate::store::bundle;
 
 /// The variables that make OpenSSL, curl, Python requests, Node.js and git use our bundle.
-pub const ENV_VARS: &[&str] = &["SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO"];
+pub const ENV_VARS: &[&str] = &[
+    "SSL_CERT_FILE",
+    "CURL_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "GIT_SSL_CAINFO",
+];
 
 pub const BUNDLE_NAME: &str = "anchorage-ca-bundle.pem";
 
@@ -40,29 +46,66 @@ pub fn sources(args: &[String]) -> Vec<String> {
     if !args.is_empty() {
         return args.to_vec();
     }
-    std::env::var("ANCHORAGE_SOURCES").map(|s| s.split(':').filter(|p| !p.is_empty()).map(str::to_string).collect()).unwrap_or_default()
+    std::env::var("ANCHORAGE_SOURCES")
+        .map(|s| {
+            s.split(':')
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn is_unwritable(e: &Error) -> bool {
     match e {
         Error::Permission { .. } => true,
-        Error::Io { source, .. } => matches!(source.raw_os_error(), Some(nix::libc::EROFS) | Some(nix::libc::EACCES) | Some(nix::libc::EPERM)),
+        Error::Io { source, .. } => matches!(
+            source.raw_os_error(),
+            Some(nix::libc::EROFS) | Some(nix::libc::EACCES) | Some(nix::libc::EPERM)
+        ),
         _ => false,
     }
 }
 
-pub fn exec(root: &Path, platform: PlatformArg, n: &NssOpts, srcs: &[String], opts: &ChangeOpts, on_error: OnError, override_env: bool, program: Vec<OsString>) -> ExecPlan {
-    let mut plan = ExecPlan { report: None, error: None, program, env: Vec::new(), notice: None };
+pub fn exec(
+    root: &Path,
+    platform: PlatformArg,
+    n: &NssOpts,
+    srcs: &[String],
+    opts: &ChangeOpts,
+    on_error: OnError,
+    override_env: bool,
+    program: Vec<OsString>,
+) -> ExecPlan {
+    let mut plan = ExecPlan {
+        report: None,
+        error: None,
+        program,
+        env: Vec::new(),
+        notice: None,
+    };
     let srcs = sources(srcs);
     let step = (|| -> std::result::Result<Report, Failure> {
         let (wanted, skipped, warnings) = desired(&srcs, opts, Mode::Sync, Missing::Empty)?;
         let target = Target::open(root, platform)?;
         let nss = nss::context(&target, n)?;
-        match apply_change(&target, nss.as_ref(), wanted.clone(), skipped, warnings, opts, Mode::Sync) {
+        match apply_change(
+            &target,
+            nss.as_ref(),
+            wanted.clone(),
+            skipped,
+            warnings,
+            opts,
+            Mode::Sync,
+        ) {
             Err(f) if is_unwritable(&f.error) && !f.partial.as_ref().is_some_and(|p| p.changed) => {
                 let path = fallback_bundle(&target, &wanted).map_err(Failure::from)?;
                 plan.env = env_for(&path, override_env);
-                let kept: Vec<&str> = ENV_VARS.iter().copied().filter(|k| !plan.env.iter().any(|(e, _)| e == k)).collect();
+                let kept: Vec<&str> = ENV_VARS
+                    .iter()
+                    .copied()
+                    .filter(|k| !plan.env.iter().any(|(e, _)| e == k))
+                    .collect();
                 plan.notice = Some(format!(
                     "anchorage: system trust store not writable ({}); {} source certificate(s) in {} via {}{}",
                     f.error,
@@ -72,7 +115,8 @@ pub fn exec(root: &Path, platform: PlatformArg, n: &NssOpts, srcs: &[String], op
                     if kept.is_empty() { String::new() } else { format!(" (already set, kept: {}; use --override-env)", kept.join(", ")) }
                 ));
                 let mut r = target_report(&target, opts.check);
-                r.warnings.push(format!("environment bundle: {}", path.display()));
+                r.warnings
+                    .push(format!("environment bundle: {}", path.display()));
                 Ok(r)
             }
             other => other,
@@ -83,7 +127,10 @@ pub fn exec(root: &Path, platform: PlatformArg, n: &NssOpts, srcs: &[String], op
         Err(f) => {
             plan.report = f.partial;
             if on_error == OnError::Continue {
-                plan.notice = Some(format!("anchorage: error: {} (continuing: --on-error=continue)", f.error));
+                plan.notice = Some(format!(
+                    "anchorage: error: {} (continuing: --on-error=continue)",
+                    f.error
+                ));
             } else {
                 plan.error = Some(f.error);
             }
@@ -97,15 +144,29 @@ fn target_report(target: &Target, check: bool) -> Report {
 }
 
 /// `anchorage env`: build the bundle and return the `export` lines.
-pub fn env(root: &Path, platform: PlatformArg, srcs: &[String], opts: &ChangeOpts, override_env: bool) -> Result<String> {
+pub fn env(
+    root: &Path,
+    platform: PlatformArg,
+    srcs: &[String],
+    opts: &ChangeOpts,
+    override_env: bool,
+) -> Result<String> {
     let srcs = sources(srcs);
     let (wanted, _, _) = desired(&srcs, opts, Mode::Sync, Missing::Empty)?;
     let target = Target::open(root, platform)?;
     let path = fallback_bundle(&target, &wanted)?;
     let vars = env_for(&path, override_env);
-    let mut out: String = vars.iter().map(|(k, v)| format!("export {k}={}\n", shell_quote(v))).collect();
-    for k in ENV_VARS.iter().filter(|k| !vars.iter().any(|(e, _)| e == *k)) {
-        out.push_str(&format!("# {k} is already set; not overridden (use --override-env)\n"));
+    let mut out: String = vars
+        .iter()
+        .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
+        .collect();
+    for k in ENV_VARS
+        .iter()
+        .filter(|k| !vars.iter().any(|(e, _)| e == *k))
+    {
+        out.push_str(&format!(
+            "# {k} is already set; not overridden (use --override-env)\n"
+        ));
     }
     Ok(out)
 }
@@ -130,7 +191,11 @@ fn bundle_dir() -> Result<PathBuf> {
         if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
             let dir = PathBuf::from(dir);
             if !dir.exists() {
-                std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|e| Error::io("cannot create", &dir, e))?;
+                std::fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(&dir)
+                    .map_err(|e| Error::io("cannot create", &dir, e))?;
             }
             return Ok(dir);
         }
@@ -157,7 +222,9 @@ fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<PathBuf> {
         bytes.push(b'\n');
     }
     for c in wanted.iter().filter(|c| !present.contains(&c.cert.sha256)) {
-        bytes.extend_from_slice(format!("# anchorage: {} (from {})\n", c.cert.subject, c.source).as_bytes());
+        bytes.extend_from_slice(
+            format!("# anchorage: {} (from {})\n", c.cert.subject, c.source).as_bytes(),
+        );
         bytes.extend_from_slice(c.cert.to_pem().as_bytes());
     }
     let dir = bundle_dir()?;
@@ -170,8 +237,13 @@ fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<PathBuf> {
 pub fn replace_process(program: &[OsString], env: &[(String, String)]) -> u8 {
     // The environment passed through, with the fallback variables set (no set_var: execvpe
     // takes the new environment explicitly).
-    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().filter(|(k, _)| !env.iter().any(|(e, _)| k.as_bytes() == e.as_bytes())).collect();
-    vars.extend(env.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))));
+    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| !env.iter().any(|(e, _)| k.as_bytes() == e.as_bytes()))
+        .collect();
+    vars.extend(
+        env.iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v))),
+    );
     let envp: Vec<CString> = vars
         .iter()
         .filter_map(|(k, v)| {
@@ -196,7 +268,10 @@ pub fn replace_process(program: &[OsString], env: &[(String, String)]) -> u8 {
         Err(e) => e,
         Ok(never) => match never {},
     };
-    eprintln!("anchorage: error: cannot run {}: {err}", first.to_string_lossy());
+    eprintln!(
+        "anchorage: error: cannot run {}: {err}",
+        first.to_string_lossy()
+    );
     if err == nix::errno::Errno::ENOENT {
         127
     } else {

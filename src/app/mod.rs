@@ -40,7 +40,10 @@ pub struct Failure {
 
 impl From<Error> for Failure {
     fn from(error: Error) -> Self {
-        Failure { error, partial: None }
+        Failure {
+            error,
+            partial: None,
+        }
     }
 }
 
@@ -52,9 +55,14 @@ pub struct Target {
 
 impl Target {
     pub fn open(root: &Path, platform: PlatformArg) -> Result<Target> {
-        let meta = std::fs::metadata(root).map_err(|_| Error::NoInput { path: root.to_path_buf() })?;
+        let meta = std::fs::metadata(root).map_err(|_| Error::NoInput {
+            path: root.to_path_buf(),
+        })?;
         if !meta.is_dir() {
-            return Err(Error::usage(format!("--root {}: not a directory", root.display())));
+            return Err(Error::usage(format!(
+                "--root {}: not a directory",
+                root.display()
+            )));
         }
         let forced = match platform {
             PlatformArg::Auto => None,
@@ -65,11 +73,17 @@ impl Target {
             PlatformArg::Arch => Some(PlatformId::Arch),
         };
         let detected = platform::detect(root, forced)?;
-        Ok(Target { root: root.to_path_buf(), detected })
+        Ok(Target {
+            root: root.to_path_buf(),
+            detected,
+        })
     }
 
     fn platform_name(&self) -> String {
-        serde_json::to_value(self.detected.id).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+        serde_json::to_value(self.detected.id)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
     }
 
     fn store(&self, conf_mode: bool) -> Result<SystemStore> {
@@ -99,14 +113,55 @@ impl Target {
 }
 
 pub fn run(cli: Cli) -> std::result::Result<Outcome, Failure> {
-    let n = NssOpts { dirs: cli.nssdb.clone(), owner: cli.nss_owner.clone(), discover: cli.nss_discover };
+    let n = NssOpts {
+        dirs: cli.nssdb.clone(),
+        owner: cli.nss_owner.clone(),
+        discover: cli.nss_discover,
+    };
     match cli.command {
-        Command::Install(args) => change(&cli.root, cli.platform, &n, &args.sources, &args.opts, Mode::Install).map(Outcome::Change),
-        Command::Sync(args) => change(&cli.root, cli.platform, &n, &args.sources, &args.opts, Mode::Sync).map(Outcome::Change),
-        Command::Remove(args) => remove(&cli.root, cli.platform, &n, &args.selectors, &args.opts).map(Outcome::Change),
-        Command::Exec(a) => Ok(Outcome::Exec(exec::exec(&cli.root, cli.platform, &n, &a.sources, &a.opts, a.on_error, a.override_env, a.program))),
-        Command::Env(a) => Ok(Outcome::Env(exec::env(&cli.root, cli.platform, &a.sources, &a.opts, a.override_env)?)),
-        Command::Verify(a) => Ok(Outcome::Verify(verify::verify(&cli.root, cli.platform, &a)?)),
+        Command::Install(args) => change(
+            &cli.root,
+            cli.platform,
+            &n,
+            &args.sources,
+            &args.opts,
+            Mode::Install,
+        )
+        .map(Outcome::Change),
+        Command::Sync(args) => change(
+            &cli.root,
+            cli.platform,
+            &n,
+            &args.sources,
+            &args.opts,
+            Mode::Sync,
+        )
+        .map(Outcome::Change),
+        Command::Remove(args) => {
+            remove(&cli.root, cli.platform, &n, &args.selectors, &args.opts).map(Outcome::Change)
+        }
+        Command::Exec(a) => Ok(Outcome::Exec(exec::exec(
+            &cli.root,
+            cli.platform,
+            &n,
+            &a.sources,
+            &a.opts,
+            a.on_error,
+            a.override_env,
+            a.program,
+        ))),
+        Command::Env(a) => Ok(Outcome::Env(exec::env(
+            &cli.root,
+            cli.platform,
+            &a.sources,
+            &a.opts,
+            a.override_env,
+        )?)),
+        Command::Verify(a) => Ok(Outcome::Verify(verify::verify(
+            &cli.root,
+            cli.platform,
+            &a,
+        )?)),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
@@ -121,7 +176,12 @@ pub fn run(cli: Cli) -> std::result::Result<Outcome, Failure> {
             Ok(Outcome::Text(buf))
         }
         Command::List => Ok(Outcome::List(list(&cli.root, cli.platform, &n)?)),
-        Command::Doctor(args) => Ok(Outcome::Doctor(doctor(&cli.root, cli.platform, &n, args.warn_days)?)),
+        Command::Doctor(args) => Ok(Outcome::Doctor(doctor(
+            &cli.root,
+            cli.platform,
+            &n,
+            args.warn_days,
+        )?)),
     }
 }
 
@@ -139,11 +199,20 @@ fn password(opts: &ChangeOpts) -> Result<Option<String>> {
 }
 
 fn allow(opts: &ChangeOpts) -> Allow {
-    Allow { intermediate: opts.allow_intermediate, leaf: opts.allow_leaf, expired: opts.allow_expired }
+    Allow {
+        intermediate: opts.allow_intermediate,
+        leaf: opts.allow_leaf,
+        expired: opts.allow_expired,
+    }
 }
 
 /// Read and judge the sources. Everything that can fail on input fails here, before any write.
-pub fn desired(sources: &[String], opts: &ChangeOpts, mode: Mode, missing: Missing) -> Result<(Vec<Candidate>, Vec<policy::Skipped>, Vec<String>)> {
+pub fn desired(
+    sources: &[String],
+    opts: &ChangeOpts,
+    mode: Mode,
+    missing: Missing,
+) -> Result<(Vec<Candidate>, Vec<policy::Skipped>, Vec<String>)> {
     let password = password(opts)?;
     let loaded = source::load(sources, password.as_deref(), missing)?;
     let decision = policy::decide(&loaded, allow(opts), opts.name.as_deref(), cert::now())?;
@@ -152,7 +221,12 @@ pub fn desired(sources: &[String], opts: &ChangeOpts, mode: Mode, missing: Missi
     for (arg, src) in sources.iter().enumerate() {
         let files: Vec<_> = loaded.files.iter().filter(|f| f.arg == arg).collect();
         let yields = files.iter().any(|f| {
-            f.indexes.iter().any(|&i| decision.accepted.iter().any(|c| c.cert.sha256 == loaded.certs[i].cert.sha256))
+            f.indexes.iter().any(|&i| {
+                decision
+                    .accepted
+                    .iter()
+                    .any(|c| c.cert.sha256 == loaded.certs[i].cert.sha256)
+            })
         });
         if yields {
             continue;
@@ -162,7 +236,11 @@ pub fn desired(sources: &[String], opts: &ChangeOpts, mode: Mode, missing: Missi
         if (mode == Mode::Sync || missing == Missing::Empty) && (is_dir || !exists) {
             continue;
         }
-        let why = if files.is_empty() { "no certificate found" } else { "no installable certificate (all skipped by policy)" };
+        let why = if files.is_empty() {
+            "no certificate found"
+        } else {
+            "no installable certificate (all skipped by policy)"
+        };
         return Err(Error::bad_input(
             src,
             why,
@@ -172,11 +250,26 @@ pub fn desired(sources: &[String], opts: &ChangeOpts, mode: Mode, missing: Missi
     Ok((decision.accepted, decision.skipped, loaded.warnings))
 }
 
-fn change(root: &Path, platform: PlatformArg, n: &NssOpts, sources: &[String], opts: &ChangeOpts, mode: Mode) -> std::result::Result<Report, Failure> {
+fn change(
+    root: &Path,
+    platform: PlatformArg,
+    n: &NssOpts,
+    sources: &[String],
+    opts: &ChangeOpts,
+    mode: Mode,
+) -> std::result::Result<Report, Failure> {
     let (desired, skipped, warnings) = desired(sources, opts, mode, Missing::Error)?;
     let target = Target::open(root, platform)?;
     let nss = nss::context(&target, n)?;
-    apply_change(&target, nss.as_ref(), desired, skipped, warnings, opts, mode)
+    apply_change(
+        &target,
+        nss.as_ref(),
+        desired,
+        skipped,
+        warnings,
+        opts,
+        mode,
+    )
 }
 
 /// Plan and (unless `--check`) apply install/sync of `desired` on the target. Also used by
@@ -196,19 +289,37 @@ pub fn apply_change(
     if let Some(n) = nss {
         report.warnings.extend(n.notes.iter().cloned());
     }
-    let _lock = if opts.check { None } else { Some(fsx::lock_tree(&target.root)?) };
+    let _lock = if opts.check {
+        None
+    } else {
+        Some(fsx::lock_tree(&target.root)?)
+    };
     let managed = store.managed()?;
-    let effective = if opts.no_update { None } else { Some(store.effective()?.unwrap_or_default()) };
+    let effective = if opts.no_update {
+        None
+    } else {
+        Some(store.effective()?.unwrap_or_default())
+    };
     let plan = plan::diff(&desired, &managed, effective.as_ref(), mode);
 
     for s in &skipped {
-        let mut r = CertReport::new(&s.cert, &policy::safe_name(&s.cert.common_name), Action::Skipped, &s.source);
+        let mut r = CertReport::new(
+            &s.cert,
+            &policy::safe_name(&s.cert.common_name),
+            Action::Skipped,
+            &s.source,
+        );
         r.warnings.push(s.reason.clone());
         report.certificates.push(r);
     }
     for &(d, _) in &plan.keep {
         let c = &desired[d];
-        let mut r = CertReport::new(&c.cert, &managed_name(&plan, &managed, d), Action::Unchanged, &c.source);
+        let mut r = CertReport::new(
+            &c.cert,
+            &managed_name(&plan, &managed, d),
+            Action::Unchanged,
+            &c.source,
+        );
         r.stores.push("system".into());
         r.warnings.extend(c.warnings.iter().cloned());
         report.certificates.push(r);
@@ -219,7 +330,9 @@ pub fn apply_change(
         match store.hook_command(!plan.remove.is_empty()) {
             Ok(argv) => Some(argv),
             Err(e) if opts.check => {
-                report.warnings.push(format!("the update hook would fail: {e}"));
+                report
+                    .warnings
+                    .push(format!("the update hook would fail: {e}"));
                 None
             }
             Err(e) => return Err(e.into()),
@@ -228,13 +341,19 @@ pub fn apply_change(
         None
     };
     if let Some(argv) = &hook_argv {
-        report.hook = Some(HookReport { command: display(argv), ran: false, exit_code: None });
+        report.hook = Some(HookReport {
+            command: display(argv),
+            ran: false,
+            exit_code: None,
+        });
     }
     report.changed = !plan.is_noop();
 
     if opts.check {
         for &i in &plan.remove {
-            report.certificates.push(removal_report(&managed[i], Action::WouldRemove));
+            report
+                .certificates
+                .push(removal_report(&managed[i], Action::WouldRemove));
         }
         for a in &plan.add {
             let c = &desired[a.desired];
@@ -244,21 +363,43 @@ pub fn apply_change(
             report.certificates.push(r);
         }
         if let Some(n) = nss {
-            nss::apply(n, &target.root, &named(&plan, &managed, &desired), opts.name.as_deref(), mode, true, &mut report)?;
+            nss::apply(
+                n,
+                &target.root,
+                &named(&plan, &managed, &desired),
+                opts.name.as_deref(),
+                mode,
+                true,
+                &mut report,
+            )?;
         }
         return Ok(report);
     }
     if plan.is_noop() {
         if let Some(n) = nss {
             let named = named(&plan, &managed, &desired);
-            if let Err(error) = nss::apply(n, &target.root, &named, opts.name.as_deref(), mode, false, &mut report) {
-                return Err(Failure { error, partial: Some(report) });
+            if let Err(error) = nss::apply(
+                n,
+                &target.root,
+                &named,
+                opts.name.as_deref(),
+                mode,
+                false,
+                &mut report,
+            ) {
+                return Err(Failure {
+                    error,
+                    partial: Some(report),
+                });
             }
         }
         return Ok(report);
     }
 
-    let mut done = Report { changed: false, ..report.clone() };
+    let mut done = Report {
+        changed: false,
+        ..report.clone()
+    };
     let result = (|| -> Result<()> {
         store.prepare()?;
         let removals: Vec<&Managed> = plan.remove.iter().map(|&i| &managed[i]).collect();
@@ -269,7 +410,11 @@ pub fn apply_change(
             done.certificates.push(removal_report(m, Action::Removed));
         }
         outcome.map_err(|(_, e)| e)?;
-        let anchors: Vec<(String, &Certificate)> = plan.add.iter().map(|a| (a.name.clone(), &desired[a.desired].cert)).collect();
+        let anchors: Vec<(String, &Certificate)> = plan
+            .add
+            .iter()
+            .map(|a| (a.name.clone(), &desired[a.desired].cert))
+            .collect();
         let outcome = store.write_all(&anchors);
         let written = outcome.as_ref().err().map_or(anchors.len(), |(n, _)| *n);
         for a in &plan.add[..written] {
@@ -279,20 +424,41 @@ pub fn apply_change(
             r.stores.push("system".into());
             r.warnings.extend(c.warnings.iter().cloned());
             if a.repair {
-                r.warnings.push("was on disk but not effective; re-registered and ran the hook".into());
+                r.warnings
+                    .push("was on disk but not effective; re-registered and ran the hook".into());
             }
             done.certificates.push(r);
         }
         outcome.map_err(|(_, e)| e)
     })();
     if let Err(error) = result {
-        return Err(Failure { error, partial: Some(done) });
+        return Err(Failure {
+            error,
+            partial: Some(done),
+        });
     }
     if let Some(argv) = hook_argv {
         let added: Vec<&Certificate> = plan.add.iter().map(|a| &desired[a.desired].cert).collect();
-        let removed: Vec<&Certificate> = plan.remove.iter().filter_map(|&i| managed[i].cert.as_ref()).collect();
+        // A certificate still managed through the other Debian mode legitimately stays.
+        let elsewhere: HashSet<[u8; 32]> = target
+            .all_stores()?
+            .iter()
+            .filter(|s| s.conf_mode != store.conf_mode)
+            .filter_map(|s| s.managed().ok())
+            .flatten()
+            .filter_map(|m| m.cert.map(|c| c.sha256))
+            .collect();
+        let removed: Vec<&Certificate> = plan
+            .remove
+            .iter()
+            .filter_map(|&i| managed[i].cert.as_ref())
+            .filter(|c| !elsewhere.contains(&c.sha256))
+            .collect();
         if let Err(error) = run_and_verify(&store, &argv, opts, &added, &removed, &mut done) {
-            return Err(Failure { error, partial: Some(done) });
+            return Err(Failure {
+                error,
+                partial: Some(done),
+            });
         }
     } else {
         done.warnings.push(format!(
@@ -302,23 +468,57 @@ pub fn apply_change(
     }
     if let Some(n) = nss {
         let named = named(&plan, &managed, &desired);
-        if let Err(error) = nss::apply(n, &target.root, &named, opts.name.as_deref(), mode, false, &mut done) {
-            return Err(Failure { error, partial: Some(done) });
+        if let Err(error) = nss::apply(
+            n,
+            &target.root,
+            &named,
+            opts.name.as_deref(),
+            mode,
+            false,
+            &mut done,
+        ) {
+            return Err(Failure {
+                error,
+                partial: Some(done),
+            });
         }
     }
     Ok(done)
 }
 
 /// (certificate, managed name, source) of every desired anchor, as the system plan named it.
-fn named(plan: &plan::Plan, managed: &[Managed], desired: &[Candidate]) -> Vec<(Certificate, String, String)> {
-    let mut out: Vec<(Certificate, String, String)> =
-        plan.keep.iter().map(|&(d, i)| (desired[d].cert.clone(), managed[i].name.clone(), desired[d].source.clone())).collect();
-    out.extend(plan.add.iter().map(|a| (desired[a.desired].cert.clone(), a.name.clone(), desired[a.desired].source.clone())));
+fn named(
+    plan: &plan::Plan,
+    managed: &[Managed],
+    desired: &[Candidate],
+) -> Vec<(Certificate, String, String)> {
+    let mut out: Vec<(Certificate, String, String)> = plan
+        .keep
+        .iter()
+        .map(|&(d, i)| {
+            (
+                desired[d].cert.clone(),
+                managed[i].name.clone(),
+                desired[d].source.clone(),
+            )
+        })
+        .collect();
+    out.extend(plan.add.iter().map(|a| {
+        (
+            desired[a.desired].cert.clone(),
+            a.name.clone(),
+            desired[a.desired].source.clone(),
+        )
+    }));
     out
 }
 
 fn managed_name(plan: &plan::Plan, managed: &[Managed], d: usize) -> String {
-    plan.keep.iter().find(|(dd, _)| *dd == d).map(|(_, i)| managed[*i].name.clone()).unwrap_or_default()
+    plan.keep
+        .iter()
+        .find(|(dd, _)| *dd == d)
+        .map(|(_, i)| managed[*i].name.clone())
+        .unwrap_or_default()
 }
 
 fn removal_report(m: &Managed, action: Action) -> CertReport {
@@ -344,7 +544,9 @@ fn removal_report(m: &Managed, action: Action) -> CertReport {
 }
 
 fn display(argv: &[std::ffi::OsString]) -> Vec<String> {
-    argv.iter().map(|a| a.to_string_lossy().into_owned()).collect()
+    argv.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
 }
 
 /// Run the hook, then judge by effect: every added anchor in the effective bundle, every
@@ -358,7 +560,11 @@ fn run_and_verify(
     report: &mut Report,
 ) -> Result<()> {
     let out = store.run_hook(argv, Duration::from_secs(opts.hook_timeout))?;
-    report.hook = Some(HookReport { command: out.argv.clone(), ran: true, exit_code: out.code });
+    report.hook = Some(HookReport {
+        command: out.argv.clone(),
+        ran: true,
+        exit_code: out.code,
+    });
     // Debian's rehash always complains about the bundle itself sitting in /etc/ssl/certs.
     let hook_err: String = out
         .stderr
@@ -382,43 +588,78 @@ fn run_and_verify(
     let mut problems = Vec::new();
     for c in added {
         if !effective.contains(&c.sha256) {
-            problems.push(format!("'{}' (sha256 {}) is not in {}", c.subject, c.fingerprint(), bundle.display()));
+            problems.push(format!(
+                "'{}' (sha256 {}) is not in {}",
+                c.subject,
+                c.fingerprint(),
+                bundle.display()
+            ));
         }
     }
     for c in removed {
         if effective.contains(&c.sha256) {
-            problems.push(format!("'{}' (sha256 {}) is still in {}", c.subject, c.fingerprint(), bundle.display()));
+            problems.push(format!(
+                "'{}' (sha256 {}) is still in {}",
+                c.subject,
+                c.fingerprint(),
+                bundle.display()
+            ));
         }
     }
     if problems.is_empty() {
         return Ok(());
     }
-    let mut msg = format!("the hook `{}` exited 0 but did not take effect: {}", out.argv.join(" "), problems.join("; "));
+    let mut msg = format!(
+        "the hook `{}` exited 0 but did not take effect: {}",
+        out.argv.join(" "),
+        problems.join("; ")
+    );
     let output = format!("{}{}", out.stdout, out.stderr);
     if !output.trim().is_empty() {
         msg.push_str(&format!("\nhook output:\n{}", output.trim_end()));
     }
-    Err(Error::Failed { msg, path: Some(bundle), hint: "run `anchorage doctor` to inspect the trust store".into() })
+    Err(Error::Failed {
+        msg,
+        path: Some(bundle),
+        hint: "run `anchorage doctor` to inspect the trust store".into(),
+    })
 }
 
 fn normalize_fingerprint(s: &str) -> Option<String> {
-    let hex: String = s.chars().filter(|c| *c != ':').collect::<String>().to_ascii_lowercase();
+    let hex: String = s
+        .chars()
+        .filter(|c| *c != ':')
+        .collect::<String>()
+        .to_ascii_lowercase();
     (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
 }
 
-fn remove(root: &Path, platform: PlatformArg, n: &NssOpts, selectors: &[String], opts: &ChangeOpts) -> std::result::Result<Report, Failure> {
+fn remove(
+    root: &Path,
+    platform: PlatformArg,
+    n: &NssOpts,
+    selectors: &[String],
+    opts: &ChangeOpts,
+) -> std::result::Result<Report, Failure> {
     // Resolve selectors that are files first: any failure reading them happens before a write.
     let mut shas: Vec<(String, HashSet<String>)> = Vec::new();
     let password = password(opts)?;
     for sel in selectors {
         let path = Path::new(sel);
         let set: HashSet<String> = if sel == "-" || path.exists() {
-            let loaded = source::load(std::slice::from_ref(sel), password.as_deref(), Missing::Error)?;
+            let loaded = source::load(
+                std::slice::from_ref(sel),
+                password.as_deref(),
+                Missing::Error,
+            )?;
             loaded.certs.iter().map(|s| s.cert.fingerprint()).collect()
         } else if let Some(hex) = normalize_fingerprint(sel) {
             HashSet::from([hex])
         } else if sel.contains('/') {
-            return Err(Error::NoInput { path: path.to_path_buf() }.into());
+            return Err(Error::NoInput {
+                path: path.to_path_buf(),
+            }
+            .into());
         } else {
             HashSet::new()
         };
@@ -427,8 +668,16 @@ fn remove(root: &Path, platform: PlatformArg, n: &NssOpts, selectors: &[String],
     let target = Target::open(root, platform)?;
     let nss = nss::context(&target, n)?;
     let mut report = target.empty_report(opts.check);
-    let _lock = if opts.check { None } else { Some(fsx::lock_tree(&target.root)?) };
-    let stores = if opts.debian_conf { vec![target.store(true)?] } else { target.all_stores()? };
+    let _lock = if opts.check {
+        None
+    } else {
+        Some(fsx::lock_tree(&target.root)?)
+    };
+    let stores = if opts.debian_conf {
+        vec![target.store(true)?]
+    } else {
+        target.all_stores()?
+    };
     let mut plans: Vec<(SystemStore, Vec<Managed>)> = Vec::new();
     let mut matched: HashSet<String> = HashSet::new();
     for store in stores {
@@ -437,7 +686,9 @@ fn remove(root: &Path, platform: PlatformArg, n: &NssOpts, selectors: &[String],
             .into_iter()
             .filter(|m| {
                 let fp = m.cert.as_ref().map(Certificate::fingerprint);
-                let hit = shas.iter().find(|(sel, set)| fp.as_ref().is_some_and(|f| set.contains(f)) || *sel == m.name);
+                let hit = shas.iter().find(|(sel, set)| {
+                    fp.as_ref().is_some_and(|f| set.contains(f)) || *sel == m.name
+                });
                 if let Some((sel, _)) = hit {
                     matched.insert(sel.clone());
                 }
@@ -461,23 +712,37 @@ fn remove(root: &Path, platform: PlatformArg, n: &NssOpts, selectors: &[String],
     if opts.check || !system_changes {
         if opts.check {
             for (_, sel) in &plans {
-                report.certificates.extend(sel.iter().map(|m| removal_report(m, Action::WouldRemove)));
+                report
+                    .certificates
+                    .extend(sel.iter().map(|m| removal_report(m, Action::WouldRemove)));
             }
             report.changed = system_changes;
         }
         if let Some(n) = &nss {
             let hit = nss::remove(n, &nss_shas, &nss_names, opts.check, &mut report)?;
-            matched.extend(shas.iter().filter(|(sel, set)| hit.contains(sel) || set.iter().any(|s| hit.contains(s))).map(|(sel, _)| sel.clone()));
+            matched.extend(
+                shas.iter()
+                    .filter(|(sel, set)| hit.contains(sel) || set.iter().any(|s| hit.contains(s)))
+                    .map(|(sel, _)| sel.clone()),
+            );
         }
         warn_unmatched(&shas, &matched, &mut report);
         return Ok(report);
     }
-    let mut done = Report { changed: false, ..report.clone() };
+    let mut done = Report {
+        changed: false,
+        ..report.clone()
+    };
+    // Delete from every store first, then run the hook once and judge the effect once: on
+    // Debian both modes feed the same bundle.
+    let mut hook: Option<(&SystemStore, Vec<std::ffi::OsString>)> = None;
     for (store, selected) in &plans {
         if selected.is_empty() {
             continue;
         }
-        let hook = if opts.no_update { None } else { Some(store.hook_command(true)?) };
+        if !opts.no_update && hook.is_none() {
+            hook = Some((store, store.hook_command(true)?));
+        }
         let result = (|| -> Result<()> {
             store.prepare()?;
             let removals: Vec<&Managed> = selected.iter().collect();
@@ -490,34 +755,60 @@ fn remove(root: &Path, platform: PlatformArg, n: &NssOpts, selectors: &[String],
             outcome.map_err(|(_, e)| e)
         })();
         if let Err(error) = result {
-            return Err(Failure { error, partial: Some(done) });
+            return Err(Failure {
+                error,
+                partial: Some(done),
+            });
         }
-        if let Some(argv) = hook {
-            let removed: Vec<&Certificate> = selected.iter().filter_map(|m| m.cert.as_ref()).collect();
-            if let Err(error) = run_and_verify(store, &argv, opts, &[], &removed, &mut done) {
-                return Err(Failure { error, partial: Some(done) });
-            }
+    }
+    if let Some((store, argv)) = hook {
+        let removed: Vec<&Certificate> = plans
+            .iter()
+            .flat_map(|(_, s)| s.iter().filter_map(|m| m.cert.as_ref()))
+            .collect();
+        if let Err(error) = run_and_verify(store, &argv, opts, &[], &removed, &mut done) {
+            return Err(Failure {
+                error,
+                partial: Some(done),
+            });
         }
     }
     if let Some(n) = &nss {
         match nss::remove(n, &nss_shas, &nss_names, false, &mut done) {
-            Ok(hit) => matched.extend(shas.iter().filter(|(sel, set)| hit.contains(sel) || set.iter().any(|s| hit.contains(s))).map(|(sel, _)| sel.clone())),
-            Err(error) => return Err(Failure { error, partial: Some(done) }),
+            Ok(hit) => matched.extend(
+                shas.iter()
+                    .filter(|(sel, set)| hit.contains(sel) || set.iter().any(|s| hit.contains(s)))
+                    .map(|(sel, _)| sel.clone()),
+            ),
+            Err(error) => {
+                return Err(Failure {
+                    error,
+                    partial: Some(done),
+                })
+            }
         }
     }
     warn_unmatched(&shas, &matched, &mut done);
     Ok(done)
 }
 
-fn warn_unmatched(shas: &[(String, HashSet<String>)], matched: &HashSet<String>, report: &mut Report) {
+fn warn_unmatched(
+    shas: &[(String, HashSet<String>)],
+    matched: &HashSet<String>,
+    report: &mut Report,
+) {
     for (sel, _) in shas {
         if !matched.contains(sel) {
-            report.warnings.push(format!("nothing managed by anchorage matches '{sel}'"));
+            report
+                .warnings
+                .push(format!("nothing managed by anchorage matches '{sel}'"));
         }
     }
 }
 
-fn list_entries(target: &Target) -> Result<(Vec<ListEntry>, Vec<String>, Option<HashSet<[u8; 32]>>)> {
+fn list_entries(
+    target: &Target,
+) -> Result<(Vec<ListEntry>, Vec<String>, Option<HashSet<[u8; 32]>>)> {
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
     let mut effective = None;
@@ -535,7 +826,8 @@ fn list_entries(target: &Target) -> Result<(Vec<ListEntry>, Vec<String>, Option<
                     not_after: c.not_after_rfc3339(),
                     stores: vec!["system".into()],
                     paths: vec![m.path.display().to_string()],
-                    in_bundle: effective.as_ref().is_some_and(|e| e.contains(&c.sha256)) && m.registered,
+                    in_bundle: effective.as_ref().is_some_and(|e| e.contains(&c.sha256))
+                        && m.registered,
                 }),
                 None => warnings.push(format!(
                     "{}: {}",
@@ -556,7 +848,12 @@ fn list(root: &Path, platform: PlatformArg, n: &NssOpts) -> Result<ListReport> {
         warnings.extend(ctx.notes.iter().cloned());
         nss::annotate(&ctx, &mut certificates)?;
     }
-    Ok(ListReport { platform: target.platform_name(), root: target.root.display().to_string(), certificates, warnings })
+    Ok(ListReport {
+        platform: target.platform_name(),
+        root: target.root.display().to_string(),
+        certificates,
+        warnings,
+    })
 }
 
 fn doctor(root: &Path, platform: PlatformArg, n: &NssOpts, warn_days: i64) -> Result<DoctorReport> {
@@ -570,14 +867,23 @@ fn doctor(root: &Path, platform: PlatformArg, n: &NssOpts, warn_days: i64) -> Re
         problems.extend(nss::annotate(&ctx, &mut managed)?);
     }
     let hook = match store.hook_command(false) {
-        Ok(argv) => DoctorHook { command: display(&argv), found: true },
+        Ok(argv) => DoctorHook {
+            command: display(&argv),
+            found: true,
+        },
         Err(e) => {
             problems.push(format!("update hook: {e}"));
-            DoctorHook { command: vec![store.layout.hook_path.to_string()], found: false }
+            DoctorHook {
+                command: vec![store.layout.hook_path.to_string()],
+                found: false,
+            }
         }
     };
     if effective.is_none() {
-        problems.push(format!("the effective bundle {} does not exist", store.bundle_path().display()));
+        problems.push(format!(
+            "the effective bundle {} does not exist",
+            store.bundle_path().display()
+        ));
     }
     for w in &warnings {
         problems.push(format!("broken managed file: {w}"));
@@ -589,20 +895,33 @@ fn doctor(root: &Path, platform: PlatformArg, n: &NssOpts, warn_days: i64) -> Re
     for m in &managed {
         if !m.in_bundle && m.stores.iter().any(|s| s == "system") {
             missing.push(m.name.clone());
-            problems.push(format!("managed anchor '{}' ({}) is not in the effective bundle", m.name, m.subject));
+            problems.push(format!(
+                "managed anchor '{}' ({}) is not in the effective bundle",
+                m.name, m.subject
+            ));
         }
-        let not_after = time::OffsetDateTime::parse(&m.not_after, &time::format_description::well_known::Rfc3339)
-            .map(|t| t.unix_timestamp())
-            .unwrap_or(i64::MAX);
+        let not_after = time::OffsetDateTime::parse(
+            &m.not_after,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(i64::MAX);
         if not_after < now {
             expired.push(m.name.clone());
-            problems.push(format!("managed anchor '{}' expired on {}", m.name, m.not_after));
+            problems.push(format!(
+                "managed anchor '{}' expired on {}",
+                m.name, m.not_after
+            ));
         } else if (not_after - now) / 86_400 < warn_days {
             expiring.push(m.name.clone());
-            doc_warnings.push(format!("managed anchor '{}' expires on {} (within {warn_days} days)", m.name, m.not_after));
+            doc_warnings.push(format!(
+                "managed anchor '{}' expires on {} (within {warn_days} days)",
+                m.name, m.not_after
+            ));
         }
     }
-    let conf = (target.detected.id == PlatformId::Debian).then(|| store.conf_path().display().to_string());
+    let conf =
+        (target.detected.id == PlatformId::Debian).then(|| store.conf_path().display().to_string());
     Ok(DoctorReport {
         ok: problems.is_empty(),
         platform: target.platform_name(),

@@ -47,7 +47,12 @@ pub fn read(input: &[u8], depth: usize) -> Result<(Tlv<'_>, &[u8]), String> {
                 let content_len = rest.len() - cur.len();
                 let total = header_len + content_len + 2;
                 return Ok((
-                    Tlv { tag, content: &rest[..content_len], raw: &input[..total], indefinite: true },
+                    Tlv {
+                        tag,
+                        content: &rest[..content_len],
+                        raw: &input[..total],
+                        indefinite: true,
+                    },
                     &cur[2..],
                 ));
             }
@@ -60,7 +65,9 @@ pub fn read(input: &[u8], depth: usize) -> Result<(Tlv<'_>, &[u8]), String> {
     } else {
         let n = usize::from(first & 0x7f);
         if n > 4 {
-            return Err(format!("length field of {n} bytes is larger than any input anchorage accepts"));
+            return Err(format!(
+                "length field of {n} bytes is larger than any input anchorage accepts"
+            ));
         }
         if rest.len() < n {
             return Err("truncated: length field cut short".into());
@@ -72,10 +79,18 @@ pub fn read(input: &[u8], depth: usize) -> Result<(Tlv<'_>, &[u8]), String> {
         (len, &rest[n..])
     };
     if rest.len() < len {
-        return Err(format!("truncated: a value claims {len} bytes but only {} remain", rest.len()));
+        return Err(format!(
+            "truncated: a value claims {len} bytes but only {} remain",
+            rest.len()
+        ));
     }
     let header_len = input.len() - rest.len();
-    let tlv = Tlv { tag, content: &rest[..len], raw: &input[..header_len + len], indefinite: false };
+    let tlv = Tlv {
+        tag,
+        content: &rest[..len],
+        raw: &input[..header_len + len],
+        indefinite: false,
+    };
     Ok((tlv, &rest[len..]))
 }
 
@@ -120,16 +135,27 @@ pub fn check(input: &[u8]) -> Result<(), String> {
 /// refuses it and it must not be written into a trust store. Trailing bytes after the
 /// certificate are the caller's business (TRUSTED CERTIFICATE appends auxiliary data).
 pub fn check_certificate(der: &[u8]) -> Result<(), String> {
-    fn fields<'a>(tlv: &Tlv<'a>, tag: u8, what: &str, depth: usize) -> Result<Vec<Tlv<'a>>, String> {
+    fn fields<'a>(
+        tlv: &Tlv<'a>,
+        tag: u8,
+        what: &str,
+        depth: usize,
+    ) -> Result<Vec<Tlv<'a>>, String> {
         if tlv.tag != tag {
-            return Err(format!("{what} has tag 0x{:02x}, expected 0x{tag:02x}", tlv.tag));
+            return Err(format!(
+                "{what} has tag 0x{:02x}, expected 0x{tag:02x}",
+                tlv.tag
+            ));
         }
         children(tlv.content, depth)
     }
     fn expect(tlv: Option<&Tlv<'_>>, tag: u8, what: &str) -> Result<(), String> {
         match tlv {
             Some(t) if t.tag == tag => Ok(()),
-            Some(t) => Err(format!("{what} has tag 0x{:02x}, expected 0x{tag:02x}", t.tag)),
+            Some(t) => Err(format!(
+                "{what} has tag 0x{:02x}, expected 0x{tag:02x}",
+                t.tag
+            )),
             None => Err(format!("{what} is missing")),
         }
     }
@@ -156,7 +182,10 @@ pub fn check_certificate(der: &[u8]) -> Result<(), String> {
     let (cert, _) = read(der, 0)?;
     let parts = fields(&cert, 0x30, "certificate", 1)?;
     let [tbs, sig_alg, signature] = parts.as_slice() else {
-        return Err(format!("certificate has {} fields, expected 3", parts.len()));
+        return Err(format!(
+            "certificate has {} fields, expected 3",
+            parts.len()
+        ));
     };
     algorithm(Some(sig_alg), "signatureAlgorithm", 2)?;
     expect(Some(signature), 0x03, "signature")?;
@@ -185,16 +214,25 @@ pub fn check_certificate(der: &[u8]) -> Result<(), String> {
     it.next_if(|t| t.tag == 0x82);
     if let Some(ext) = it.next() {
         let list = fields(ext, 0xa3, "extensions", 3)?;
-        let [list] = list.as_slice() else { return Err("extensions [3] does not hold one SEQUENCE".into()) };
+        let [list] = list.as_slice() else {
+            return Err("extensions [3] does not hold one SEQUENCE".into());
+        };
         for e in fields(list, 0x30, "extensions", 4)? {
             let parts = fields(&e, 0x30, "extension", 5)?;
             expect(parts.first(), 0x06, "extension id")?;
-            let value = if parts.get(1).is_some_and(|t| t.tag == 0x01) { parts.get(2) } else { parts.get(1) };
+            let value = if parts.get(1).is_some_and(|t| t.tag == 0x01) {
+                parts.get(2)
+            } else {
+                parts.get(1)
+            };
             expect(value, 0x04, "extension value")?;
         }
     }
     if let Some(extra) = it.next() {
-        return Err(format!("unexpected field with tag 0x{:02x} in tbsCertificate", extra.tag));
+        return Err(format!(
+            "unexpected field with tag 0x{:02x} in tbsCertificate",
+            extra.tag
+        ));
     }
     Ok(())
 }
@@ -216,7 +254,11 @@ const OID_DATA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
 
 pub fn shape(input: &[u8]) -> Shape {
     let Ok((outer, _)) = read(input, 0) else {
-        return if input.first() == Some(&0x30) { Shape::OtherSequence } else { Shape::NotAsn1 };
+        return if input.first() == Some(&0x30) {
+            Shape::OtherSequence
+        } else {
+            Shape::NotAsn1
+        };
     };
     if outer.tag != 0x30 {
         return Shape::NotAsn1;
@@ -227,7 +269,9 @@ pub fn shape(input: &[u8]) -> Shape {
     match first.tag {
         // Certificate ::= SEQUENCE { tbsCertificate SEQUENCE, signatureAlgorithm, signature }
         0x30 => {
-            let third_is_bitstring = children(rest, 1).map(|c| c.len() == 2 && c[1].tag == 0x03).unwrap_or(false);
+            let third_is_bitstring = children(rest, 1)
+                .map(|c| c.len() == 2 && c[1].tag == 0x03)
+                .unwrap_or(false);
             if third_is_bitstring {
                 Shape::Certificate
             } else {

@@ -41,7 +41,9 @@ impl DecodeError {
             DecodeError::NoCertificate(why) => format!("no certificate found ({why})"),
             DecodeError::OnlyKeys => "contains only a private key, no certificate".into(),
             DecodeError::Invalid(why) => why.clone(),
-            DecodeError::WrongPassword { given: true } => "wrong PKCS#12 password (the MAC does not verify)".into(),
+            DecodeError::WrongPassword { given: true } => {
+                "wrong PKCS#12 password (the MAC does not verify)".into()
+            }
             DecodeError::WrongPassword { given: false } => {
                 "PKCS#12 is password-protected and the empty password does not open it".into()
             }
@@ -78,7 +80,11 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
                 .map_err(|e| DecodeError::Invalid(format!("malformed DER certificate: {e}")))?;
             let cert = Certificate::from_der(bytes, false)
                 .map_err(|e| DecodeError::Invalid(format!("malformed DER certificate: {e}")))?;
-            Ok(Decoded { certs: vec![cert], format: "der", ..Decoded::default() })
+            Ok(Decoded {
+                certs: vec![cert],
+                format: "der",
+                ..Decoded::default()
+            })
         }
         asn1::Shape::Pkcs7 => decode_pkcs7(bytes, "pkcs7"),
         asn1::Shape::Pkcs12 => pkcs12::decode(bytes, password),
@@ -101,55 +107,77 @@ fn looks_like_private_key(bytes: &[u8]) -> bool {
     asn1::read(bytes, 0)
         .ok()
         .and_then(|(outer, _)| asn1::read(outer.content, 1).ok())
-        .is_some_and(|(first, _)| first.tag == 0x02 && first.content.len() == 1 && first.content[0] <= 1)
+        .is_some_and(|(first, _)| {
+            first.tag == 0x02 && first.content.len() == 1 && first.content[0] <= 1
+        })
 }
 
 fn decode_pkcs7(bytes: &[u8], format: &'static str) -> Result<Decoded, DecodeError> {
-    let ders = asn1::pkcs7_certificates(bytes).map_err(|e| DecodeError::Invalid(format!("malformed PKCS#7: {e}")))?;
+    let ders = asn1::pkcs7_certificates(bytes)
+        .map_err(|e| DecodeError::Invalid(format!("malformed PKCS#7: {e}")))?;
     if ders.is_empty() {
-        return Err(DecodeError::NoCertificate("a PKCS#7 structure without certificates".into()));
+        return Err(DecodeError::NoCertificate(
+            "a PKCS#7 structure without certificates".into(),
+        ));
     }
     let mut certs = Vec::with_capacity(ders.len());
     for (i, der) in ders.iter().enumerate() {
-        asn1::check_certificate(der)
-            .map_err(|e| DecodeError::Invalid(format!("PKCS#7 certificate #{}: malformed: {e}", i + 1)))?;
+        asn1::check_certificate(der).map_err(|e| {
+            DecodeError::Invalid(format!("PKCS#7 certificate #{}: malformed: {e}", i + 1))
+        })?;
         let cert = Certificate::from_der(der, false)
             .map_err(|e| DecodeError::Invalid(format!("PKCS#7 certificate #{}: {e}", i + 1)))?;
         certs.push(cert);
     }
-    Ok(Decoded { certs, format, ..Decoded::default() })
+    Ok(Decoded {
+        certs,
+        format,
+        ..Decoded::default()
+    })
 }
 
 fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
-    let mut out = Decoded { format: "pem", ..Decoded::default() };
+    let mut out = Decoded {
+        format: "pem",
+        ..Decoded::default()
+    };
     let mut blocks = 0usize;
     for (index, block) in x509_parser::pem::Pem::iter_from_buffer(bytes).enumerate() {
         let n = index + 1;
-        let pem = block.map_err(|e| DecodeError::Invalid(format!("PEM block #{n} is malformed ({e:?})")))?;
+        let pem = block
+            .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} is malformed ({e:?})")))?;
         blocks += 1;
         let label = pem.label.as_str();
         match label {
             "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
                 if pem.contents.is_empty() {
-                    return Err(DecodeError::Invalid(format!("PEM block #{n} ({label}) is empty")));
+                    return Err(DecodeError::Invalid(format!(
+                        "PEM block #{n} ({label}) is empty"
+                    )));
                 }
-                asn1::check(&pem.contents)
-                    .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}) is not valid DER: {e}")))?;
+                asn1::check(&pem.contents).map_err(|e| {
+                    DecodeError::Invalid(format!("PEM block #{n} ({label}) is not valid DER: {e}"))
+                })?;
                 asn1::check_certificate(&pem.contents).map_err(|e| {
-                    DecodeError::Invalid(format!("PEM block #{n} ({label}) is not a well-formed certificate: {e}"))
+                    DecodeError::Invalid(format!(
+                        "PEM block #{n} ({label}) is not a well-formed certificate: {e}"
+                    ))
                 })?;
                 let cert = Certificate::from_der(&pem.contents, label == "TRUSTED CERTIFICATE")
                     .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}): {e}")))?;
                 out.certs.push(cert);
             }
             "PKCS7" | "CMS" => {
-                let inner = decode_pkcs7(&pem.contents, "pkcs7")
-                    .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}): {}", e.message())))?;
+                let inner = decode_pkcs7(&pem.contents, "pkcs7").map_err(|e| {
+                    DecodeError::Invalid(format!("PEM block #{n} ({label}): {}", e.message()))
+                })?;
                 out.format = "pkcs7";
                 out.certs.extend(inner.certs);
             }
             l if l.contains("PRIVATE KEY") => out.keys_ignored += 1,
-            other => out.notes.push(format!("ignored a PEM block labelled '{other}'")),
+            other => out
+                .notes
+                .push(format!("ignored a PEM block labelled '{other}'")),
         }
     }
     if out.certs.is_empty() {

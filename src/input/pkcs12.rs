@@ -33,11 +33,13 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
     }
     let given = password.is_some();
     let pass = password.unwrap_or("");
-    let archive = p12_keystore::Pkcs12Archive::from_pkcs12(bytes, pass).map_err(|e| classify(e, given))?;
+    let archive =
+        p12_keystore::Pkcs12Archive::from_pkcs12(bytes, pass).map_err(|e| classify(e, given))?;
     let mut certs = Vec::with_capacity(archive.certs.len());
     for (i, bag) in archive.certs.iter().enumerate() {
-        asn1::check_certificate(bag.cert.as_der())
-            .map_err(|e| DecodeError::Invalid(format!("PKCS#12 certificate #{}: malformed: {e}", i + 1)))?;
+        asn1::check_certificate(bag.cert.as_der()).map_err(|e| {
+            DecodeError::Invalid(format!("PKCS#12 certificate #{}: malformed: {e}", i + 1))
+        })?;
         let cert = Certificate::from_der(bag.cert.as_der(), false)
             .map_err(|e| DecodeError::Invalid(format!("PKCS#12 certificate #{}: {e}", i + 1)))?;
         certs.push(cert);
@@ -51,7 +53,12 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
             DecodeError::NoCertificate("a PKCS#12 file without certificates".into())
         });
     }
-    Ok(Decoded { certs, format: "pkcs12", keys_ignored, notes: Vec::new() })
+    Ok(Decoded {
+        certs,
+        format: "pkcs12",
+        keys_ignored,
+        notes: Vec::new(),
+    })
 }
 
 fn classify(e: p12_keystore::error::Error, given: bool) -> DecodeError {
@@ -77,7 +84,9 @@ fn uint(content: &[u8]) -> u64 {
     if content.len() > 8 {
         return u64::MAX;
     }
-    content.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+    content
+        .iter()
+        .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
 }
 
 /// The key-derivation work a PKCS#12 file asks for before anything is decrypted. An INTEGER that
@@ -88,7 +97,9 @@ fn uint(content: &[u8]) -> u64 {
 /// content (shrouded key bags in an encrypted SafeContents) cannot be seen here.
 fn kdf_work(bytes: &[u8]) -> Work {
     fn walk(content: &[u8], depth: usize, work: &mut Work) {
-        let Ok(items) = asn1::children(content, depth) else { return };
+        let Ok(items) = asn1::children(content, depth) else {
+            return;
+        };
         for pair in items.windows(2) {
             if pair[0].tag == 0x04 && pair[1].tag == 0x02 && pair[1].content.len() <= 8 {
                 let n = uint(pair[1].content);

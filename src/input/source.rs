@@ -59,10 +59,14 @@ pub fn load(sources: &[String], password: Option<&str>, missing: Missing) -> Res
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if missing == Missing::Empty {
-                    loaded.warnings.push(format!("{source}: does not exist (nothing mounted yet?)"));
+                    loaded
+                        .warnings
+                        .push(format!("{source}: does not exist (nothing mounted yet?)"));
                     continue;
                 }
-                return Err(Error::NoInput { path: path.to_path_buf() });
+                return Err(Error::NoInput {
+                    path: path.to_path_buf(),
+                });
             }
             Err(e) => return Err(stat_error(path, e)),
         };
@@ -84,20 +88,37 @@ fn load_dir(
     dir: &Path,
     password: Option<&str>,
 ) -> Result<()> {
-    let walker = walkdir::WalkDir::new(dir).follow_links(true).sort_by_file_name();
+    let walker = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .sort_by_file_name();
     for entry in walker {
         let entry = entry.map_err(|e| {
-            let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| dir.to_path_buf());
+            let path = e
+                .path()
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| dir.to_path_buf());
             if e.loop_ancestor().is_some() {
-                Error::bad_input(&path, "directory loop through a symbolic link", "remove the looping link")
+                Error::bad_input(
+                    &path,
+                    "directory loop through a symbolic link",
+                    "remove the looping link",
+                )
             } else if let Some(io) = e.io_error() {
                 if io.raw_os_error() == Some(nix::libc::ELOOP) {
                     symlink_loop(&path)
                 } else if io.kind() == std::io::ErrorKind::NotFound {
                     // A dangling link inside a source directory: report, do not fail.
-                    Error::bad_input(&path, "dangling symbolic link", "remove the link or its target")
+                    Error::bad_input(
+                        &path,
+                        "dangling symbolic link",
+                        "remove the link or its target",
+                    )
                 } else {
-                    Error::io("cannot read source directory", &path, std::io::Error::new(io.kind(), io.to_string()))
+                    Error::io(
+                        "cannot read source directory",
+                        &path,
+                        std::io::Error::new(io.kind(), io.to_string()),
+                    )
                 }
             } else {
                 Error::bad_input(&path, e.to_string(), "")
@@ -106,7 +127,10 @@ fn load_dir(
         let entry = match entry {
             Ok(entry) => entry,
             Err(Error::BadInput { path, msg, .. }) if msg == "dangling symbolic link" => {
-                loaded.warnings.push(format!("{}: dangling symbolic link, skipped", path.display()));
+                loaded.warnings.push(format!(
+                    "{}: dangling symbolic link, skipped",
+                    path.display()
+                ));
                 continue;
             }
             Err(e) => return Err(e),
@@ -115,9 +139,13 @@ fn load_dir(
             continue;
         }
         let path = entry.path();
-        let meta = entry.metadata().map_err(|e| Error::io("cannot read source", path, e.into()))?;
+        let meta = entry
+            .metadata()
+            .map_err(|e| Error::io("cannot read source", path, e.into()))?;
         if !meta.is_file() {
-            loaded.warnings.push(format!("{}: not a regular file, skipped", path.display()));
+            loaded
+                .warnings
+                .push(format!("{}: not a regular file, skipped", path.display()));
             continue;
         }
         let bytes = read_file(path, meta.len())?;
@@ -134,14 +162,22 @@ fn load_dir(
 fn stat_error(path: &Path, e: std::io::Error) -> Error {
     match e.raw_os_error() {
         Some(nix::libc::ELOOP) => symlink_loop(path),
-        Some(nix::libc::ENOTDIR) => Error::NoInput { path: path.to_path_buf() },
-        Some(nix::libc::ENAMETOOLONG) => Error::bad_input(path, "file name too long", "check the path"),
+        Some(nix::libc::ENOTDIR) => Error::NoInput {
+            path: path.to_path_buf(),
+        },
+        Some(nix::libc::ENAMETOOLONG) => {
+            Error::bad_input(path, "file name too long", "check the path")
+        }
         _ => Error::io("cannot read source", path, e),
     }
 }
 
 fn symlink_loop(path: &Path) -> Error {
-    Error::bad_input(path, "symbolic link loop (too many levels of symbolic links)", "remove the looping link")
+    Error::bad_input(
+        path,
+        "symbolic link loop (too many levels of symbolic links)",
+        "remove the looping link",
+    )
 }
 
 fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
@@ -158,7 +194,11 @@ fn check_regular(path: &Path, meta: &std::fs::Metadata) -> Result<()> {
     } else {
         "not a regular file"
     };
-    Err(Error::bad_input(path, format!("is {what}, not a certificate file"), "give a regular file or a directory"))
+    Err(Error::bad_input(
+        path,
+        format!("is {what}, not a certificate file"),
+        "give a regular file or a directory",
+    ))
 }
 
 fn read_file(path: &Path, len: u64) -> Result<Vec<u8>> {
@@ -175,7 +215,10 @@ fn read_file(path: &Path, len: u64) -> Result<Vec<u8>> {
 
 fn read_capped(reader: impl Read, path: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
-    reader.take(MAX_INPUT + 1).read_to_end(&mut bytes).map_err(|e| Error::io("cannot read source", path, e))?;
+    reader
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read source", path, e))?;
     if bytes.len() as u64 > MAX_INPUT {
         return Err(too_large(path));
     }
@@ -183,7 +226,11 @@ fn read_capped(reader: impl Read, path: &Path) -> Result<Vec<u8>> {
 }
 
 fn too_large(path: &Path) -> Error {
-    Error::bad_input(path, "larger than 64 MiB, refused", "a CA bundle is a few hundred KiB; check the file")
+    Error::bad_input(
+        path,
+        "larger than 64 MiB, refused",
+        "a CA bundle is a few hundred KiB; check the file",
+    )
 }
 
 fn add_file(
@@ -199,11 +246,15 @@ fn add_file(
     let decoded = match decode(bytes, password) {
         Ok(d) => d,
         Err(DecodeError::NoCertificate(why)) if !explicit => {
-            loaded.warnings.push(format!("{label}: no certificate ({why}), skipped"));
+            loaded
+                .warnings
+                .push(format!("{label}: no certificate ({why}), skipped"));
             return Ok(());
         }
         Err(DecodeError::OnlyKeys) if !explicit => {
-            loaded.warnings.push(format!("{label}: only a private key, skipped (keys are never installed)"));
+            loaded.warnings.push(format!(
+                "{label}: only a private key, skipped (keys are never installed)"
+            ));
             return Ok(());
         }
         Err(e) => return Err(Error::bad_input(&path, e.message(), e.hint())),
@@ -221,11 +272,22 @@ fn add_file(
     for cert in decoded.certs {
         if seen.insert(cert.sha256) {
             indexes.push(loaded.certs.len());
-            loaded.certs.push(Sourced { cert, source: label.to_string() });
-        } else if let Some(i) = loaded.certs.iter().position(|s| s.cert.sha256 == cert.sha256) {
+            loaded.certs.push(Sourced {
+                cert,
+                source: label.to_string(),
+            });
+        } else if let Some(i) = loaded
+            .certs
+            .iter()
+            .position(|s| s.cert.sha256 == cert.sha256)
+        {
             indexes.push(i);
         }
     }
-    loaded.files.push(FileCerts { label: label.to_string(), arg, indexes });
+    loaded.files.push(FileCerts {
+        label: label.to_string(),
+        arg,
+        indexes,
+    });
     Ok(())
 }

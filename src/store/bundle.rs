@@ -14,9 +14,16 @@ pub fn digests(bytes: &[u8]) -> HashSet<[u8; 32]> {
     let mut b64 = Vec::with_capacity(4096);
     while let Some(start) = memchr::memmem::find(rest, BEGIN) {
         let body = &rest[start + BEGIN.len()..];
-        let Some(end) = memchr::memmem::find(body, END) else { break };
+        let Some(end) = memchr::memmem::find(body, END) else {
+            break;
+        };
         b64.clear();
-        b64.extend(body[..end].iter().copied().filter(|b| !b.is_ascii_whitespace()));
+        b64.extend(
+            body[..end]
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace()),
+        );
         if let Ok(der) = data_encoding::BASE64.decode(&b64) {
             out.insert(sha256(&der));
         }

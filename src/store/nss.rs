@@ -57,7 +57,11 @@ pub fn nickname(name: &str) -> String {
 impl NssDb {
     pub fn new(root: &Path, dir: &str, discovered: bool) -> NssDb {
         let rel = format!("/{}", dir.trim_start_matches('/').trim_end_matches('/'));
-        NssDb { abs: root.join(rel.trim_start_matches('/')), rel, discovered }
+        NssDb {
+            abs: root.join(rel.trim_start_matches('/')),
+            rel,
+            discovered,
+        }
     }
 
     pub fn label(&self) -> String {
@@ -75,7 +79,11 @@ impl NssDb {
     }
 
     fn spec(&self) -> OsString {
-        let prefix = if self.kind() == DbKind::Dbm { "dbm:" } else { "sql:" };
+        let prefix = if self.kind() == DbKind::Dbm {
+            "dbm:"
+        } else {
+            "sql:"
+        };
         let mut s = OsString::from(prefix);
         s.push(self.abs.as_os_str());
         s
@@ -88,10 +96,20 @@ impl NssDb {
             return Ok(());
         }
         fsx::check_dir(root, &self.abs)?;
-        for f in ["cert9.db", "key4.db", "pkcs11.txt", "cert8.db", "key3.db", "secmod.db"] {
+        for f in [
+            "cert9.db",
+            "key4.db",
+            "pkcs11.txt",
+            "cert8.db",
+            "key3.db",
+            "secmod.db",
+        ] {
             let p = self.abs.join(f);
             if fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
-                return Err(Error::Unsafe { path: p, msg: "refusing to use an NSS database file that is a symbolic link".into() });
+                return Err(Error::Unsafe {
+                    path: p,
+                    msg: "refusing to use an NSS database file that is a symbolic link".into(),
+                });
             }
         }
         Ok(())
@@ -107,7 +125,9 @@ impl NssDb {
         let mut seen_nicks = HashMap::new();
         for line in out.stdout.lines().skip(3) {
             let trimmed = line.trim_end();
-            let Some((nick, trust)) = trimmed.rsplit_once(char::is_whitespace) else { continue };
+            let Some((nick, trust)) = trimmed.rsplit_once(char::is_whitespace) else {
+                continue;
+            };
             if trust.matches(',').count() != 2 {
                 continue;
             }
@@ -115,10 +135,24 @@ impl NssDb {
             if nick.is_empty() || seen_nicks.insert(nick.clone(), ()).is_some() {
                 continue;
             }
-            let pem = certutil_run(certutil, vec!["-L".into(), "-d".into(), self.spec(), "-n".into(), nick.clone().into(), "-a".into()])?;
+            let pem = certutil_run(
+                certutil,
+                vec![
+                    "-L".into(),
+                    "-d".into(),
+                    self.spec(),
+                    "-n".into(),
+                    nick.clone().into(),
+                    "-a".into(),
+                ],
+            )?;
             if let Ok(decoded) = crate::input::decode(pem.stdout.as_bytes(), None) {
                 for cert in decoded.certs {
-                    entries.push(Entry { nickname: nick.clone(), trust: trust.to_string(), cert });
+                    entries.push(Entry {
+                        nickname: nick.clone(),
+                        trust: trust.to_string(),
+                        cert,
+                    });
                 }
             }
         }
@@ -136,14 +170,21 @@ impl NssDb {
             cur.push(comp);
             match fs::symlink_metadata(&cur) {
                 Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Error::Unsafe { path: cur, msg: "refusing to create a database through a symbolic link".into() })
+                    return Err(Error::Unsafe {
+                        path: cur,
+                        msg: "refusing to create a database through a symbolic link".into(),
+                    })
                 }
                 Ok(_) => {}
                 Err(_) => {
                     let private = cur == self.abs || Some(cur.as_path()) == self.abs.parent();
                     let mode = if private { 0o700 } else { 0o755 };
-                    fs::DirBuilder::new().mode(mode).create(&cur).map_err(|e| Error::io("cannot create directory", &cur, e))?;
-                    fs::set_permissions(&cur, fs::Permissions::from_mode(mode)).map_err(|e| Error::io("cannot set mode", &cur, e))?;
+                    fs::DirBuilder::new()
+                        .mode(mode)
+                        .create(&cur)
+                        .map_err(|e| Error::io("cannot create directory", &cur, e))?;
+                    fs::set_permissions(&cur, fs::Permissions::from_mode(mode))
+                        .map_err(|e| Error::io("cannot set mode", &cur, e))?;
                     created.push(cur.clone());
                 }
             }
@@ -165,7 +206,8 @@ impl NssDb {
             .suffix(".pem")
             .tempfile()
             .map_err(|e| Error::io("cannot create temporary file", std::env::temp_dir(), e))?;
-        fs::write(tmp.path(), cert.to_pem()).map_err(|e| Error::io("cannot write", tmp.path(), e))?;
+        fs::write(tmp.path(), cert.to_pem())
+            .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
         let args: Vec<OsString> = vec![
             "-A".into(),
             "-d".into(),
@@ -181,7 +223,17 @@ impl NssDb {
     }
 
     pub fn delete(&self, certutil: &Path, nick: &str) -> Result<()> {
-        certutil_run(certutil, vec!["-D".into(), "-d".into(), self.spec(), "-n".into(), nick.into()]).map(|_| ())
+        certutil_run(
+            certutil,
+            vec![
+                "-D".into(),
+                "-d".into(),
+                self.spec(),
+                "-n".into(),
+                nick.into(),
+            ],
+        )
+        .map(|_| ())
     }
 
     /// Give the database to `owner` without following links: the directory, the regular files
@@ -195,10 +247,13 @@ impl NssDb {
             }
         }
         fsx::chown_nofollow(&self.abs, uid, gid)?;
-        let entries = fs::read_dir(&self.abs).map_err(|e| Error::io("cannot read", &self.abs, e))?;
+        let entries =
+            fs::read_dir(&self.abs).map_err(|e| Error::io("cannot read", &self.abs, e))?;
         for e in entries.flatten() {
             let p = e.path();
-            let Ok(meta) = fs::symlink_metadata(&p) else { continue };
+            let Ok(meta) = fs::symlink_metadata(&p) else {
+                continue;
+            };
             if meta.is_file() {
                 fsx::chown_nofollow(&p, uid, gid)?;
             }
@@ -208,7 +263,9 @@ impl NssDb {
 
     /// The owner of the directory (to keep discovered databases' files with their owner).
     pub fn owner(&self) -> Option<(u32, u32)> {
-        fs::symlink_metadata(&self.abs).ok().map(|m| (m.uid(), m.gid()))
+        fs::symlink_metadata(&self.abs)
+            .ok()
+            .map(|m| (m.uid(), m.gid()))
     }
 
     /// Database files that `owner` cannot read (for doctor).
@@ -216,14 +273,22 @@ impl NssDb {
         let mut out = Vec::new();
         for f in ["cert9.db", "key4.db", "pkcs11.txt"] {
             let p = self.abs.join(f);
-            let Ok(m) = fs::symlink_metadata(&p) else { continue };
+            let Ok(m) = fs::symlink_metadata(&p) else {
+                continue;
+            };
             let mode = m.mode();
             let readable = owner.0 == 0
                 || (m.uid() == owner.0 && mode & 0o400 != 0)
                 || (m.gid() == owner.1 && mode & 0o040 != 0)
                 || mode & 0o004 != 0;
             if !readable {
-                out.push(format!("{} ({:o} {}:{})", p.display(), mode & 0o777, m.uid(), m.gid()));
+                out.push(format!(
+                    "{} ({:o} {}:{})",
+                    p.display(),
+                    mode & 0o777,
+                    m.uid(),
+                    m.gid()
+                ));
             }
         }
         out
@@ -235,7 +300,11 @@ fn certutil_run(certutil: &Path, args: Vec<OsString>) -> Result<run::Output> {
     argv.extend(args);
     let out = run::run(&argv, TIMEOUT)?;
     if !out.success() {
-        return Err(Error::Failed { msg: out.describe(), path: None, hint: "see certutil's message above".into() });
+        return Err(Error::Failed {
+            msg: out.describe(),
+            path: None,
+            hint: "see certutil's message above".into(),
+        });
     }
     Ok(out)
 }
@@ -267,12 +336,22 @@ pub fn discover(root: &Path) -> Vec<NssDb> {
         }
     };
     for home in &homes {
-        for sub in [".pki/nssdb", ".local/share/pki/nssdb", "snap/chromium/current/.pki/nssdb"] {
+        for sub in [
+            ".pki/nssdb",
+            ".local/share/pki/nssdb",
+            "snap/chromium/current/.pki/nssdb",
+        ] {
             push(&mut found, format!("{home}/{sub}"));
         }
-        for ff in [".mozilla/firefox", "snap/firefox/common/.mozilla/firefox", ".config/mozilla/firefox"] {
+        for ff in [
+            ".mozilla/firefox",
+            "snap/firefox/common/.mozilla/firefox",
+            ".config/mozilla/firefox",
+        ] {
             let dir = root.join(home.trim_start_matches('/')).join(ff);
-            let Ok(entries) = fs::read_dir(&dir) else { continue };
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
             let mut profiles: Vec<String> = entries
                 .flatten()
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))

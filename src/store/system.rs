@@ -39,7 +39,9 @@ pub struct SystemStore {
 impl SystemStore {
     pub fn new(root: &Path, layout: &'static Layout, conf_mode: bool) -> Result<Self> {
         if conf_mode && layout.id != PlatformId::Debian {
-            return Err(Error::usage("--debian-conf applies to the Debian family only"));
+            return Err(Error::usage(
+                "--debian-conf applies to the Debian family only",
+            ));
         }
         let dir_rel = if conf_mode {
             format!("{}/{ANCHORAGE}", platform::DEBIAN_CONF_CERTSDIR)
@@ -50,8 +52,18 @@ impl SystemStore {
             }
         };
         // Debian's hook only reads *.crt, so our own directory doubles as the staging area.
-        let staging_rel = if layout.id == PlatformId::Debian { dir_rel.clone() } else { layout.staging_dir.to_string() };
-        Ok(SystemStore { root: root.to_path_buf(), layout, conf_mode, dir_rel, staging_rel })
+        let staging_rel = if layout.id == PlatformId::Debian {
+            dir_rel.clone()
+        } else {
+            layout.staging_dir.to_string()
+        };
+        Ok(SystemStore {
+            root: root.to_path_buf(),
+            layout,
+            conf_mode,
+            dir_rel,
+            staging_rel,
+        })
     }
 
     pub fn dir(&self) -> PathBuf {
@@ -67,12 +79,24 @@ impl SystemStore {
     }
 
     pub fn file_name(&self, name: &str) -> String {
-        format!("{}{name}{}", if self.layout.subdir.is_some() || self.conf_mode { "" } else { self.layout.prefix }, self.layout.extension)
+        format!(
+            "{}{name}{}",
+            if self.layout.subdir.is_some() || self.conf_mode {
+                ""
+            } else {
+                self.layout.prefix
+            },
+            self.layout.extension
+        )
     }
 
     fn name_of(&self, file_name: &str) -> Option<String> {
         let flat = self.layout.subdir.is_none() && !self.conf_mode;
-        let rest = if flat { file_name.strip_prefix(self.layout.prefix)? } else { file_name };
+        let rest = if flat {
+            file_name.strip_prefix(self.layout.prefix)?
+        } else {
+            file_name
+        };
         let stem = rest.strip_suffix(self.layout.extension)?;
         (!stem.is_empty() && !file_name.starts_with('.')).then(|| stem.to_string())
     }
@@ -85,7 +109,11 @@ impl SystemStore {
     pub fn managed(&self) -> Result<Vec<Managed>> {
         let dir = self.dir();
         let mut out = Vec::new();
-        let conf_lines = if self.conf_mode { self.conf_entries()? } else { HashSet::new() };
+        let conf_lines = if self.conf_mode {
+            self.conf_entries()?
+        } else {
+            HashSet::new()
+        };
         match fs::read_dir(&dir) {
             Ok(entries) => {
                 let mut names: Vec<(String, PathBuf)> = entries
@@ -99,8 +127,15 @@ impl SystemStore {
                 for (name, path) in names {
                     let (cert, problem) = read_managed(&path);
                     let file = self.file_name(&name);
-                    let registered = !self.conf_mode || conf_lines.contains(&self.conf_entry(&file));
-                    out.push(Managed { name, path, cert, problem, registered });
+                    let registered =
+                        !self.conf_mode || conf_lines.contains(&self.conf_entry(&file));
+                    out.push(Managed {
+                        name,
+                        path,
+                        cert,
+                        problem,
+                        registered,
+                    });
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -108,14 +143,18 @@ impl SystemStore {
         }
         // Conf entries of ours whose file is gone.
         for line in conf_lines {
-            let file = line.trim_start_matches(&format!("{ANCHORAGE}/")).to_string();
+            let file = line
+                .trim_start_matches(&format!("{ANCHORAGE}/"))
+                .to_string();
             if let Some(name) = self.name_of(&file) {
                 if !out.iter().any(|m| m.name == name) {
                     out.push(Managed {
                         path: dir.join(&file),
                         name,
                         cert: None,
-                        problem: Some("listed in ca-certificates.conf but the file is missing".into()),
+                        problem: Some(
+                            "listed in ca-certificates.conf but the file is missing".into(),
+                        ),
                         registered: true,
                     });
                 }
@@ -157,14 +196,20 @@ impl SystemStore {
             for e in entries.flatten() {
                 let name = e.file_name().to_string_lossy().into_owned();
                 if self.name_of(&name).is_some() && e.file_type().is_ok_and(|t| t.is_symlink()) {
-                    return Err(Error::Unsafe { path: e.path(), msg: "refusing to manage a symbolic link".into() });
+                    return Err(Error::Unsafe {
+                        path: e.path(),
+                        msg: "refusing to manage a symbolic link".into(),
+                    });
                 }
             }
         }
         let staging = fsx::ensure_dir(&self.root, &self.staging_rel)?;
         if self.staging_rel != self.dir_rel {
-            fs::set_permissions(&staging, std::os::unix::fs::PermissionsExt::from_mode(0o700))
-                .map_err(|e| Error::io("cannot set mode", &staging, e))?;
+            fs::set_permissions(
+                &staging,
+                std::os::unix::fs::PermissionsExt::from_mode(0o700),
+            )
+            .map_err(|e| Error::io("cannot set mode", &staging, e))?;
         }
         fsx::clean_stale(&staging);
         if self.conf_mode {
@@ -177,18 +222,24 @@ impl SystemStore {
 
     /// Write the anchors (one PEM certificate per file) and, in conf mode, register them all in
     /// one edit of ca-certificates.conf. On failure: how many files are in place, and why.
-    pub fn write_all(&self, anchors: &[(String, &Certificate)]) -> std::result::Result<(), (usize, Error)> {
+    pub fn write_all(
+        &self,
+        anchors: &[(String, &Certificate)],
+    ) -> std::result::Result<(), (usize, Error)> {
         if anchors.is_empty() {
             return Ok(());
         }
         let dir = self.dir();
         let staging = platform::in_root(&self.root, &self.staging_rel);
-        let files: Vec<(String, Vec<u8>)> =
-            anchors.iter().map(|(name, cert)| (self.file_name(name), cert.to_pem().into_bytes())).collect();
+        let files: Vec<(String, Vec<u8>)> = anchors
+            .iter()
+            .map(|(name, cert)| (self.file_name(name), cert.to_pem().into_bytes()))
+            .collect();
         fsx::atomic_write_many(&staging, &dir, &files, Attrs::PUBLIC)?;
         if self.conf_mode {
             let entries: Vec<String> = files.iter().map(|(f, _)| self.conf_entry(f)).collect();
-            self.conf_edit(&entries, &[]).map_err(|e| (files.len(), e))?;
+            self.conf_edit(&entries, &[])
+                .map_err(|e| (files.len(), e))?;
         }
         Ok(())
     }
@@ -201,7 +252,10 @@ impl SystemStore {
             return Ok(());
         }
         if self.conf_mode {
-            let entries: Vec<String> = managed.iter().map(|m| self.conf_entry(&self.file_name(&m.name))).collect();
+            let entries: Vec<String> = managed
+                .iter()
+                .map(|m| self.conf_entry(&self.file_name(&m.name)))
+                .collect();
             self.conf_edit(&[], &entries).map_err(|e| (0, e))?;
         }
         let dir = self.dir();
@@ -222,9 +276,15 @@ impl SystemStore {
         let path = self.conf_path();
         let (bytes, attrs) = match fs::symlink_metadata(&path) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(Error::Unsafe { path, msg: "refusing to edit through a symbolic link".into() })
+                return Err(Error::Unsafe {
+                    path,
+                    msg: "refusing to edit through a symbolic link".into(),
+                })
             }
-            Ok(meta) => (fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?, Attrs::of(&meta)),
+            Ok(meta) => (
+                fs::read(&path).map_err(|e| Error::io("cannot read", &path, e))?,
+                Attrs::of(&meta),
+            ),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), Attrs::PUBLIC),
             Err(e) => return Err(Error::io("cannot read", &path, e)),
         };
@@ -253,8 +313,14 @@ impl SystemStore {
         if !changed {
             return Ok(());
         }
-        let etc = path.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.clone());
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let etc = path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.root.clone());
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         fsx::check_dir(&self.root, &etc)?;
         fsx::atomic_write(&etc, &etc, &name, &out, attrs)
     }
@@ -262,14 +328,20 @@ impl SystemStore {
     /// The update command for this tree, or why there is none.
     pub fn hook_command(&self, removed: bool) -> Result<Vec<OsString>> {
         let l = self.layout;
-        let hook_name = Path::new(l.hook_path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let hook_name = Path::new(l.hook_path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut args: Vec<OsString> = l.hook_args.iter().map(OsString::from).collect();
         if removed {
             args.extend(l.hook_remove_args.iter().map(OsString::from));
         }
-        let host_root = fs::canonicalize(&self.root).map(|p| p == Path::new("/")).unwrap_or(false);
+        let host_root = fs::canonicalize(&self.root)
+            .map(|p| p == Path::new("/"))
+            .unwrap_or(false);
         if host_root {
-            let path = run::find_in(&hook_name, run::SAFE_PATH).ok_or_else(|| self.missing_hook(&hook_name, None))?;
+            let path = run::find_in(&hook_name, run::SAFE_PATH)
+                .ok_or_else(|| self.missing_hook(&hook_name, None))?;
             let mut argv = vec![path.into_os_string()];
             argv.extend(args);
             return Ok(argv);
@@ -277,12 +349,17 @@ impl SystemStore {
         let tree_hook = platform::in_root(&self.root, l.hook_path);
         let tree_shell = platform::in_root(&self.root, "bin/sh");
         if tree_hook.is_file() && tree_shell.exists() {
-            let chroot = run::find_in("chroot", run::SAFE_PATH).ok_or_else(|| Error::MissingProgram {
-                program: "chroot".into(),
-                in_tree: None,
-                hint: "install coreutils".into(),
-            })?;
-            let mut argv = vec![chroot.into_os_string(), self.root.clone().into_os_string(), format!("/{}", l.hook_path).into()];
+            let chroot =
+                run::find_in("chroot", run::SAFE_PATH).ok_or_else(|| Error::MissingProgram {
+                    program: "chroot".into(),
+                    in_tree: None,
+                    hint: "install coreutils".into(),
+                })?;
+            let mut argv = vec![
+                chroot.into_os_string(),
+                self.root.clone().into_os_string(),
+                format!("/{}", l.hook_path).into(),
+            ];
             argv.extend(args);
             return Ok(argv);
         }
@@ -314,7 +391,11 @@ impl SystemStore {
             hint: format!(
                 "install the `{}` package{}, or pass --no-update and run the hook yourself",
                 self.layout.hook_package,
-                if self.root == Path::new("/") { "" } else { " in the tree" }
+                if self.root == Path::new("/") {
+                    ""
+                } else {
+                    " in the tree"
+                }
             ),
         }
     }
@@ -338,7 +419,13 @@ fn read_managed(path: &Path) -> (Option<Certificate>, Option<String>) {
     };
     match crate::input::decode(&bytes, None) {
         Ok(d) if d.certs.len() == 1 => (d.certs.into_iter().next(), None),
-        Ok(d) => (None, Some(format!("holds {} certificates, expected one", d.certs.len()))),
+        Ok(d) => (
+            None,
+            Some(format!(
+                "holds {} certificates, expected one",
+                d.certs.len()
+            )),
+        ),
         Err(e) => (None, Some(e.message())),
     }
 }
