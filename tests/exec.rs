@@ -9,11 +9,25 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-const TLS_VARS: [&str; 5] = ["SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO"];
+const TLS_VARS: [&str; 5] = [
+    "SSL_CERT_FILE",
+    "CURL_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+    "GIT_SSL_CAINFO",
+];
 
 fn exec_cmd(root: &Path) -> Command {
     let mut c = anchorage(root);
-    for v in TLS_VARS.iter().chain(["ANCHORAGE_SOURCES", "ANCHORAGE_BUNDLE_DIR", "XDG_RUNTIME_DIR", "ANCHORAGE_ON_ERROR"].iter()) {
+    for v in TLS_VARS.iter().chain(
+        [
+            "ANCHORAGE_SOURCES",
+            "ANCHORAGE_BUNDLE_DIR",
+            "XDG_RUNTIME_DIR",
+            "ANCHORAGE_ON_ERROR",
+        ]
+        .iter(),
+    ) {
         c.env_remove(v);
     }
     c
@@ -44,14 +58,26 @@ fn exec_keeps_pid_and_exit_code_and_second_start_skips_the_hook() {
         .unwrap();
     let pid = child.id();
     let o = child.wait_with_output().unwrap();
-    assert_eq!(code(&o), 7, "PROGRAM's exit code passes through: {}", stderr(&o));
-    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), pid.to_string(), "same PID: execve, not a child");
+    assert_eq!(
+        code(&o),
+        7,
+        "PROGRAM's exit code passes through: {}",
+        stderr(&o)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout).trim(),
+        pid.to_string(),
+        "same PID: execve, not a child"
+    );
     let r: Report = serde_json::from_slice(&o.stderr).expect("JSON report on stderr");
     assert!(r.changed);
     assert!(r.hook.as_ref().is_some_and(|h| h.ran));
     assert!(verifies(root, DEBIAN_BUNDLE, &fx("tls.pem")));
     // Second start: nothing to do, no hook, PROGRAM runs.
-    let o = run(exec_cmd(root).args(["--format", "json", "exec"]).arg(src.path()).args(["--", "true"]));
+    let o = run(exec_cmd(root)
+        .args(["--format", "json", "exec"])
+        .arg(src.path())
+        .args(["--", "true"]));
     assert_eq!(code(&o), 0);
     let r: Report = serde_json::from_slice(&o.stderr).unwrap();
     assert!(!r.changed);
@@ -65,18 +91,25 @@ fn sources_from_environment_missing_is_fine_and_rotation_is_honoured() {
     let src = mounted(&["myNewCa.pem"]);
     let missing = root.join("not-mounted-yet");
     let sources = format!("{}:{}", missing.display(), src.path().display());
-    let o = run(exec_cmd(root).env("ANCHORAGE_SOURCES", &sources).args(["exec", "--", "true"]));
+    let o = run(exec_cmd(root)
+        .env("ANCHORAGE_SOURCES", &sources)
+        .args(["exec", "--", "true"]));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(verifies(root, DEBIAN_BUNDLE, &fx("tls.pem")));
     // Rotate the volume: old CA out, new CA in; the next start honours it.
     std::fs::remove_file(src.path().join("myNewCa.pem")).unwrap();
     std::fs::copy(fx("ca2.pem"), src.path().join("ca2.pem")).unwrap();
-    let o = run(exec_cmd(root).env("ANCHORAGE_SOURCES", &sources).args(["exec", "--", "true"]));
+    let o = run(exec_cmd(root)
+        .env("ANCHORAGE_SOURCES", &sources)
+        .args(["exec", "--", "true"]));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(!verifies(root, DEBIAN_BUNDLE, &fx("tls.pem")));
     assert!(verifies(root, DEBIAN_BUNDLE, &fx("tls2.pem")));
     // Nothing mounted at all: not an error.
-    let o = run(exec_cmd(root).args(["exec"]).arg(&missing).args(["--", "true"]));
+    let o = run(exec_cmd(root)
+        .args(["exec"])
+        .arg(&missing)
+        .args(["--", "true"]));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
 
@@ -86,16 +119,27 @@ fn bad_input_does_not_start_program_unless_continue() {
     let root = t.path();
     let src = mounted(&["myNewCa.pem", "garbage.bin"]);
     std::fs::copy(fx("key-only.der"), src.path().join("broken.crt")).unwrap();
-    std::fs::write(src.path().join("broken.crt"), b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+    std::fs::write(
+        src.path().join("broken.crt"),
+        b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
     let marker = root.join("started");
     let script = format!("touch {}", marker.display());
     let before = snapshot(root);
-    let o = run(exec_cmd(root).args(["exec"]).arg(src.path()).args(["--", "sh", "-c", &script]));
+    let o = run(exec_cmd(root)
+        .args(["exec"])
+        .arg(src.path())
+        .args(["--", "sh", "-c", &script]));
     assert_eq!(code(&o), 65, "{}", stderr(&o));
     assert!(stderr(&o).contains("broken.crt"));
     assert!(!marker.exists(), "PROGRAM must not start");
     assert_eq!(snapshot(root), before);
-    let o = run(exec_cmd(root).env("ANCHORAGE_ON_ERROR", "continue").args(["exec"]).arg(src.path()).args(["--", "sh", "-c", &script]));
+    let o = run(exec_cmd(root)
+        .env("ANCHORAGE_ON_ERROR", "continue")
+        .args(["exec"])
+        .arg(src.path())
+        .args(["--", "sh", "-c", &script]));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(marker.exists(), "--on-error=continue starts PROGRAM");
     // A PROGRAM that does not exist: 127.
@@ -124,7 +168,10 @@ fn unprivileged_start_uses_an_environment_bundle() {
         .args(["exec"])
         .arg(src.path())
         .args(["--", "sh", "-c", &check])
-        .envs(c.get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))))
+        .envs(
+            c.get_envs()
+                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+        )
         .env_remove("SSL_CERT_FILE")
         .env_remove("CURL_CA_BUNDLE")
         .env_remove("REQUESTS_CA_BUNDLE")
@@ -133,21 +180,52 @@ fn unprivileged_start_uses_an_environment_bundle() {
         .env_remove("XDG_RUNTIME_DIR")
         .env_remove("ANCHORAGE_BUNDLE_DIR"));
     let _ = &mut c;
-    assert_eq!(code(&o), 0, "stdout: {} stderr: {}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(
+        code(&o),
+        0,
+        "stdout: {} stderr: {}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
     let out = String::from_utf8_lossy(&o.stdout);
     let first = out.lines().next().unwrap();
     let vals: Vec<&str> = first.split('|').collect();
-    assert!(vals.iter().all(|v| *v == vals[0] && v.ends_with("anchorage-ca-bundle.pem")), "{first}");
+    assert!(
+        vals.iter()
+            .all(|v| *v == vals[0] && v.ends_with("anchorage-ca-bundle.pem")),
+        "{first}"
+    );
     assert!(vals[0].starts_with("/tmp/anchorage-"), "{first}");
     assert!(out.contains(": OK"), "{out}");
-    assert_eq!(stderr(&o).lines().filter(|l| l.starts_with("anchorage: system trust store not writable")).count(), 1, "{}", stderr(&o));
+    assert_eq!(
+        stderr(&o)
+            .lines()
+            .filter(|l| l.starts_with("anchorage: system trust store not writable"))
+            .count(),
+        1,
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(snapshot(root), before, "the system store is untouched");
     // The bundle holds the system's anchors too (ca3 from the effective bundle) and is private.
     let bundle = Path::new(vals[0]);
-    assert!(verifies(Path::new("/"), bundle.to_str().unwrap(), &fx("tls.pem")));
-    let dir_mode = std::fs::metadata(bundle.parent().unwrap()).unwrap().permissions().mode() & 0o777;
+    assert!(verifies(
+        Path::new("/"),
+        bundle.to_str().unwrap(),
+        &fx("tls.pem")
+    ));
+    let dir_mode = std::fs::metadata(bundle.parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(dir_mode, 0o700);
-    assert!(std::fs::read_to_string(bundle).unwrap().contains("Third Root") || count_certs(bundle) > 100);
+    assert!(
+        std::fs::read_to_string(bundle)
+            .unwrap()
+            .contains("Third Root")
+            || count_certs(bundle) > 100
+    );
     let _ = std::fs::remove_dir_all(bundle.parent().unwrap());
 }
 
@@ -165,13 +243,23 @@ fn user_set_variables_are_kept_unless_override_env() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     let bundle = dir.path().join("anchorage-ca-bundle.pem");
-    assert!(out.contains(&format!("export CURL_CA_BUNDLE='{}'", bundle.display())), "{out}");
+    assert!(
+        out.contains(&format!("export CURL_CA_BUNDLE='{}'", bundle.display())),
+        "{out}"
+    );
     assert!(!out.contains("export SSL_CERT_FILE"), "{out}");
     assert!(out.contains("# SSL_CERT_FILE is already set"), "{out}");
     assert!(bundle.is_file());
     // The printed lines work in a shell.
-    let o = run(Command::new("sh").arg("-c").arg(format!("{out}\nopenssl verify -CAfile \"$CURL_CA_BUNDLE\" {}", fx("tls.pem").display())));
+    let o = run(Command::new("sh").arg("-c").arg(format!(
+        "{out}\nopenssl verify -CAfile \"$CURL_CA_BUNDLE\" {}",
+        fx("tls.pem").display()
+    )));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = run(exec_cmd(root).env("ANCHORAGE_BUNDLE_DIR", dir.path()).env("SSL_CERT_FILE", "/user/choice.pem").args(["env", "--override-env"]).arg(src.path()));
+    let o = run(exec_cmd(root)
+        .env("ANCHORAGE_BUNDLE_DIR", dir.path())
+        .env("SSL_CERT_FILE", "/user/choice.pem")
+        .args(["env", "--override-env"])
+        .arg(src.path()));
     assert!(String::from_utf8_lossy(&o.stdout).contains("export SSL_CERT_FILE="));
 }

@@ -16,25 +16,48 @@ fn with_users(root: &Path) {
         "root:x:0:0:root:/root:/bin/sh\nbrowserbot:x:4242:4343::/var/lib/te-browserbot:/bin/false\nalice:x:1000:1000::/home/alice:/bin/sh\nnobody:x:65534:65534::/nonexistent:/usr/sbin/nologin\n",
     )
     .unwrap();
-    std::fs::write(root.join("etc/group"), "root:x:0:\nbrowserbot:x:4343:\nalice:x:1000:\n").unwrap();
+    std::fs::write(
+        root.join("etc/group"),
+        "root:x:0:\nbrowserbot:x:4343:\nalice:x:1000:\n",
+    )
+    .unwrap();
 }
 
 fn nicknames(db: &Path) -> Vec<(String, String)> {
     let mut spec = std::ffi::OsString::from("sql:");
     spec.push(db);
-    let o = Command::new("certutil").arg("-L").arg("-d").arg(&spec).output().unwrap();
-    assert!(o.status.success(), "certutil -L: {}", String::from_utf8_lossy(&o.stderr));
+    let o = Command::new("certutil")
+        .arg("-L")
+        .arg("-d")
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "certutil -L: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout)
         .lines()
         .skip(3)
-        .filter_map(|l| l.trim_end().rsplit_once(char::is_whitespace).map(|(n, t)| (n.trim_end().to_string(), t.to_string())))
+        .filter_map(|l| {
+            l.trim_end()
+                .rsplit_once(char::is_whitespace)
+                .map(|(n, t)| (n.trim_end().to_string(), t.to_string()))
+        })
         .collect()
 }
 
 fn certutil_add(db: &Path, nick: &str, cert: &Path) {
     let mut spec = std::ffi::OsString::from("sql:");
     spec.push(db);
-    let st = Command::new("certutil").args(["-A", "-t", "C,,", "-n", nick, "-i"]).arg(cert).arg("-d").arg(&spec).status().unwrap();
+    let st = Command::new("certutil")
+        .args(["-A", "-t", "C,,", "-n", nick, "-i"])
+        .arg(cert)
+        .arg("-d")
+        .arg(&spec)
+        .status()
+        .unwrap();
     assert!(st.success());
 }
 
@@ -42,7 +65,11 @@ fn certutil_create(db: &Path) {
     std::fs::create_dir_all(db).unwrap();
     let mut spec = std::ffi::OsString::from("sql:");
     spec.push(db);
-    let st = Command::new("certutil").args(["-N", "--empty-password", "-d"]).arg(&spec).status().unwrap();
+    let st = Command::new("certutil")
+        .args(["-N", "--empty-password", "-d"])
+        .arg(&spec)
+        .status()
+        .unwrap();
     assert!(st.success());
 }
 
@@ -52,27 +79,72 @@ fn browserbot_steps_in_one_command() {
     let root = t.path();
     with_users(root);
     let db = root.join(DB.trim_start_matches('/'));
-    let r = report(&run(anchorage(root).args(["install", "--format", "json", "--nssdb", DB, "--nss-owner", "browserbot"]).arg(fx("myNewCa.der"))));
+    let r = report(&run(anchorage(root)
+        .args([
+            "install",
+            "--format",
+            "json",
+            "--nssdb",
+            DB,
+            "--nss-owner",
+            "browserbot",
+        ])
+        .arg(fx("myNewCa.der"))));
     assert!(r.changed);
     let c = &r.certificates[0];
     assert_eq!(c.action, "added");
     assert_eq!(c.stores, vec!["system".to_string(), format!("nss:{DB}")]);
-    assert_eq!(nicknames(&db), vec![("anchorage-myNewCa_Test_Root".to_string(), "C,,".to_string())]);
+    assert_eq!(
+        nicknames(&db),
+        vec![("anchorage-myNewCa_Test_Root".to_string(), "C,,".to_string())]
+    );
     // Owner from the tree's passwd (4242:4343, not a host user), for the db and the .pki parent
     // anchorage created; the home and /var/lib stay root's and 0755.
-    for p in [db.clone(), db.parent().unwrap().to_path_buf(), db.join("cert9.db"), db.join("key4.db")] {
+    for p in [
+        db.clone(),
+        db.parent().unwrap().to_path_buf(),
+        db.join("cert9.db"),
+        db.join("key4.db"),
+    ] {
         let m = std::fs::metadata(&p).unwrap();
         assert_eq!((m.uid(), m.gid()), (4242, 4343), "{}", p.display());
     }
-    assert_eq!(std::fs::metadata(&db).unwrap().permissions().mode() & 0o777, 0o700);
-    assert_eq!(std::fs::metadata(db.join("cert9.db")).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(
+        std::fs::metadata(db.join("cert9.db"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
     let home = root.join("var/lib/te-browserbot");
     assert_eq!(std::fs::metadata(&home).unwrap().uid(), 0);
-    assert_eq!(std::fs::metadata(root.join("var/lib")).unwrap().permissions().mode() & 0o777, 0o755);
+    assert_eq!(
+        std::fs::metadata(root.join("var/lib"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o755
+    );
 
     // Second run: unchanged in both stores, database bytes untouched.
     let before = snapshot(&db);
-    let r = report(&run(anchorage(root).args(["install", "--format", "json", "--nssdb", DB, "--nss-owner", "browserbot"]).arg(fx("myNewCa.pem"))));
+    let r = report(&run(anchorage(root)
+        .args([
+            "install",
+            "--format",
+            "json",
+            "--nssdb",
+            DB,
+            "--nss-owner",
+            "browserbot",
+        ])
+        .arg(fx("myNewCa.pem"))));
     assert!(!r.changed);
     assert_eq!(r.certificates[0].action, "unchanged");
     assert_eq!(r.certificates[0].stores.len(), 2);
@@ -84,21 +156,47 @@ fn browserbot_steps_in_one_command() {
     assert_eq!(v["certificates"][0]["stores"][1], format!("nss:{DB}"));
 
     // --check changes nothing in the database.
-    let r = report(&run(anchorage(root).args(["sync", "--check", "--format", "json", "--nssdb", DB]).arg(fx("ca2.pem"))));
+    let r = report(&run(anchorage(root)
+        .args(["sync", "--check", "--format", "json", "--nssdb", DB])
+        .arg(fx("ca2.pem"))));
     assert!(r.changed);
     assert_eq!(snapshot(&db), before);
 
     // sync rotates inside the database too; remove clears it.
-    let r = report(&run(anchorage(root).args(["sync", "--format", "json", "--nssdb", DB, "--nss-owner", "browserbot"]).arg(fx("ca2.pem"))));
+    let r = report(&run(anchorage(root)
+        .args([
+            "sync",
+            "--format",
+            "json",
+            "--nssdb",
+            DB,
+            "--nss-owner",
+            "browserbot",
+        ])
+        .arg(fx("ca2.pem"))));
     let mut a: Vec<&str> = r.certificates.iter().map(|c| c.action.as_str()).collect();
     a.sort();
     assert_eq!(a, vec!["added", "removed"]);
-    assert_eq!(nicknames(&db), vec![("anchorage-Rotation_Root_2".to_string(), "C,,".to_string())]);
-    let r = report(&run(anchorage(root).args(["remove", "--format", "json", "--nssdb", DB, "Rotation_Root_2"])));
+    assert_eq!(
+        nicknames(&db),
+        vec![("anchorage-Rotation_Root_2".to_string(), "C,,".to_string())]
+    );
+    let r = report(&run(anchorage(root).args([
+        "remove",
+        "--format",
+        "json",
+        "--nssdb",
+        DB,
+        "Rotation_Root_2",
+    ])));
     assert_eq!(r.certificates[0].action, "removed");
     assert!(r.certificates[0].stores.contains(&format!("nss:{DB}")));
     assert!(nicknames(&db).is_empty());
-    assert_eq!(std::fs::metadata(db.join("cert9.db")).unwrap().uid(), 4242, "owner kept after remove");
+    assert_eq!(
+        std::fs::metadata(db.join("cert9.db")).unwrap().uid(),
+        4242,
+        "owner kept after remove"
+    );
 }
 
 #[test]
@@ -110,20 +208,38 @@ fn fingerprint_not_nickname_decides() {
     certutil_create(&db);
     // The same CA under an operator's own nickname: unchanged, no second entry.
     certutil_add(&db, "MY-CA-CERT", &fx("myNewCa.pem"));
-    let r = report(&run(anchorage(root).args(["install", "--no-update", "--format", "json", "--nssdb", DB]).arg(fx("myNewCa.pem"))));
+    let r = report(&run(anchorage(root)
+        .args(["install", "--no-update", "--format", "json", "--nssdb", DB])
+        .arg(fx("myNewCa.pem"))));
     let c = &r.certificates[0];
     assert_eq!(c.action, "added", "the system store still gets it");
     assert!(c.stores.contains(&format!("nss:{DB}")));
     assert_eq!(nicknames(&db).len(), 1);
     // remove never deletes the operator's entry.
-    report(&run(anchorage(root).args(["remove", "--no-update", "--format", "json", "--nssdb", DB, "myNewCa_Test_Root"])));
-    assert_eq!(nicknames(&db), vec![("MY-CA-CERT".to_string(), "C,,".to_string())]);
+    report(&run(anchorage(root).args([
+        "remove",
+        "--no-update",
+        "--format",
+        "json",
+        "--nssdb",
+        DB,
+        "myNewCa_Test_Root",
+    ])));
+    assert_eq!(
+        nicknames(&db),
+        vec![("MY-CA-CERT".to_string(), "C,,".to_string())]
+    );
     // A different certificate under our nickname: exit 1 naming both.
     certutil_add(&db, "anchorage-Rotation_Root_2", &fx("ca3.pem"));
-    let o = run(anchorage(root).args(["install", "--no-update", "--nssdb", DB]).arg(fx("ca2.pem")));
+    let o = run(anchorage(root)
+        .args(["install", "--no-update", "--nssdb", DB])
+        .arg(fx("ca2.pem")));
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains("Third Root") && e.contains("Rotation Root 2"), "{e}");
+    assert!(
+        e.contains("Third Root") && e.contains("Rotation Root 2"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -131,11 +247,24 @@ fn names_with_spaces_and_quotes() {
     let t = debian_tree();
     let root = t.path();
     let dir = "/home/alice/my \"odd\" dir/nssdb";
-    let r = report(&run(anchorage(root).args(["install", "--no-update", "--format", "json", "--nssdb", dir, "--name", "Corp \"Proxy\" CA"]).arg(fx("myNewCa.pem"))));
+    let r = report(&run(anchorage(root)
+        .args([
+            "install",
+            "--no-update",
+            "--format",
+            "json",
+            "--nssdb",
+            dir,
+            "--name",
+            "Corp \"Proxy\" CA",
+        ])
+        .arg(fx("myNewCa.pem"))));
     assert_eq!(r.certificates[0].action, "added");
     let db = root.join(dir.trim_start_matches('/'));
     assert_eq!(nicknames(&db)[0].0, "anchorage-Corp \"Proxy\" CA");
-    let r = report(&run(anchorage(root).args(["install", "--no-update", "--format", "json", "--nssdb", dir]).arg(fx("myNewCa.pem"))));
+    let r = report(&run(anchorage(root)
+        .args(["install", "--no-update", "--format", "json", "--nssdb", dir])
+        .arg(fx("myNewCa.pem"))));
     assert!(!r.changed);
 }
 
@@ -150,10 +279,25 @@ fn chown_never_follows_a_planted_link() {
     let outside = tempfile::NamedTempFile::new().unwrap();
     std::fs::set_permissions(outside.path(), std::fs::Permissions::from_mode(0o640)).unwrap();
     std::os::unix::fs::symlink(outside.path(), db.join("shadow-link")).unwrap();
-    let r = report(&run(anchorage(root).args(["install", "--no-update", "--format", "json", "--nssdb", DB, "--nss-owner", "browserbot"]).arg(fx("myNewCa.pem"))));
+    let r = report(&run(anchorage(root)
+        .args([
+            "install",
+            "--no-update",
+            "--format",
+            "json",
+            "--nssdb",
+            DB,
+            "--nss-owner",
+            "browserbot",
+        ])
+        .arg(fx("myNewCa.pem"))));
     assert!(r.changed);
     let m = std::fs::metadata(outside.path()).unwrap();
-    assert_eq!((m.uid(), m.gid(), m.permissions().mode() & 0o777), (0, 0, 0o640), "link target untouched");
+    assert_eq!(
+        (m.uid(), m.gid(), m.permissions().mode() & 0o777),
+        (0, 0, 0o640),
+        "link target untouched"
+    );
     let l = std::fs::symlink_metadata(db.join("shadow-link")).unwrap();
     assert_eq!(l.uid(), 0, "the link itself is not chowned");
     assert_eq!(std::fs::metadata(db.join("cert9.db")).unwrap().uid(), 4242);
@@ -162,7 +306,9 @@ fn chown_never_follows_a_planted_link() {
     let db2 = t2.path().join("srv/nssdb");
     std::fs::create_dir_all(&db2).unwrap();
     std::os::unix::fs::symlink(outside.path(), db2.join("cert9.db")).unwrap();
-    let o = run(anchorage(t2.path()).args(["install", "--no-update", "--nssdb", "/srv/nssdb"]).arg(fx("myNewCa.pem")));
+    let o = run(anchorage(t2.path())
+        .args(["install", "--no-update", "--nssdb", "/srv/nssdb"])
+        .arg(fx("myNewCa.pem")));
     assert_eq!(code(&o), 77, "{}", stderr(&o));
 }
 
@@ -179,13 +325,37 @@ fn discovery_of_user_databases_keeps_owners() {
     certutil_create(&chromium);
     std::fs::create_dir_all(&legacy).unwrap();
     std::fs::write(legacy.join("cert8.db"), b"legacy").unwrap();
-    Command::new("chown").args(["-R", "1000:1000"]).arg(&home).status().unwrap();
+    Command::new("chown")
+        .args(["-R", "1000:1000"])
+        .arg(&home)
+        .status()
+        .unwrap();
     let legacy_before = snapshot(&legacy);
-    let r = report(&run(anchorage(root).args(["install", "--no-update", "--format", "json", "--nss-discover"]).arg(fx("myNewCa.pem"))));
+    let r = report(&run(anchorage(root)
+        .args([
+            "install",
+            "--no-update",
+            "--format",
+            "json",
+            "--nss-discover",
+        ])
+        .arg(fx("myNewCa.pem"))));
     let stores = &r.certificates[0].stores;
-    assert!(stores.contains(&"nss:/home/alice/.pki/nssdb".to_string()), "{stores:?}");
-    assert!(stores.contains(&"nss:/home/alice/.mozilla/firefox/abcd.default-release".to_string()), "{stores:?}");
-    assert!(r.warnings.iter().any(|w| w.contains("old.default") && w.contains("legacy")), "{:?}", r.warnings);
+    assert!(
+        stores.contains(&"nss:/home/alice/.pki/nssdb".to_string()),
+        "{stores:?}"
+    );
+    assert!(
+        stores.contains(&"nss:/home/alice/.mozilla/firefox/abcd.default-release".to_string()),
+        "{stores:?}"
+    );
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("old.default") && w.contains("legacy")),
+        "{:?}",
+        r.warnings
+    );
     assert_eq!(snapshot(&legacy), legacy_before, "dbm database untouched");
     for db in [&ff, &chromium] {
         assert_eq!(nicknames(db).len(), 1);
@@ -201,11 +371,24 @@ fn missing_certutil_is_69_and_changes_nothing() {
     let t = debian_tree();
     let root = t.path();
     let before = snapshot(root);
-    let o = run(anchorage(root).args(["install", "--no-update", "--nssdb", DB]).arg(fx("myNewCa.pem")).env("PATH", "/nonexistent"));
+    let o = run(anchorage(root)
+        .args(["install", "--no-update", "--nssdb", DB])
+        .arg(fx("myNewCa.pem"))
+        .env("PATH", "/nonexistent"));
     assert_eq!(code(&o), 69, "{}", stderr(&o));
     assert!(stderr(&o).contains("libnss3-tools"), "{}", stderr(&o));
     assert_eq!(snapshot(root), before);
-    let o = run(anchorage(root).args(["install", "--no-update", "--platform", "rhel", "--nssdb", DB]).arg(fx("myNewCa.pem")).env("PATH", "/nonexistent"));
+    let o = run(anchorage(root)
+        .args([
+            "install",
+            "--no-update",
+            "--platform",
+            "rhel",
+            "--nssdb",
+            DB,
+        ])
+        .arg(fx("myNewCa.pem"))
+        .env("PATH", "/nonexistent"));
     assert!(stderr(&o).contains("nss-tools"), "{}", stderr(&o));
 }
 
@@ -216,7 +399,16 @@ fn certutil_failure_is_1_and_reports_system_changes() {
     let db = root.join("srv/broken");
     std::fs::create_dir_all(&db).unwrap();
     std::fs::write(db.join("cert9.db"), b"this is not sqlite").unwrap();
-    let o = run(anchorage(root).args(["install", "--no-update", "--format", "json", "--nssdb", "/srv/broken"]).arg(fx("myNewCa.pem")));
+    let o = run(anchorage(root)
+        .args([
+            "install",
+            "--no-update",
+            "--format",
+            "json",
+            "--nssdb",
+            "/srv/broken",
+        ])
+        .arg(fx("myNewCa.pem")));
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     assert!(stderr(&o).contains("certutil"), "{}", stderr(&o));
     let f = failure(&o);
@@ -232,13 +424,50 @@ fn doctor_flags_a_database_its_owner_cannot_read() {
     let t = debian_tree();
     let root = t.path();
     with_users(root);
-    report(&run(anchorage(root).args(["install", "--format", "json", "--nssdb", DB, "--nss-owner", "browserbot"]).arg(fx("myNewCa.pem"))));
-    let o = run(anchorage(root).args(["doctor", "--format", "json", "--nssdb", DB, "--nss-owner", "browserbot"]));
+    report(&run(anchorage(root)
+        .args([
+            "install",
+            "--format",
+            "json",
+            "--nssdb",
+            DB,
+            "--nss-owner",
+            "browserbot",
+        ])
+        .arg(fx("myNewCa.pem"))));
+    let o = run(anchorage(root).args([
+        "doctor",
+        "--format",
+        "json",
+        "--nssdb",
+        DB,
+        "--nss-owner",
+        "browserbot",
+    ]));
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
     let db = root.join(DB.trim_start_matches('/'));
-    Command::new("chown").arg("0:0").arg(db.join("cert9.db")).status().unwrap();
-    let o = run(anchorage(root).args(["doctor", "--format", "json", "--nssdb", DB, "--nss-owner", "browserbot"]));
+    Command::new("chown")
+        .arg("0:0")
+        .arg(db.join("cert9.db"))
+        .status()
+        .unwrap();
+    let o = run(anchorage(root).args([
+        "doctor",
+        "--format",
+        "json",
+        "--nssdb",
+        DB,
+        "--nss-owner",
+        "browserbot",
+    ]));
     assert_eq!(code(&o), 1);
     let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(d["problems"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().contains("cannot read")), "{d}");
+    assert!(
+        d["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("cannot read")),
+        "{d}"
+    );
 }
