@@ -1,7 +1,7 @@
 //! User and group lookup in the *target tree's* /etc/passwd and /etc/group (like
 //! `useradd --root`): the host's users are never consulted for a --root tree.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 
@@ -51,7 +51,7 @@ pub fn resolve_owner(root: &Path, spec: &str) -> Result<(u32, u32)> {
         None => (spec, None),
     };
     let users = passwd(root);
-    let where_ = || PathBuf::from(root.join("etc/passwd"));
+    let where_ = || root.join("etc/passwd");
     let (uid, primary) = if let Ok(uid) = user.parse::<u32>() {
         (uid, users.iter().find(|u| u.uid == uid).map(|u| u.gid))
     } else {

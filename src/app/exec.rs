@@ -10,7 +10,7 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::{apply_change, desired, nss, Failure, NssOpts, Target};
-use crate::cli::{ChangeOpts, OnError, PlatformArg};
+use crate::cli::{ChangeOpts, ExecArgs, OnError, PlatformArg};
 use crate::error::{Error, Result};
 use crate::fsx::{self, Attrs};
 use crate::input::source::Missing;
@@ -67,16 +67,15 @@ fn is_unwritable(e: &Error) -> bool {
     }
 }
 
-pub fn exec(
-    root: &Path,
-    platform: PlatformArg,
-    n: &NssOpts,
-    srcs: &[String],
-    opts: &ChangeOpts,
-    on_error: OnError,
-    override_env: bool,
-    program: Vec<OsString>,
-) -> ExecPlan {
+pub fn exec(root: &Path, platform: PlatformArg, n: &NssOpts, args: ExecArgs) -> ExecPlan {
+    let ExecArgs {
+        sources: srcs,
+        opts,
+        on_error,
+        override_env,
+        program,
+    } = args;
+    let (srcs, opts) = (&srcs, &opts);
     let mut plan = ExecPlan {
         report: None,
         error: None,
@@ -125,7 +124,7 @@ pub fn exec(
     match step {
         Ok(report) => plan.report = Some(report),
         Err(f) => {
-            plan.report = f.partial;
+            plan.report = f.partial.map(|b| *b);
             if on_error == OnError::Continue {
                 plan.notice = Some(format!(
                     "anchorage: error: {} (continuing: --on-error=continue)",

@@ -35,7 +35,7 @@ pub enum Outcome {
 /// A failed run, with what it had already changed (reported truthfully).
 pub struct Failure {
     pub error: Error,
-    pub partial: Option<Report>,
+    pub partial: Option<Box<Report>>,
 }
 
 impl From<Error> for Failure {
@@ -140,16 +140,7 @@ pub fn run(cli: Cli) -> std::result::Result<Outcome, Failure> {
         Command::Remove(args) => {
             remove(&cli.root, cli.platform, &n, &args.selectors, &args.opts).map(Outcome::Change)
         }
-        Command::Exec(a) => Ok(Outcome::Exec(exec::exec(
-            &cli.root,
-            cli.platform,
-            &n,
-            &a.sources,
-            &a.opts,
-            a.on_error,
-            a.override_env,
-            a.program,
-        ))),
+        Command::Exec(a) => Ok(Outcome::Exec(exec::exec(&cli.root, cli.platform, &n, a))),
         Command::Env(a) => Ok(Outcome::Env(exec::env(
             &cli.root,
             cli.platform,
@@ -389,7 +380,7 @@ pub fn apply_change(
             ) {
                 return Err(Failure {
                     error,
-                    partial: Some(report),
+                    partial: Some(Box::new(report)),
                 });
             }
         }
@@ -434,7 +425,7 @@ pub fn apply_change(
     if let Err(error) = result {
         return Err(Failure {
             error,
-            partial: Some(done),
+            partial: Some(Box::new(done)),
         });
     }
     if let Some(argv) = hook_argv {
@@ -457,7 +448,7 @@ pub fn apply_change(
         if let Err(error) = run_and_verify(&store, &argv, opts, &added, &removed, &mut done) {
             return Err(Failure {
                 error,
-                partial: Some(done),
+                partial: Some(Box::new(done)),
             });
         }
     } else {
@@ -479,7 +470,7 @@ pub fn apply_change(
         ) {
             return Err(Failure {
                 error,
-                partial: Some(done),
+                partial: Some(Box::new(done)),
             });
         }
     }
@@ -757,7 +748,7 @@ fn remove(
         if let Err(error) = result {
             return Err(Failure {
                 error,
-                partial: Some(done),
+                partial: Some(Box::new(done)),
             });
         }
     }
@@ -769,7 +760,7 @@ fn remove(
         if let Err(error) = run_and_verify(store, &argv, opts, &[], &removed, &mut done) {
             return Err(Failure {
                 error,
-                partial: Some(done),
+                partial: Some(Box::new(done)),
             });
         }
     }
@@ -783,7 +774,7 @@ fn remove(
             Err(error) => {
                 return Err(Failure {
                     error,
-                    partial: Some(done),
+                    partial: Some(Box::new(done)),
                 })
             }
         }
@@ -806,9 +797,10 @@ fn warn_unmatched(
     }
 }
 
-fn list_entries(
-    target: &Target,
-) -> Result<(Vec<ListEntry>, Vec<String>, Option<HashSet<[u8; 32]>>)> {
+/// Managed anchors, problems reading them, and the effective bundle's digests.
+type Listing = (Vec<ListEntry>, Vec<String>, Option<HashSet<[u8; 32]>>);
+
+fn list_entries(target: &Target) -> Result<Listing> {
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
     let mut effective = None;

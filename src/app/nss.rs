@@ -149,9 +149,7 @@ pub fn apply(
             if present.contains(&cert.sha256) {
                 merge(report, cert, name, Action::Unchanged, &label, source);
                 if let Some(e) = entries.iter().find(|e| e.cert.sha256 == cert.sha256) {
-                    if !e.trust.starts_with(|c: char| c == 'C' || c == 'T')
-                        && !e.trust.contains('C')
-                    {
+                    if !e.trust.starts_with(['C', 'T']) && !e.trust.contains('C') {
                         report.warnings.push(format!(
                             "{}: '{}' is present as '{}' with trust '{}' (not a trusted TLS CA)",
                             db.rel, cert.subject, e.nickname, e.trust
