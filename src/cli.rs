@@ -146,7 +146,7 @@ pub enum Command {
 pub struct ChangeArgs {
     /// Files, directories (walked recursively) or `-` for stdin.
     #[arg(value_name = "SOURCE", required = true)]
-    pub sources: Vec<String>,
+    pub sources: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: ChangeOpts,
 }
@@ -209,7 +209,7 @@ pub struct ExecArgs {
     /// Files or directories to sync (default: $ANCHORAGE_SOURCES, colon-separated). Missing or
     /// empty directories are fine: nothing mounted yet.
     #[arg(value_name = "SOURCE")]
-    pub sources: Vec<String>,
+    pub sources: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: ChangeOpts,
     /// What to do when installing fails.
@@ -227,7 +227,7 @@ pub struct ExecArgs {
 pub struct EnvArgs {
     /// Files or directories (default: $ANCHORAGE_SOURCES, colon-separated).
     #[arg(value_name = "SOURCE")]
-    pub sources: Vec<String>,
+    pub sources: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: ChangeOpts,
     /// Print the variables even when they are already set.

@@ -42,15 +42,14 @@ pub struct ExecPlan {
 }
 
 /// Sources: the arguments, else $ANCHORAGE_SOURCES split on ':'.
-pub fn sources(args: &[String]) -> Vec<String> {
+pub fn sources(args: &[PathBuf]) -> Vec<PathBuf> {
     if !args.is_empty() {
         return args.to_vec();
     }
-    std::env::var("ANCHORAGE_SOURCES")
+    std::env::var_os("ANCHORAGE_SOURCES")
         .map(|s| {
-            s.split(':')
-                .filter(|p| !p.is_empty())
-                .map(str::to_string)
+            std::env::split_paths(&s)
+                .filter(|p| !p.as_os_str().is_empty())
                 .collect()
         })
         .unwrap_or_default()
@@ -146,7 +145,7 @@ fn target_report(target: &Target, check: bool) -> Report {
 pub fn env(
     root: &Path,
     platform: PlatformArg,
-    srcs: &[String],
+    srcs: &[PathBuf],
     opts: &ChangeOpts,
     override_env: bool,
 ) -> Result<String> {

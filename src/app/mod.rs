@@ -199,7 +199,7 @@ fn allow(opts: &ChangeOpts) -> Allow {
 
 /// Read and judge the sources. Everything that can fail on input fails here, before any write.
 pub fn desired(
-    sources: &[String],
+    sources: &[PathBuf],
     opts: &ChangeOpts,
     mode: Mode,
     missing: Missing,
@@ -222,8 +222,9 @@ pub fn desired(
         if yields {
             continue;
         }
-        let is_dir = src != "-" && Path::new(src).is_dir();
-        let exists = src == "-" || Path::new(src).exists();
+        let stdin = src.as_os_str() == "-";
+        let is_dir = !stdin && src.is_dir();
+        let exists = stdin || src.exists();
         if (mode == Mode::Sync || missing == Missing::Empty) && (is_dir || !exists) {
             continue;
         }
@@ -245,7 +246,7 @@ fn change(
     root: &Path,
     platform: PlatformArg,
     n: &NssOpts,
-    sources: &[String],
+    sources: &[PathBuf],
     opts: &ChangeOpts,
     mode: Mode,
 ) -> std::result::Result<Report, Failure> {
@@ -638,11 +639,7 @@ fn remove(
     for sel in selectors {
         let path = Path::new(sel);
         let set: HashSet<String> = if sel == "-" || path.exists() {
-            let loaded = source::load(
-                std::slice::from_ref(sel),
-                password.as_deref(),
-                Missing::Error,
-            )?;
+            let loaded = source::load(&[PathBuf::from(sel)], password.as_deref(), Missing::Error)?;
             loaded.certs.iter().map(|s| s.cert.fingerprint()).collect()
         } else if let Some(hex) = normalize_fingerprint(sel) {
             HashSet::from([hex])

@@ -200,7 +200,7 @@ pub fn verify(root: &Path, platform: PlatformArg, args: &VerifyArgs) -> Result<V
 }
 
 fn ca_file(file: &Path, algs: &rustls::crypto::WebPkiSupportedAlgorithms) -> Result<Bundle> {
-    let loaded = source::load(&[file.display().to_string()], None, Missing::Error)?;
+    let loaded = source::load(&[file.to_path_buf()], None, Missing::Error)?;
     let mut notes = loaded.warnings;
     let mut certs = Vec::new();
     for s in &loaded.certs {

@@ -159,24 +159,32 @@ pub fn check_certificate(der: &[u8]) -> Result<(), String> {
             None => Err(format!("{what} is missing")),
         }
     }
+    // Labels are static on the success path; the field name is prefixed only on error (this
+    // runs for every certificate of a 10,000-certificate bundle).
     fn algorithm(tlv: Option<&Tlv<'_>>, what: &str, depth: usize) -> Result<(), String> {
-        let tlv = tlv.ok_or_else(|| format!("{what} is missing"))?;
-        let parts = fields(tlv, 0x30, what, depth)?;
-        expect(parts.first(), 0x06, &format!("{what} algorithm"))
+        let inner = || -> Result<(), String> {
+            let tlv = tlv.ok_or("is missing")?;
+            let parts = fields(tlv, 0x30, "AlgorithmIdentifier", depth)?;
+            expect(parts.first(), 0x06, "algorithm")
+        };
+        inner().map_err(|e| format!("{what}: {e}"))
     }
     fn name(tlv: Option<&Tlv<'_>>, what: &str, depth: usize) -> Result<(), String> {
-        let tlv = tlv.ok_or_else(|| format!("{what} is missing"))?;
-        for rdn in fields(tlv, 0x30, what, depth)? {
-            for attr in fields(&rdn, 0x31, &format!("{what} RDN"), depth + 1)? {
-                let parts = fields(&attr, 0x30, &format!("{what} attribute"), depth + 2)?;
-                expect(parts.first(), 0x06, &format!("{what} attribute type"))?;
-                match parts.get(1) {
-                    Some(v) if v.tag & 0xc0 == 0 && parts.len() == 2 => {}
-                    _ => return Err(format!("{what} attribute value is malformed")),
+        let inner = || -> Result<(), String> {
+            let tlv = tlv.ok_or("is missing")?;
+            for rdn in fields(tlv, 0x30, "Name", depth)? {
+                for attr in fields(&rdn, 0x31, "RDN", depth + 1)? {
+                    let parts = fields(&attr, 0x30, "attribute", depth + 2)?;
+                    expect(parts.first(), 0x06, "attribute type")?;
+                    match parts.get(1) {
+                        Some(v) if v.tag & 0xc0 == 0 && parts.len() == 2 => {}
+                        _ => return Err("attribute value is malformed".into()),
+                    }
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        };
+        inner().map_err(|e| format!("{what}: {e}"))
     }
 
     let (cert, _) = read(der, 0)?;

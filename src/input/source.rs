@@ -3,7 +3,7 @@
 //! (stdin). Enforces the 64 MiB cap, refuses FIFOs and devices without opening them for a
 //! blocking read, and de-duplicates certificates by fingerprint.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
@@ -45,23 +45,24 @@ pub enum Missing {
     Empty,
 }
 
-pub fn load(sources: &[String], password: Option<&str>, missing: Missing) -> Result<Loaded> {
+pub fn load(sources: &[PathBuf], password: Option<&str>, missing: Missing) -> Result<Loaded> {
     let mut loaded = Loaded::default();
-    let mut seen = HashSet::new();
+    let mut seen = HashMap::new();
     for (arg, source) in sources.iter().enumerate() {
-        if source == "-" {
+        if source.as_os_str() == "-" {
             let bytes = read_capped(std::io::stdin().lock(), Path::new("-"))?;
             add_file(&mut loaded, &mut seen, arg, "-", &bytes, password, true)?;
             continue;
         }
-        let path = Path::new(source);
+        let path = source.as_path();
+        let label = source.display().to_string();
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if missing == Missing::Empty {
                     loaded
                         .warnings
-                        .push(format!("{source}: does not exist (nothing mounted yet?)"));
+                        .push(format!("{label}: does not exist (nothing mounted yet?)"));
                     continue;
                 }
                 return Err(Error::NoInput {
@@ -75,7 +76,7 @@ pub fn load(sources: &[String], password: Option<&str>, missing: Missing) -> Res
         } else {
             check_regular(path, &meta)?;
             let bytes = read_file(path, meta.len())?;
-            add_file(&mut loaded, &mut seen, arg, source, &bytes, password, true)?;
+            add_file(&mut loaded, &mut seen, arg, &label, &bytes, password, true)?;
         }
     }
     Ok(loaded)
@@ -83,7 +84,7 @@ pub fn load(sources: &[String], password: Option<&str>, missing: Missing) -> Res
 
 fn load_dir(
     loaded: &mut Loaded,
-    seen: &mut HashSet<[u8; 32]>,
+    seen: &mut HashMap<[u8; 32], usize>,
     arg: usize,
     dir: &Path,
     password: Option<&str>,
@@ -235,7 +236,7 @@ fn too_large(path: &Path) -> Error {
 
 fn add_file(
     loaded: &mut Loaded,
-    seen: &mut HashSet<[u8; 32]>,
+    seen: &mut HashMap<[u8; 32], usize>,
     arg: usize,
     label: &str,
     bytes: &[u8],
@@ -270,18 +271,16 @@ fn add_file(
     }
     let mut indexes = Vec::new();
     for cert in decoded.certs {
-        if seen.insert(cert.sha256) {
-            indexes.push(loaded.certs.len());
-            loaded.certs.push(Sourced {
-                cert,
-                source: label.to_string(),
-            });
-        } else if let Some(i) = loaded
-            .certs
-            .iter()
-            .position(|s| s.cert.sha256 == cert.sha256)
-        {
-            indexes.push(i);
+        match seen.entry(cert.sha256) {
+            std::collections::hash_map::Entry::Occupied(e) => indexes.push(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(loaded.certs.len());
+                indexes.push(loaded.certs.len());
+                loaded.certs.push(Sourced {
+                    cert,
+                    source: label.to_string(),
+                });
+            }
         }
     }
     loaded.files.push(FileCerts {

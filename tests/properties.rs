@@ -1,0 +1,223 @@
+//! Property tests of the decoder (`anchorage::input::decode`), which is pure: no I/O, no
+//! panics, and it never returns certificate bytes that were not in the input.
+//!
+//! (a) any bytes → Ok or Err, never a panic (also behind a PEM header and behind 0x30);
+//! (b) `Certificate::to_pem()` then decode round-trips the DER and the SHA-256 of every fixture
+//!     certificate; one mutated byte of the DER, of the PEM, of a PKCS#7 or PKCS#12 container
+//!     never panics, and an accepted mutated DER is returned byte for byte; every strict prefix
+//!     of a DER certificate is refused.
+//!
+//! Case counts are kept small enough for the whole file to run in a few seconds in debug.
+
+#[path = "hostile/fixtures.rs"]
+mod fixtures;
+
+use anchorage::cert::Certificate;
+use anchorage::input::{decode, Decoded};
+use fixtures::{fixtures, P12_PASSWORD};
+use proptest::prelude::*;
+
+/// The fixture certificates, as parsed DER (every PEM and DER certificate fixture).
+fn fixture_certs() -> &'static [Certificate] {
+    static CERTS: std::sync::OnceLock<Vec<Certificate>> = std::sync::OnceLock::new();
+    CERTS.get_or_init(|| {
+        let fx = fixtures();
+        let mut certs = Vec::new();
+        for name in [
+            "myNewCa.crt",
+            "ca2.der",
+            "ca3.pem",
+            "tls.crt",
+            "tls2.pem",
+            "intermediate.pem",
+            "leaf-by-int.pem",
+            "selfsigned-leaf.pem",
+            "expired-ca.pem",
+            "expired-server.pem",
+            "expiring-ca.pem",
+            "myNewCa-trusted.pem",
+        ] {
+            let decoded =
+                decode(fx.get(name), None).unwrap_or_else(|e| panic!("{name}: {}", e.message()));
+            assert_eq!(decoded.certs.len(), 1, "{name}");
+            certs.extend(decoded.certs);
+        }
+        certs
+    })
+}
+
+fn config(cases: u32) -> ProptestConfig {
+    // No regression files: a failure prints the minimal input, and the hostile corpus
+    // (tests/hostile.rs) is where fixed inputs are kept.
+    ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+/// Every certificate returned must be one whose DER occurs verbatim in `input` (or, for PEM,
+/// in its decoded base64) — checked here for the DER case, where it must be the whole input.
+fn assert_der_result(input: &[u8], result: &Result<Decoded, anchorage::input::DecodeError>) {
+    if let Ok(decoded) = result {
+        if decoded.format == "der" {
+            assert_eq!(decoded.certs.len(), 1);
+            assert_eq!(
+                decoded.certs[0].der, input,
+                "a DER input decoded to different bytes"
+            );
+        }
+        for cert in &decoded.certs {
+            assert!(!cert.der.is_empty());
+            assert_eq!(cert.sha256, anchorage::cert::sha256(&cert.der));
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(config(1000))]
+
+    /// (a) Arbitrary bytes never panic, whatever the password mode.
+    #[test]
+    fn any_bytes_decode_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+        let r = decode(&bytes, None);
+        assert_der_result(&bytes, &r);
+        let _ = decode(&bytes, Some("x"));
+    }
+
+    /// (a) Arbitrary bytes behind a PEM certificate header (the PEM path).
+    #[test]
+    fn any_bytes_after_pem_header_decode_without_panic(
+        bytes in prop::collection::vec(any::<u8>(), 0..1024),
+        end in any::<bool>(),
+    ) {
+        let mut input = b"-----BEGIN CERTIFICATE-----\n".to_vec();
+        input.extend(&bytes);
+        if end {
+            input.extend(b"\n-----END CERTIFICATE-----\n");
+        }
+        let _ = decode(&input, None);
+    }
+
+    /// (a) Arbitrary bytes behind a SEQUENCE tag (the DER/PKCS#7/PKCS#12 paths).
+    #[test]
+    fn any_bytes_after_sequence_tag_decode_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..1024)) {
+        let mut input = vec![0x30];
+        input.extend(&bytes);
+        let r = decode(&input, None);
+        assert_der_result(&input, &r);
+    }
+
+    /// (a) Arbitrary base64 text in a CERTIFICATE block.
+    #[test]
+    fn any_base64_in_pem_decodes_without_panic(body in "[A-Za-z0-9+/=\n]{0,600}") {
+        let input = format!("-----BEGIN CERTIFICATE-----\n{body}\n-----END CERTIFICATE-----\n");
+        let _ = decode(input.as_bytes(), None);
+    }
+}
+
+proptest! {
+    #![proptest_config(config(300))]
+
+    /// (b) PEM encoding round-trips the DER and the fingerprint, with text before the block and
+    /// CRLF line ends.
+    #[test]
+    fn pem_round_trip(index in 0usize..12, preamble in "[A-Za-z0-9 :.,]{0,60}", crlf in any::<bool>()) {
+        let cert = &fixture_certs()[index];
+        let mut pem = cert.to_pem();
+        if crlf {
+            pem = pem.replace('\n', "\r\n");
+        }
+        let input = format!("{preamble}\n{pem}");
+        let decoded = decode(input.as_bytes(), None).map_err(|e| TestCaseError::fail(e.message()))?;
+        prop_assert_eq!(decoded.format, "pem");
+        prop_assert_eq!(decoded.certs.len(), 1);
+        prop_assert_eq!(&decoded.certs[0].der, &cert.der);
+        prop_assert_eq!(decoded.certs[0].sha256, cert.sha256);
+        prop_assert_eq!(&decoded.certs[0].subject, &cert.subject);
+    }
+
+    /// (b) DER round-trips too, and a bundle of PEMs yields the certificates in order.
+    #[test]
+    fn der_and_bundle_round_trip(indexes in prop::collection::vec(0usize..12, 1..5)) {
+        let certs = fixture_certs();
+        let first = &certs[indexes[0]];
+        let decoded = decode(&first.der, None).map_err(|e| TestCaseError::fail(e.message()))?;
+        prop_assert_eq!(decoded.format, "der");
+        prop_assert_eq!(decoded.certs[0].sha256, first.sha256);
+        let bundle: String = indexes.iter().map(|&i| certs[i].to_pem()).collect();
+        let decoded = decode(bundle.as_bytes(), None).map_err(|e| TestCaseError::fail(e.message()))?;
+        let got: Vec<[u8; 32]> = decoded.certs.iter().map(|c| c.sha256).collect();
+        let want: Vec<[u8; 32]> = indexes.iter().map(|&i| certs[i].sha256).collect();
+        prop_assert_eq!(got, want);
+    }
+
+    /// (b) One mutated byte of a DER certificate: Ok or Err, never a panic; if accepted, the
+    /// certificate is exactly the mutated bytes (never some other certificate).
+    #[test]
+    fn mutated_der_never_panics(index in 0usize..12, at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let mut der = fixture_certs()[index].der.clone();
+        let at = at.index(der.len());
+        der[at] = byte;
+        let r = decode(&der, None);
+        assert_der_result(&der, &r);
+    }
+
+    /// (b) One mutated byte of the PEM form: never a panic.
+    #[test]
+    fn mutated_pem_never_panics(index in 0usize..12, at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let mut pem = fixture_certs()[index].to_pem().into_bytes();
+        let at = at.index(pem.len());
+        pem[at] = byte;
+        let _ = decode(&pem, None);
+    }
+
+    /// Every strict prefix of a DER certificate is refused.
+    #[test]
+    fn truncated_der_is_refused(index in 0usize..12, cut in any::<prop::sample::Index>()) {
+        let der = &fixture_certs()[index].der;
+        let cut = cut.index(der.len());
+        prop_assert!(decode(&der[..cut], None).is_err(), "a {}-byte prefix of {} bytes was accepted", cut, der.len());
+    }
+
+    /// One mutated byte of a PKCS#7 bundle (DER and BER): never a panic.
+    #[test]
+    fn mutated_pkcs7_never_panics(ber in any::<bool>(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+        let mut bytes = fixtures().get(if ber { "signed-ber.p7m" } else { "bundle-der.p7b" }).to_vec();
+        let at = at.index(bytes.len());
+        bytes[at] = byte;
+        let _ = decode(&bytes, None);
+    }
+}
+
+proptest! {
+    // PKCS#12 runs a (debug-build) key derivation per case: fewer cases.
+    #![proptest_config(config(40))]
+
+    /// One mutated byte of a PKCS#12 file, with and without its password: never a panic.
+    #[test]
+    fn mutated_pkcs12_never_panics(at in any::<prop::sample::Index>(), byte in any::<u8>(), with_password in any::<bool>()) {
+        let mut bytes = fixtures().get("nokeys.p12").to_vec();
+        let at = at.index(bytes.len());
+        bytes[at] = byte;
+        let _ = decode(&bytes, with_password.then_some(P12_PASSWORD));
+    }
+}
+
+/// The PKCS#12 fixtures decode to the same certificates as their PEM sources.
+#[test]
+fn pkcs12_certificates_match_their_sources() {
+    let fx = fixtures();
+    let ca = decode(fx.get("myNewCa.pem"), None)
+        .expect("myNewCa.pem")
+        .certs
+        .remove(0);
+    for name in ["ca-only.p12", "nokeys.p12", "default.p12"] {
+        let decoded = decode(fx.get(name), Some(P12_PASSWORD))
+            .unwrap_or_else(|e| panic!("{name}: {}", e.message()));
+        assert!(
+            decoded.certs.iter().any(|c| c.sha256 == ca.sha256),
+            "{name} lacks myNewCa"
+        );
+    }
+}
