@@ -3,6 +3,7 @@
 //! file system side (size cap, file types, directory walks, stdin).
 
 pub mod asn1;
+pub mod pem;
 mod pkcs12;
 pub mod source;
 
@@ -142,10 +143,10 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
         ..Decoded::default()
     };
     let mut blocks = 0usize;
-    for (index, block) in x509_parser::pem::Pem::iter_from_buffer(bytes).enumerate() {
+    for (index, block) in pem::blocks(bytes).enumerate() {
         let n = index + 1;
         let pem = block
-            .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} is malformed ({e:?})")))?;
+            .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} is malformed ({e})")))?;
         blocks += 1;
         let label = pem.label.as_str();
         match label {

@@ -211,11 +211,16 @@ fn read_file(path: &Path, len: u64) -> Result<Vec<u8>> {
         .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
         .open(path)
         .map_err(|e| Error::io("cannot read source", path, e))?;
-    read_capped(file, path)
+    read_capped_sized(file, path, len as usize)
 }
 
 fn read_capped(reader: impl Read, path: &Path) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
+    read_capped_sized(reader, path, 0)
+}
+
+/// `hint`: the expected size, so an 18 MB bundle is read without regrowing the buffer.
+fn read_capped_sized(reader: impl Read, path: &Path, hint: usize) -> Result<Vec<u8>> {
+    let mut bytes = Vec::with_capacity(hint.saturating_add(1));
     reader
         .take(MAX_INPUT + 1)
         .read_to_end(&mut bytes)
