@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
     let ders = common::variants(&fx.der, N + HALF);
     let pem = common::pem_bundle(&ders[..N]);
     let (_dir, path) = common::temp_file("bundle-10k.pem", &pem);
-    let sources = vec![path.display().to_string()];
+    let sources = vec![path.to_path_buf()];
     let now = anchorage::cert::now();
 
     let loaded = load(&sources, None, Missing::Error).expect("load the 10k bundle");
