@@ -116,19 +116,8 @@ pub fn atomic_write(
     attrs: Attrs,
 ) -> Result<()> {
     let target = dir.join(name);
-    if let Ok(meta) = fs::symlink_metadata(&target) {
-        if meta.file_type().is_symlink() {
-            return Err(Error::Unsafe {
-                path: target,
-                msg: "refusing to replace a symbolic link".into(),
-            });
-        }
-    }
-    let tmp = staging.join(format!(
-        "{TMP_PREFIX}{}-{}{TMP_SUFFIX}",
-        std::process::id(),
-        unique()
-    ));
+    refuse_link(&target)?;
+    let tmp = temp_path(staging);
     let result = (|| {
         write_temp(&tmp, bytes, attrs, true)?;
         fs::rename(&tmp, &target).map_err(|e| Error::io("cannot rename into place", &target, e))?;
@@ -166,21 +155,11 @@ pub fn atomic_write_many(
     };
     for (name, bytes) in files {
         let target = dir.join(name);
-        if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+        if let Err(e) = refuse_link(&target) {
             cleanup(&temps);
-            return Err((
-                0,
-                Error::Unsafe {
-                    path: target,
-                    msg: "refusing to replace a symbolic link".into(),
-                },
-            ));
+            return Err((0, e));
         }
-        let tmp = staging.join(format!(
-            "{TMP_PREFIX}{}-{}{TMP_SUFFIX}",
-            std::process::id(),
-            unique()
-        ));
+        let tmp = temp_path(staging);
         if let Err(e) = write_temp(&tmp, bytes, attrs, false) {
             let _ = fs::remove_file(&tmp);
             cleanup(&temps);
@@ -212,6 +191,26 @@ pub fn atomic_write_many(
     Ok(())
 }
 
+/// A rename would replace a link (never follow it), but a link where we write means someone
+/// planted it: refuse loudly instead.
+fn refuse_link(target: &Path) -> Result<()> {
+    if fs::symlink_metadata(target).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(Error::Unsafe {
+            path: target.to_path_buf(),
+            msg: "refusing to replace a symbolic link".into(),
+        });
+    }
+    Ok(())
+}
+
+fn temp_path(staging: &Path) -> PathBuf {
+    staging.join(format!(
+        "{TMP_PREFIX}{}-{}{TMP_SUFFIX}",
+        std::process::id(),
+        unique()
+    ))
+}
+
 fn write_temp(tmp: &Path, bytes: &[u8], attrs: Attrs, fsync: bool) -> Result<()> {
     let mut file = File::options()
         .write(true)
@@ -233,21 +232,6 @@ fn write_temp(tmp: &Path, bytes: &[u8], attrs: Attrs, fsync: bool) -> Result<()>
             .map_err(|e| Error::io("cannot sync", tmp, e))?;
     }
     Ok(())
-}
-
-/// Remove a file we own (never through a link: unlink removes the link itself) and fsync the
-/// directory. A file already gone is fine.
-pub fn remove(path: &Path) -> Result<bool> {
-    match fs::remove_file(path) {
-        Ok(()) => {
-            if let Some(dir) = path.parent() {
-                sync_dir(dir)?;
-            }
-            Ok(true)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io("cannot remove", path, e)),
-    }
 }
 
 pub fn sync_dir(dir: &Path) -> Result<()> {

@@ -367,30 +367,49 @@ pub fn apply_change(
         }
         return Ok(report);
     }
-    if plan.is_noop() {
-        if let Some(n) = nss {
-            let named = named(&plan, &managed, &desired);
-            if let Err(error) = nss::apply(
-                n,
-                &target.root,
-                &named,
-                opts.name.as_deref(),
-                mode,
-                false,
-                &mut report,
-            ) {
-                return Err(Failure {
-                    error,
-                    partial: Some(Box::new(report)),
-                });
-            }
+    let mut done = if plan.is_noop() {
+        report
+    } else {
+        apply_system(
+            target, &store, &plan, &managed, &desired, hook_argv, opts, report,
+        )?
+    };
+    if let Some(n) = nss {
+        let named = named(&plan, &managed, &desired);
+        let outcome = nss::apply(
+            n,
+            &target.root,
+            &named,
+            opts.name.as_deref(),
+            mode,
+            false,
+            &mut done,
+        );
+        if let Err(error) = outcome {
+            return Err(Failure {
+                error,
+                partial: Some(Box::new(done)),
+            });
         }
-        return Ok(report);
     }
+    Ok(done)
+}
 
+/// Write and remove the system store's files, run the hook and judge its effect.
+#[allow(clippy::too_many_arguments)]
+fn apply_system(
+    target: &Target,
+    store: &SystemStore,
+    plan: &plan::Plan,
+    managed: &[Managed],
+    desired: &[Candidate],
+    hook_argv: Option<Vec<std::ffi::OsString>>,
+    opts: &ChangeOpts,
+    report: Report,
+) -> std::result::Result<Report, Failure> {
     let mut done = Report {
         changed: false,
-        ..report.clone()
+        ..report
     };
     let result = (|| -> Result<()> {
         store.prepare()?;
@@ -446,7 +465,7 @@ pub fn apply_change(
             .filter_map(|&i| managed[i].cert.as_ref())
             .filter(|c| !elsewhere.contains(&c.sha256))
             .collect();
-        if let Err(error) = run_and_verify(&store, &argv, opts, &added, &removed, &mut done) {
+        if let Err(error) = run_and_verify(store, &argv, opts, &added, &removed, &mut done) {
             return Err(Failure {
                 error,
                 partial: Some(Box::new(done)),
@@ -457,23 +476,6 @@ pub fn apply_change(
             "--no-update: run the platform's update command ({}) to make the changes effective",
             store.layout.hook_path
         ));
-    }
-    if let Some(n) = nss {
-        let named = named(&plan, &managed, &desired);
-        if let Err(error) = nss::apply(
-            n,
-            &target.root,
-            &named,
-            opts.name.as_deref(),
-            mode,
-            false,
-            &mut done,
-        ) {
-            return Err(Failure {
-                error,
-                partial: Some(Box::new(done)),
-            });
-        }
     }
     Ok(done)
 }
