@@ -22,3 +22,14 @@ cargo build --release --quiet
 export ANCHORAGE_BIN="$PWD/target/release/anchorage"
 bash tests/rootfs.sh
 bash tests/rootfs-p11kit.sh
+echo "== packaging: portable binaries (glibc 2.17, musl, aarch64), .deb, .rpm"
+# Cross builds and the pinned tools (cargo-zigbuild, cargo-deb, cargo-generate-rpm, ziglang) are
+# cached outside the work tree: the first run on a machine takes ~15 minutes, later ones ~2.
+export ANCHORAGE_DIST_TARGET_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/anchorage-packaging/target"
+bash packaging/build.sh
+bash packaging/check-packages.sh
+echo "== packaging: Ansible role and module (ansible-core from PyPI, ansible-lint)"
+bash packaging/ansible/test.sh
+echo "== shellcheck"
+shellcheck scripts/*.sh tests/*.sh container/lint.sh packaging/build.sh packaging/check-packages.sh \
+  packaging/install.sh packaging/ansible/test.sh

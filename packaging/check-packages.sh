@@ -1,0 +1,248 @@
+#!/usr/bin/env bash
+# Check the artefacts packaging/build.sh put in target/dist/, then install the .deb for real.
+#
+# Usage: packaging/check-packages.sh          (after packaging/build.sh; as root for dpkg -i)
+#
+# Checks: the portable binaries (glibc symbol versions <= 2.17 with objdump -T, static musl,
+# they run here); the .deb with dpkg-deb -I/-c (Depends ca-certificates, Recommends
+# libnss3-tools, binary in /usr/bin identical to the portable one, man page, bash/zsh/fish
+# completions, README and licences); the .rpm with rpm -qip/-qlp (Requires ca-certificates,
+# Recommends nss-tools, gzip payload) and unpacked by rpm itself into a scratch --root; then
+# dpkg -i, anchorage --version, anchorage doctor, packaging/install.sh against a --root sandbox
+# with the installed binary, and dpkg -r (also on failure or interrupt: the machine is left as
+# it was).
+#
+# Output: `ok N - ...` / `not ok N - ...`, then `N passed, M failed`; exit 1 if any failed.
+# Needs dpkg-deb and rpm (Debian's `rpm` package: installed with apt-get when missing and root).
+# SC2016: the bash -c bodies get their values as $1, $2 on purpose. SC2317: functions run
+# through check() and trap look unreachable to shellcheck.
+# shellcheck disable=SC2016,SC2317
+set -uo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DIST=$REPO/target/dist
+START=$SECONDS
+unset ANCHORAGE_ROOT ANCHORAGE_PLATFORM ANCHORAGE_FORMAT ANCHORAGE_NSSDB ANCHORAGE_PASSWORD ANCHORAGE
+
+PASS=0
+FAIL=0
+N=0
+ok() {
+    N=$((N + 1))
+    PASS=$((PASS + 1))
+    echo "ok $N - $*"
+}
+notok() {
+    N=$((N + 1))
+    FAIL=$((FAIL + 1))
+    echo "not ok $N - $*"
+}
+check() {
+    local desc=$1
+    shift
+    if "$@" >/dev/null 2>&1; then ok "$desc"; else notok "$desc"; fi
+}
+finish() {
+    echo "# $((SECONDS - START))s"
+    echo "$PASS passed, $FAIL failed"
+    [[ $FAIL -eq 0 ]]
+    exit $?
+}
+# has TEXT PATTERN: TEXT matches the extended regular expression PATTERN (multi-line).
+has() { grep -Eq -- "$2" <<<"$1"; }
+
+VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$REPO/Cargo.toml" | head -n1)
+GNU=$DIST/anchorage-$VERSION-x86_64-linux-gnu
+MUSL=$DIST/anchorage-$VERSION-x86_64-linux-musl
+ARM=$DIST/anchorage-$VERSION-aarch64-linux-gnu
+DEB=$DIST/anchorage_${VERSION}-1_amd64.deb
+RPM=$DIST/anchorage-${VERSION}-1.x86_64.rpm
+for f in "$GNU" "$DEB" "$RPM"; do
+    if [[ ! -f $f ]]; then
+        notok "$f exists (run packaging/build.sh first)"
+        finish
+    fi
+done
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/anchorage-pkgcheck.XXXXXX")
+INSTALLED=0
+cleanup() {
+    if ((INSTALLED)); then
+        dpkg -r anchorage >/dev/null 2>&1 || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! command -v rpm >/dev/null 2>&1 && [[ $(id -u) == 0 ]]; then
+    echo "# installing Debian's rpm package"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm >/dev/null 2>&1 ||
+        { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rpm >/dev/null 2>&1; }
+fi
+
+# --- portable binaries -------------------------------------------------------------------------
+max_glibc() { # the highest GLIBC_x.y version FILE needs
+    if readelf -h "$1" | grep -q 'Machine:.*X86-64'; then objdump -T "$1"; else readelf -W --dyn-syms "$1"; fi |
+        grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -u -V | tail -n1
+}
+glibc_ok() {
+    local max
+    max=$(max_glibc "$1")
+    [[ -n $max && $(printf '%s\n2.17\n' "$max" | sort -V | tail -n1) == 2.17 ]]
+}
+check "x86_64 glibc binary: objdump -T shows no symbol version above GLIBC_2.17 (max GLIBC_$(max_glibc "$GNU"))" glibc_ok "$GNU"
+check "x86_64 glibc binary runs here: $("$GNU" --version 2>&1 | head -n1)" "$GNU" --version
+if [[ -f $MUSL ]]; then
+    check "x86_64 musl binary is static (no PT_INTERP, no NEEDED)" \
+        bash -c '! readelf -W -l "$1" | grep -q INTERP && ! readelf -W -d "$1" | grep -q NEEDED' _ "$MUSL"
+    check "x86_64 musl binary runs here" "$MUSL" --version
+else
+    echo "# SKIP: no $MUSL (build.sh skipped the musl target)"
+fi
+if [[ -f $ARM ]]; then
+    check "aarch64 binary is an AArch64 ELF" bash -c 'readelf -h "$1" | grep -q "Machine:.*AArch64"' _ "$ARM"
+    check "aarch64 binary: no symbol version above GLIBC_2.17 (max GLIBC_$(max_glibc "$ARM"))" glibc_ok "$ARM"
+else
+    echo "# SKIP: no $ARM (build.sh skipped the aarch64 target)"
+fi
+
+# --- .deb --------------------------------------------------------------------------------------
+info=$(dpkg-deb -I "$DEB" 2>&1)
+files=$(dpkg-deb -c "$DEB" 2>&1)
+check "deb: Package anchorage, Version $VERSION-1, Architecture amd64" \
+    bash -c 'grep -q "^ Package: anchorage$" <<<"$1" && grep -q "^ Version: $2-1$" <<<"$1" && grep -q "^ Architecture: amd64$" <<<"$1"' _ "$info" "$VERSION"
+check "deb: Depends on ca-certificates ($(sed -n 's/^ Depends: //p' <<<"$info"))" has "$info" '^ Depends: .*ca-certificates'
+check "deb: Recommends libnss3-tools" has "$info" '^ Recommends: .*libnss3-tools'
+check "deb: /usr/bin/anchorage, mode 0755" has "$files" '^-rwxr-xr-x .* \./usr/bin/anchorage$'
+check "deb: man page" has "$files" ' \./usr/share/man/man1/anchorage\.1\.gz$'
+check "deb: bash completion" has "$files" ' \./usr/share/bash-completion/completions/anchorage$'
+check "deb: zsh completion" has "$files" ' \./usr/share/zsh/vendor-completions/_anchorage$'
+check "deb: fish completion" has "$files" ' \./usr/share/fish/vendor_completions\.d/anchorage\.fish$'
+check "deb: README, licences and copyright" bash -c 'for f in README.md LICENSE-MIT LICENSE-APACHE copyright; do grep -q " \./usr/share/doc/anchorage/$f$" <<<"$1" || exit 1; done' _ "$files"
+mkdir -p "$WORK/deb"
+dpkg-deb -x "$DEB" "$WORK/deb"
+check "deb: its /usr/bin/anchorage is the portable binary" cmp -s "$GNU" "$WORK/deb/usr/bin/anchorage"
+check "deb: the man page is the one the binary generates" \
+    bash -c 'cmp -s <(zcat "$1/usr/share/man/man1/anchorage.1.gz") <("$2" man)' _ "$WORK/deb" "$GNU"
+check "deb: the completions are the ones the binary generates" \
+    bash -c 'cmp -s "$1/usr/share/bash-completion/completions/anchorage" <("$2" completions bash) &&
+             cmp -s "$1/usr/share/zsh/vendor-completions/_anchorage" <("$2" completions zsh) &&
+             cmp -s "$1/usr/share/fish/vendor_completions.d/anchorage.fish" <("$2" completions fish)' _ "$WORK/deb" "$GNU"
+
+# --- .rpm --------------------------------------------------------------------------------------
+if ! command -v rpm >/dev/null 2>&1; then
+    notok "rpm is installed (apt-get install -y rpm)"
+else
+    rinfo=$(rpm -qip "$RPM" 2>&1)
+    rfiles=$(rpm -qlp "$RPM" 2>&1)
+    check "rpm: Name anchorage, Version $VERSION, Release 1, Architecture x86_64" \
+        bash -c 'grep -Eq "^Name +: anchorage$" <<<"$1" && grep -Eq "^Version +: $2$" <<<"$1" && grep -Eq "^Release +: 1$" <<<"$1" && grep -Eq "^Architecture *: x86_64$" <<<"$1"' _ "$rinfo" "$VERSION"
+    check "rpm: License MIT OR Apache-2.0" has "$rinfo" '^License +: MIT OR Apache-2.0$'
+    requires=$(rpm -qp --requires "$RPM" 2>&1)
+    check "rpm: Requires ca-certificates ($(grep -v '^rpmlib(' <<<"$requires" | tr '\n' ' '))" has "$requires" '^ca-certificates$'
+    check "rpm: Recommends nss-tools" has "$(rpm -qp --recommends "$RPM" 2>&1)" '^nss-tools$'
+    check "rpm: gzip payload (readable by rpm 4.11 on RHEL 7)" test "$(rpm -qp --qf '%{PAYLOADCOMPRESSOR}' "$RPM" 2>/dev/null)" == gzip
+    check "rpm: /usr/bin/anchorage" has "$rfiles" '^/usr/bin/anchorage$'
+    check "rpm: man page" has "$rfiles" '^/usr/share/man/man1/anchorage\.1\.gz$'
+    check "rpm: bash, zsh and fish completions" bash -c 'for f in /usr/share/bash-completion/completions/anchorage /usr/share/zsh/site-functions/_anchorage /usr/share/fish/vendor_completions.d/anchorage.fish; do grep -qx "$f" <<<"$1" || exit 1; done' _ "$rfiles"
+    check "rpm: README and licences" bash -c 'for f in /usr/share/doc/anchorage/README.md /usr/share/licenses/anchorage/LICENSE-MIT /usr/share/licenses/anchorage/LICENSE-APACHE; do grep -qx "$f" <<<"$1" || exit 1; done' _ "$rfiles"
+    # rpm itself unpacks the payload into a scratch root (no scriptlets, no dependencies there).
+    if rpm --root "$WORK/rpmroot" --dbpath /rpmdb --initdb >/dev/null 2>&1 &&
+        rpm --root "$WORK/rpmroot" --dbpath /rpmdb -i --nodeps --nosignature --nodigest "$RPM" >"$WORK/rpm-i.log" 2>&1; then
+        ok "rpm: rpm -i --root unpacks it"
+    else
+        notok "rpm: rpm -i --root unpacks it: $(tr '\n' ' ' <"$WORK/rpm-i.log")"
+    fi
+    check "rpm: its /usr/bin/anchorage is the portable binary, mode 0755" \
+        bash -c 'cmp -s "$1" "$2/usr/bin/anchorage" && [[ $(stat -c %a "$2/usr/bin/anchorage") == 755 ]]' _ "$GNU" "$WORK/rpmroot"
+fi
+for pkg in "$DIST"/anchorage_"$VERSION"-1_arm64.deb "$DIST"/anchorage-"$VERSION"-1.aarch64.rpm; do
+    [[ -f $pkg ]] || continue
+    case $pkg in
+    *.deb) check "arm64 deb: Architecture arm64" has "$(dpkg-deb -f "$pkg" Architecture)" '^arm64$' ;;
+    *.rpm) command -v rpm >/dev/null && check "aarch64 rpm: Architecture aarch64" test "$(rpm -qp --qf '%{ARCH}' "$pkg" 2>/dev/null)" == aarch64 ;;
+    esac
+done
+
+# --- install the .deb for real -----------------------------------------------------------------
+if [[ $(id -u) != 0 ]]; then
+    echo "# SKIP: dpkg -i needs root"
+    finish
+fi
+owner=$(dpkg -S /usr/bin/anchorage 2>/dev/null | cut -d: -f1)
+if [[ -e /usr/bin/anchorage && $owner != anchorage ]]; then
+    notok "dpkg -i: /usr/bin/anchorage already exists and is not from the anchorage package; not touching it"
+    finish
+fi
+if dpkg -i "$DEB" >"$WORK/dpkg-i.log" 2>&1; then
+    INSTALLED=1
+    ok "dpkg -i $(basename "$DEB")"
+else
+    notok "dpkg -i $(basename "$DEB"): $(tr '\n' ' ' <"$WORK/dpkg-i.log")"
+    INSTALLED=1 # whatever dpkg left half-configured is removed on exit
+    finish
+fi
+check "dpkg: anchorage is installed ($(dpkg-query -W -f='${Status} ${Version}' anchorage))" \
+    test "$(dpkg-query -W -f='${Status}' anchorage)" == "install ok installed"
+ver=$(/usr/bin/anchorage --version 2>&1)
+check "anchorage --version: $ver" has "$ver" "^anchorage $VERSION "
+doctor=$(anchorage doctor 2>&1)
+rc=$?
+if [[ ($rc -eq 0 || $rc -eq 1) ]] && has "$doctor" '^platform:'; then
+    ok "anchorage doctor: exit $rc, $(grep '^platform:' <<<"$doctor" | tr -s ' ')"
+else
+    notok "anchorage doctor: exit $rc (want 0 or 1 and a 'platform:' line): $(tr '\n' ' ' <<<"$doctor")"
+fi
+check "man page installed where man looks" test -s /usr/share/man/man1/anchorage.1.gz
+check "bash completion loads: $(bash -c 'source /usr/share/bash-completion/completions/anchorage 2>/dev/null && complete -p anchorage' 2>&1)" \
+    bash -c 'source /usr/share/bash-completion/completions/anchorage && complete -p anchorage >/dev/null'
+
+# --- packaging/install.sh with the installed binary, on a --root sandbox ------------------------
+SB=$WORK/root
+mkdir -p "$SB/etc/ssl/certs" "$SB/usr/share" "$SB/usr/local/share/ca-certificates" "$WORK/cas"
+cp -a /usr/share/ca-certificates "$SB/usr/share/" && cp /etc/ca-certificates.conf "$SB/etc/"
+if bash "$REPO/tests/fixtures/make-fixtures.sh" "$WORK/fx" >/dev/null 2>&1; then
+    cp "$WORK/fx/myNewCa.crt" "$WORK/fx/ca2.der" "$WORK/cas/"
+    inst() { # inst LOG ARGS...: run install.sh (PATH finds /usr/bin/anchorage), stdout to LOG.json
+        local log=$1
+        shift
+        ANCHORAGE_ROOT=$SB ON_CHANGE="echo restarted >>$WORK/on-change" sh "$REPO/packaging/install.sh" "$@" >"$WORK/$log.json" 2>"$WORK/$log.err"
+    }
+    field() { python3 -c 'import json,sys; print(str(json.load(open(sys.argv[1])).get(sys.argv[2])).lower())' "$WORK/$1.json" "$2"; }
+    inst check "--check" "$WORK/cas"
+    rc=$?
+    check "install.sh --check: exit 0, changed=true, nothing written, ON_CHANGE not run" \
+        test "$rc:$(field check changed):$(find "$SB/usr/local/share/ca-certificates" -type f | wc -l):$([[ -e $WORK/on-change ]] && echo ran)" == "0:true:0:"
+    inst first "$WORK/cas"
+    rc=$?
+    check "install.sh first run: exit 0, changed=true, ON_CHANGE ran once" \
+        test "$rc:$(field first changed):$(cat "$WORK/on-change" 2>/dev/null)" == "0:true:restarted"
+    inst second "$WORK/cas"
+    rc=$?
+    check "install.sh second run: exit 0, changed=false, ON_CHANGE not run again" \
+        test "$rc:$(field second changed):$(wc -l <"$WORK/on-change")" == "0:false:1"
+    inst bad "$WORK/fx/garbage.bin"
+    rc=$?
+    check "install.sh, bad input: exit 65 and says so ($(tail -n1 "$WORK/bad.err"))" \
+        bash -c '[[ $1 == 65 ]] && grep -q "bad input" "$2"' _ "$rc" "$WORK/bad.err"
+    inst missing "$WORK/not-there"
+    rc=$?
+    check "install.sh, missing source: exit 66" bash -c '[[ $1 == 66 ]] && grep -q "does not exist" "$2"' _ "$rc" "$WORK/missing.err"
+    ANCHORAGE=$WORK/no-such-binary inst nobin "$WORK/cas"
+    rc=$?
+    check "install.sh, no binary: exit 69" test "$rc" == 69
+else
+    notok "make fixtures for install.sh"
+fi
+
+# --- remove ------------------------------------------------------------------------------------
+if dpkg -r anchorage >"$WORK/dpkg-r.log" 2>&1; then
+    INSTALLED=0
+    ok "dpkg -r anchorage"
+else
+    notok "dpkg -r anchorage: $(tr '\n' ' ' <"$WORK/dpkg-r.log")"
+fi
+check "machine clean: no /usr/bin/anchorage, package not installed" \
+    bash -c '[[ ! -e /usr/bin/anchorage && $(dpkg-query -W -f="\${Status}" anchorage 2>/dev/null) != *" installed" ]]'
+
+finish
