@@ -42,6 +42,22 @@ impl Certificate {
     /// Parse exactly one DER certificate. Trailing bytes are an error unless `allow_trailing`
     /// (OpenSSL's TRUSTED CERTIFICATE appends auxiliary trust data after the certificate).
     pub fn from_der(bytes: &[u8], allow_trailing: bool) -> Result<Certificate, String> {
+        let (mut cert, len) = Self::parse(bytes, allow_trailing)?;
+        cert.der = bytes[..len].to_vec();
+        Ok(cert)
+    }
+
+    /// As `from_der`, keeping the buffer instead of copying it (a 10,000-certificate bundle
+    /// would otherwise copy every decoded certificate once more).
+    pub fn from_der_vec(mut bytes: Vec<u8>, allow_trailing: bool) -> Result<Certificate, String> {
+        let (mut cert, len) = Self::parse(&bytes, allow_trailing)?;
+        bytes.truncate(len);
+        cert.der = bytes;
+        Ok(cert)
+    }
+
+    /// Everything but the DER itself, and the length of the certificate within `bytes`.
+    fn parse(bytes: &[u8], allow_trailing: bool) -> Result<(Certificate, usize), String> {
         let (rest, x509) = X509Certificate::from_der(bytes)
             .map_err(|e| format!("not an X.509 certificate ({e})"))?;
         if !rest.is_empty() && !allow_trailing {
@@ -50,7 +66,7 @@ impl Certificate {
                 rest.len()
             ));
         }
-        let der = bytes[..bytes.len() - rest.len()].to_vec();
+        let len = bytes.len() - rest.len();
         let subject = x509.subject().to_string();
         let issuer = x509.issuer().to_string();
         let common_name = x509
@@ -77,8 +93,8 @@ impl Certificate {
             Role::Leaf
         };
         let validity = x509.validity();
-        Ok(Certificate {
-            sha256: sha256(&der),
+        let cert = Certificate {
+            sha256: sha256(&bytes[..len]),
             subject,
             issuer,
             common_name,
@@ -86,8 +102,9 @@ impl Certificate {
             not_after: validity.not_after.timestamp(),
             is_ca,
             role,
-            der,
-        })
+            der: Vec::new(),
+        };
+        Ok((cert, len))
     }
 
     pub fn fingerprint(&self) -> String {

@@ -164,7 +164,7 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
                         "PEM block #{n} ({label}) is not a well-formed certificate: {e}"
                     ))
                 })?;
-                let cert = Certificate::from_der(&pem.contents, label == "TRUSTED CERTIFICATE")
+                let cert = Certificate::from_der_vec(pem.contents, label == "TRUSTED CERTIFICATE")
                     .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}): {e}")))?;
                 out.certs.push(cert);
             }
