@@ -19,7 +19,7 @@ pub const WARN_DAYS: i64 = 60;
 
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    pub cert: Certificate,
+    pub cert: std::sync::Arc<Certificate>,
     pub source: String,
     pub name: String,
     pub warnings: Vec<String>,
@@ -27,7 +27,7 @@ pub struct Candidate {
 
 #[derive(Debug, Clone)]
 pub struct Skipped {
-    pub cert: Certificate,
+    pub cert: std::sync::Arc<Certificate>,
     pub source: String,
     pub reason: String,
 }

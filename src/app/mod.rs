@@ -424,7 +424,7 @@ fn apply_system(
         let anchors: Vec<(String, &Certificate)> = plan
             .add
             .iter()
-            .map(|a| (a.name.clone(), &desired[a.desired].cert))
+            .map(|a| (a.name.clone(), &*desired[a.desired].cert))
             .collect();
         let outcome = store.write_all(&anchors);
         let written = outcome.as_ref().err().map_or(anchors.len(), |(n, _)| *n);
@@ -449,7 +449,7 @@ fn apply_system(
         });
     }
     if let Some(argv) = hook_argv {
-        let added: Vec<&Certificate> = plan.add.iter().map(|a| &desired[a.desired].cert).collect();
+        let added: Vec<&Certificate> = plan.add.iter().map(|a| &*desired[a.desired].cert).collect();
         // A certificate still managed through the other Debian mode legitimately stays.
         let elsewhere: HashSet<[u8; 32]> = target
             .all_stores()?
@@ -491,7 +491,7 @@ fn named(
         .iter()
         .map(|&(d, i)| {
             (
-                desired[d].cert.clone(),
+                Certificate::clone(&desired[d].cert),
                 managed[i].name.clone(),
                 desired[d].source.clone(),
             )
@@ -499,7 +499,7 @@ fn named(
         .collect();
     out.extend(plan.add.iter().map(|a| {
         (
-            desired[a.desired].cert.clone(),
+            Certificate::clone(&desired[a.desired].cert),
             a.name.clone(),
             desired[a.desired].source.clone(),
         )

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 /// One certificate and the source it came from.
 #[derive(Debug, Clone)]
 pub struct Sourced {
-    pub cert: Certificate,
+    pub cert: std::sync::Arc<Certificate>,
     pub source: String,
 }
 
@@ -282,7 +282,7 @@ fn add_file(
                 e.insert(loaded.certs.len());
                 indexes.push(loaded.certs.len());
                 loaded.certs.push(Sourced {
-                    cert,
+                    cert: cert.into(),
                     source: label.to_string(),
                 });
             }
