@@ -9,13 +9,23 @@ const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
 const END: &[u8] = b"-----END CERTIFICATE-----";
 
 pub fn digests(bytes: &[u8]) -> HashSet<[u8; 32]> {
-    let mut out = HashSet::new();
+    certificates(bytes)
+        .flatten()
+        .map(|der| sha256(&der))
+        .collect()
+}
+
+/// The DER of every `CERTIFICATE` block of an effective bundle, in order; `None` for a block
+/// whose base64 does not decode (callers skip it), and a final `None` for a block without END.
+pub fn certificates(bytes: &[u8]) -> impl Iterator<Item = Option<Vec<u8>>> + '_ {
     let mut rest = bytes;
     let mut b64 = Vec::with_capacity(4096);
-    while let Some(start) = memchr::memmem::find(rest, BEGIN) {
+    std::iter::from_fn(move || {
+        let start = memchr::memmem::find(rest, BEGIN)?;
         let body = &rest[start + BEGIN.len()..];
         let Some(end) = memchr::memmem::find(body, END) else {
-            break;
+            rest = &[];
+            return Some(None);
         };
         b64.clear();
         b64.extend(
@@ -24,12 +34,9 @@ pub fn digests(bytes: &[u8]) -> HashSet<[u8; 32]> {
                 .copied()
                 .filter(|b| !b.is_ascii_whitespace()),
         );
-        if let Ok(der) = data_encoding::BASE64.decode(&b64) {
-            out.insert(sha256(&der));
-        }
         rest = &body[end + END.len()..];
-    }
-    out
+        Some(data_encoding::BASE64.decode(&b64).ok())
+    })
 }
 
 #[cfg(test)]

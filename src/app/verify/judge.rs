@@ -138,34 +138,16 @@ pub fn signed_by(child: &Facts, issuer: &Facts, algs: &WebPkiSupportedAlgorithms
 /// The certificates of a PEM bundle, read leniently: a block that does not parse is skipped
 /// (and counted) rather than failing the whole check.
 pub fn read_pem_bundle(bytes: &[u8], algs: &WebPkiSupportedAlgorithms) -> (Vec<Facts>, usize) {
-    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-    const END: &[u8] = b"-----END CERTIFICATE-----";
     let mut out = Vec::new();
     let mut skipped = 0;
-    let mut rest = bytes;
-    let mut b64 = Vec::with_capacity(4096);
-    while let Some(start) = memchr::memmem::find(rest, BEGIN) {
-        let body = &rest[start + BEGIN.len()..];
-        let Some(end) = memchr::memmem::find(body, END) else {
-            skipped += 1;
-            break;
-        };
-        b64.clear();
-        b64.extend(
-            body[..end]
-                .iter()
-                .copied()
-                .filter(|b| !b.is_ascii_whitespace()),
-        );
-        match data_encoding::BASE64
-            .decode(&b64)
-            .map_err(|e| e.to_string())
+    for der in crate::store::bundle::certificates(bytes) {
+        match der
+            .ok_or_else(String::new)
             .and_then(|der| Facts::parse(&der, algs))
         {
             Ok(f) => out.push(f),
             Err(_) => skipped += 1,
         }
-        rest = &body[end + END.len()..];
     }
     (out, skipped)
 }
