@@ -3,6 +3,10 @@
 
 use ::time::OffsetDateTime;
 use sha2::{Digest, Sha256};
+use x509_parser::certificate::X509CertificateParser;
+use x509_parser::extensions::BasicConstraints;
+use x509_parser::nom::Parser;
+use x509_parser::oid_registry::OID_X509_EXT_BASIC_CONSTRAINTS;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
 /// The role a certificate plays, which decides the install policy.
@@ -58,7 +62,11 @@ impl Certificate {
 
     /// Everything but the DER itself, and the length of the certificate within `bytes`.
     fn parse(bytes: &[u8], allow_trailing: bool) -> Result<(Certificate, usize), String> {
-        let (rest, x509) = X509Certificate::from_der(bytes)
+        // Extensions are parsed shallowly (the deep parser builds every known extension and
+        // a failure there only marks that extension); only basicConstraints is decoded.
+        let (rest, x509) = X509CertificateParser::new()
+            .with_deep_parse_extensions(false)
+            .parse(bytes)
             .map_err(|e| format!("not an X.509 certificate ({e})"))?;
         if !rest.is_empty() && !allow_trailing {
             return Err(format!(
@@ -83,7 +91,7 @@ impl Certificate {
                     .map(str::to_string)
             })
             .unwrap_or_else(|| subject.clone());
-        let is_ca = x509.is_ca();
+        let is_ca = is_ca(&x509);
         let names_match = x509.subject().as_raw() == x509.issuer().as_raw();
         let role = if names_match {
             Role::SelfSigned
@@ -127,6 +135,19 @@ impl Certificate {
     /// One PEM "CERTIFICATE" block with 64-column lines, the form every hook accepts.
     pub fn to_pem(&self) -> String {
         pem_encode("CERTIFICATE", &self.der)
+    }
+}
+
+/// `basicConstraints` with `cA` TRUE, decided as x509-parser's `is_ca` does: false when the
+/// extension is absent, duplicated or does not decode.
+fn is_ca(x509: &X509Certificate<'_>) -> bool {
+    let mut found = x509
+        .extensions()
+        .iter()
+        .filter(|e| e.oid == OID_X509_EXT_BASIC_CONSTRAINTS);
+    match (found.next(), found.next()) {
+        (Some(ext), None) => BasicConstraints::from_der(ext.value).is_ok_and(|(_, bc)| bc.ca),
+        _ => false,
     }
 }
 

@@ -96,14 +96,58 @@ pub fn read(input: &[u8], depth: usize) -> Result<(Tlv<'_>, &[u8]), String> {
 
 /// Read all TLVs of a constructed value's content.
 pub fn children<'a>(content: &'a [u8], depth: usize) -> Result<Vec<Tlv<'a>>, String> {
-    let mut out = Vec::new();
-    let mut cur = content;
-    while !cur.is_empty() {
-        let (tlv, rest) = read(cur, depth)?;
-        out.push(tlv);
-        cur = rest;
+    iter_children(content, depth).collect()
+}
+
+/// The TLVs of a constructed value's content, one at a time; stops after the first error.
+pub fn iter_children(content: &[u8], depth: usize) -> Children<'_> {
+    Children {
+        cur: content,
+        depth,
     }
-    Ok(out)
+}
+
+pub struct Children<'a> {
+    cur: &'a [u8],
+    depth: usize,
+}
+
+impl<'a> Iterator for Children<'a> {
+    type Item = Result<Tlv<'a>, String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.cur.is_empty() {
+            return None;
+        }
+        match read(self.cur, self.depth) {
+            Ok((tlv, rest)) => {
+                self.cur = rest;
+                Some(Ok(tlv))
+            }
+            Err(e) => {
+                self.cur = &[];
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// The first `N` children (the rest `None`) and how many there are in all; every child is
+/// read, so a malformed one is an error as with `children`.
+pub fn first_children<const N: usize>(
+    content: &[u8],
+    depth: usize,
+) -> Result<([Option<Tlv<'_>>; N], usize), String> {
+    let mut out = [None; N];
+    let mut n = 0;
+    for tlv in iter_children(content, depth) {
+        let tlv = tlv?;
+        if let Some(slot) = out.get_mut(n) {
+            *slot = Some(tlv);
+        }
+        n += 1;
+    }
+    Ok((out, n))
 }
 
 /// Check that the whole structure is well-formed and not hostilely deep: every constructed
@@ -135,37 +179,48 @@ pub fn check(input: &[u8]) -> Result<(), String> {
 /// refuses it and it must not be written into a trust store. Trailing bytes after the
 /// certificate are the caller's business (TRUSTED CERTIFICATE appends auxiliary data).
 pub fn check_certificate(der: &[u8]) -> Result<(), String> {
+    // This runs for every certificate of a 10,000-certificate bundle: nothing here allocates on
+    // the success path (children are iterated or collected into fixed arrays, labels are
+    // static and the field name is prefixed only on error).
+    fn tagged(tlv: &Tlv<'_>, tag: u8, what: &str) -> Result<(), String> {
+        if tlv.tag == tag {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} has tag 0x{:02x}, expected 0x{tag:02x}",
+                tlv.tag
+            ))
+        }
+    }
     fn fields<'a>(
         tlv: &Tlv<'a>,
         tag: u8,
         what: &str,
         depth: usize,
-    ) -> Result<Vec<Tlv<'a>>, String> {
-        if tlv.tag != tag {
-            return Err(format!(
-                "{what} has tag 0x{:02x}, expected 0x{tag:02x}",
-                tlv.tag
-            ));
-        }
-        children(tlv.content, depth)
+    ) -> Result<Children<'a>, String> {
+        tagged(tlv, tag, what)?;
+        Ok(iter_children(tlv.content, depth))
+    }
+    fn fields_n<'a, const N: usize>(
+        tlv: &Tlv<'a>,
+        tag: u8,
+        what: &str,
+        depth: usize,
+    ) -> Result<([Option<Tlv<'a>>; N], usize), String> {
+        tagged(tlv, tag, what)?;
+        first_children(tlv.content, depth)
     }
     fn expect(tlv: Option<&Tlv<'_>>, tag: u8, what: &str) -> Result<(), String> {
         match tlv {
-            Some(t) if t.tag == tag => Ok(()),
-            Some(t) => Err(format!(
-                "{what} has tag 0x{:02x}, expected 0x{tag:02x}",
-                t.tag
-            )),
+            Some(t) => tagged(t, tag, what),
             None => Err(format!("{what} is missing")),
         }
     }
-    // Labels are static on the success path; the field name is prefixed only on error (this
-    // runs for every certificate of a 10,000-certificate bundle).
     fn algorithm(tlv: Option<&Tlv<'_>>, what: &str, depth: usize) -> Result<(), String> {
         let inner = || -> Result<(), String> {
             let tlv = tlv.ok_or("is missing")?;
-            let parts = fields(tlv, 0x30, "AlgorithmIdentifier", depth)?;
-            expect(parts.first(), 0x06, "algorithm")
+            let ([first], _) = fields_n::<1>(tlv, 0x30, "AlgorithmIdentifier", depth)?;
+            expect(first.as_ref(), 0x06, "algorithm")
         };
         inner().map_err(|e| format!("{what}: {e}"))
     }
@@ -173,11 +228,11 @@ pub fn check_certificate(der: &[u8]) -> Result<(), String> {
         let inner = || -> Result<(), String> {
             let tlv = tlv.ok_or("is missing")?;
             for rdn in fields(tlv, 0x30, "Name", depth)? {
-                for attr in fields(&rdn, 0x31, "RDN", depth + 1)? {
-                    let parts = fields(&attr, 0x30, "attribute", depth + 2)?;
-                    expect(parts.first(), 0x06, "attribute type")?;
-                    match parts.get(1) {
-                        Some(v) if v.tag & 0xc0 == 0 && parts.len() == 2 => {}
+                for attr in fields(&rdn?, 0x31, "RDN", depth + 1)? {
+                    let ([kind, value], n) = fields_n::<2>(&attr?, 0x30, "attribute", depth + 2)?;
+                    expect(kind.as_ref(), 0x06, "attribute type")?;
+                    match value {
+                        Some(v) if v.tag & 0xc0 == 0 && n == 2 => {}
                         _ => return Err("attribute value is malformed".into()),
                     }
                 }
@@ -188,52 +243,54 @@ pub fn check_certificate(der: &[u8]) -> Result<(), String> {
     }
 
     let (cert, _) = read(der, 0)?;
-    let parts = fields(&cert, 0x30, "certificate", 1)?;
-    let [tbs, sig_alg, signature] = parts.as_slice() else {
-        return Err(format!(
-            "certificate has {} fields, expected 3",
-            parts.len()
-        ));
+    let (parts, n) = fields_n::<3>(&cert, 0x30, "certificate", 1)?;
+    let [Some(tbs), Some(sig_alg), Some(signature)] = parts else {
+        return Err(format!("certificate has {n} fields, expected 3"));
     };
-    algorithm(Some(sig_alg), "signatureAlgorithm", 2)?;
-    expect(Some(signature), 0x03, "signature")?;
+    if n != 3 {
+        return Err(format!("certificate has {n} fields, expected 3"));
+    }
+    algorithm(Some(&sig_alg), "signatureAlgorithm", 2)?;
+    expect(Some(&signature), 0x03, "signature")?;
 
-    let tbs = fields(tbs, 0x30, "tbsCertificate", 2)?;
-    let mut it = tbs.iter().peekable();
+    // At most 10 fields are valid; an 11th is collected to be reported.
+    let (tbs, _) = fields_n::<11>(&tbs, 0x30, "tbsCertificate", 2)?;
+    let mut it = tbs.iter().flatten().peekable();
     if let Some(version) = it.next_if(|t| t.tag & 0x1f == 0 && t.tag & 0xc0 == 0x80) {
-        let inner = fields(version, 0xa0, "version", 3)?;
-        expect(inner.first(), 0x02, "version number")?;
+        let ([number], _) = fields_n::<1>(version, 0xa0, "version", 3)?;
+        expect(number.as_ref(), 0x02, "version number")?;
     }
     expect(it.next(), 0x02, "serialNumber")?;
     algorithm(it.next(), "signature", 3)?;
     name(it.next(), "issuer", 3)?;
     let validity = it.next().ok_or("validity is missing")?;
     for time in fields(validity, 0x30, "validity", 3)? {
+        let time = time?;
         if time.tag != 0x17 && time.tag != 0x18 {
             return Err(format!("validity time has tag 0x{:02x}", time.tag));
         }
     }
     name(it.next(), "subject", 3)?;
     let spki = it.next().ok_or("subjectPublicKeyInfo is missing")?;
-    let key = fields(spki, 0x30, "subjectPublicKeyInfo", 3)?;
-    algorithm(key.first(), "subjectPublicKey algorithm", 4)?;
-    expect(key.get(1), 0x03, "subjectPublicKey")?;
+    let ([algo, key], _) = fields_n::<2>(spki, 0x30, "subjectPublicKeyInfo", 3)?;
+    algorithm(algo.as_ref(), "subjectPublicKey algorithm", 4)?;
+    expect(key.as_ref(), 0x03, "subjectPublicKey")?;
     it.next_if(|t| t.tag == 0x81);
     it.next_if(|t| t.tag == 0x82);
     if let Some(ext) = it.next() {
-        let list = fields(ext, 0xa3, "extensions", 3)?;
-        let [list] = list.as_slice() else {
+        let ([list], n) = fields_n::<1>(ext, 0xa3, "extensions", 3)?;
+        let (Some(list), 1) = (list, n) else {
             return Err("extensions [3] does not hold one SEQUENCE".into());
         };
-        for e in fields(list, 0x30, "extensions", 4)? {
-            let parts = fields(&e, 0x30, "extension", 5)?;
-            expect(parts.first(), 0x06, "extension id")?;
-            let value = if parts.get(1).is_some_and(|t| t.tag == 0x01) {
-                parts.get(2)
+        for e in fields(&list, 0x30, "extensions", 4)? {
+            let ([id, second, third], _) = fields_n::<3>(&e?, 0x30, "extension", 5)?;
+            expect(id.as_ref(), 0x06, "extension id")?;
+            let value = if second.is_some_and(|t| t.tag == 0x01) {
+                third
             } else {
-                parts.get(1)
+                second
             };
-            expect(value, 0x04, "extension value")?;
+            expect(value.as_ref(), 0x04, "extension value")?;
         }
     }
     if let Some(extra) = it.next() {

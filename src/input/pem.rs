@@ -12,73 +12,116 @@ pub struct Block {
     pub contents: Vec<u8>,
 }
 
-/// The blocks of `bytes`, in order; a malformed block ends the iteration with its error.
-pub fn blocks(bytes: &[u8]) -> Blocks<'_> {
-    Blocks {
+/// One framed block: its label and its base64 body, not yet decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    pub label: &'a [u8],
+    pub body: &'a [u8],
+}
+
+impl Frame<'_> {
+    pub fn label(&self) -> String {
+        String::from_utf8_lossy(self.label).into_owned()
+    }
+
+    /// Base64-decode the body; `scratch` is a reusable buffer.
+    pub fn decode(&self, scratch: &mut Vec<u8>) -> Result<Vec<u8>, String> {
+        decode_body(self.body, scratch)
+    }
+}
+
+/// The blocks of `bytes`, in order, decoded; a malformed block ends the iteration with its error.
+pub fn blocks(bytes: &[u8]) -> impl Iterator<Item = Result<Block, String>> + '_ {
+    let mut scratch = Vec::new();
+    frames(bytes).map(move |frame| {
+        let frame = frame?;
+        Ok(Block {
+            label: frame.label(),
+            contents: frame.decode(&mut scratch)?,
+        })
+    })
+}
+
+/// The frames of `bytes`, in order; a malformed frame ends the iteration with its error.
+pub fn frames(bytes: &[u8]) -> Frames<'_> {
+    Frames {
         bytes,
         pos: 0,
-        b64: Vec::new(),
         failed: false,
     }
 }
 
-pub struct Blocks<'a> {
+pub struct Frames<'a> {
     bytes: &'a [u8],
     pos: usize,
-    b64: Vec<u8>,
     failed: bool,
 }
 
-impl Blocks<'_> {
-    fn fail(&mut self, msg: &str) -> Option<Result<Block, String>> {
+impl<'a> Frames<'a> {
+    fn fail(&mut self, msg: &str) -> Option<Result<Frame<'a>, String>> {
         self.failed = true;
         Some(Err(msg.to_string()))
     }
 }
 
-impl Iterator for Blocks<'_> {
-    type Item = Result<Block, String>;
+impl<'a> Iterator for Frames<'a> {
+    type Item = Result<Frame<'a>, String>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
             return None;
         }
+        let bytes = self.bytes;
         // The next BEGIN marker that starts a line.
         let start = loop {
-            let rest = self.bytes.get(self.pos..)?;
+            let rest = bytes.get(self.pos..)?;
             let at = self.pos + memchr::memmem::find(rest, BEGIN)?;
-            if at == 0 || self.bytes[at - 1] == b'\n' {
+            if at == 0 || bytes[at - 1] == b'\n' {
                 break at;
             }
             self.pos = at + BEGIN.len();
         };
-        let line_end =
-            memchr::memchr(b'\n', &self.bytes[start..]).map_or(self.bytes.len(), |i| start + i);
-        let header = &self.bytes[start + BEGIN.len()..line_end];
+        let line_end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
+        let header = &bytes[start + BEGIN.len()..line_end];
         let Some(close) = memchr::memmem::find(header, b"-----") else {
             return self.fail("invalid BEGIN line");
         };
-        let label = String::from_utf8_lossy(&header[..close]).into_owned();
-        if line_end >= self.bytes.len() {
+        let label = &header[..close];
+        if line_end >= bytes.len() {
             return self.fail("no END line");
         }
-        let Some(end_rel) = memchr::memmem::find(&self.bytes[line_end..], END) else {
+        let Some(end_rel) = memchr::memmem::find(&bytes[line_end..], END) else {
             return self.fail("no END line");
         };
         let body_end = line_end + end_rel;
-        let body = &self.bytes[line_end + 1..body_end.max(line_end + 1)];
+        let body = &bytes[line_end + 1..body_end.max(line_end + 1)];
         // Continue after the END line.
         let end_line = body_end + 1;
-        self.pos = memchr::memchr(b'\n', &self.bytes[end_line..])
-            .map_or(self.bytes.len(), |i| end_line + i + 1);
-        self.b64.clear();
-        self.b64
-            .extend(body.iter().copied().filter(|b| !b.is_ascii_whitespace()));
-        match data_encoding::BASE64.decode(&self.b64) {
-            Ok(contents) => Some(Ok(Block { label, contents })),
-            Err(_) => self.fail("invalid base64 (or RFC 1421 headers) in the block"),
-        }
+        self.pos =
+            memchr::memchr(b'\n', &bytes[end_line..]).map_or(bytes.len(), |i| end_line + i + 1);
+        Some(Ok(Frame { label, body }))
     }
+}
+
+const BAD_BASE64: &str = "invalid base64 (or RFC 1421 headers) in the block";
+
+/// Decode a base64 body whatever its line width and line ends. The usual shape (whitespace
+/// only at line ends) is copied a line at a time; whitespace inside a line takes the slow path.
+fn decode_body(body: &[u8], scratch: &mut Vec<u8>) -> Result<Vec<u8>, String> {
+    scratch.clear();
+    let mut from = 0;
+    for nl in memchr::memchr_iter(b'\n', body).chain(std::iter::once(body.len())) {
+        scratch.extend_from_slice(body[from..nl].trim_ascii());
+        from = nl + 1;
+    }
+    if let Ok(out) = data_encoding::BASE64.decode(scratch) {
+        return Ok(out);
+    }
+    scratch.clear();
+    scratch.extend(body.iter().copied().filter(|b| !b.is_ascii_whitespace()));
+    data_encoding::BASE64
+        .decode(scratch)
+        .map_err(|_| BAD_BASE64.to_string())
 }
 
 #[cfg(test)]
@@ -121,5 +164,39 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(empty.contents.is_empty());
+    }
+
+    #[test]
+    fn any_line_width_and_whitespace_inside_lines_decode_alike() {
+        let want: Vec<u8> = (0u8..=200).collect();
+        let b64 = data_encoding::BASE64.encode(&want);
+        let wrap = |width: usize, sep: &str, join: &str| -> String {
+            let lines: Vec<&str> = b64
+                .as_bytes()
+                .chunks(width)
+                .map(|c| std::str::from_utf8(c).unwrap())
+                .collect();
+            format!(
+                "-----BEGIN CERTIFICATE-----{sep}{}{sep}-----END CERTIFICATE-----{sep}",
+                lines.join(join)
+            )
+        };
+        let texts = [
+            wrap(64, "\n", "\n"),
+            wrap(76, "\r\n", "\r\n"),
+            wrap(7, "\n", "\n"),
+            wrap(1000, "\n", "\n"),
+            // Blank and indented lines, and spaces inside lines (the slow path).
+            wrap(64, "\n", "\n  \r\n\t")
+                .replace("\tM", "\tM \t")
+                .replace("\tk", "\tk  "),
+        ];
+        assert!(texts[4].contains("\tM \t") && texts[4].contains("\tk  "));
+        for text in texts {
+            let v: Vec<Block> = blocks(text.as_bytes()).map(|b| b.unwrap()).collect();
+            assert_eq!(v.len(), 1, "{text}");
+            assert_eq!(v[0].label, "CERTIFICATE");
+            assert_eq!(v[0].contents, want, "{text}");
+        }
     }
 }
