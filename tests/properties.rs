@@ -221,3 +221,82 @@ fn pkcs12_certificates_match_their_sources() {
         );
     }
 }
+
+/// `n` distinct certificates: `ca2.der` with serial numbers 0..n (signatures are not re-made;
+/// decoding does not check them), as DER.
+fn distinct_certs(n: u32) -> Vec<Vec<u8>> {
+    let template = fixture_certs()[1].der.clone();
+    let (cert, _) = anchorage::input::asn1::read(&template, 0).expect("template");
+    let (tbs, _) = anchorage::input::asn1::read(cert.content, 1).expect("tbs");
+    let (mut serial, mut rest) = anchorage::input::asn1::read(tbs.content, 2).expect("field");
+    if serial.tag == 0xa0 {
+        (serial, rest) = anchorage::input::asn1::read(rest, 2).expect("serial");
+    }
+    let _ = rest;
+    assert!(serial.content.len() >= 5);
+    let end = serial.content.as_ptr() as usize - template.as_ptr() as usize + serial.content.len();
+    (0..n)
+        .map(|i| {
+            let mut der = template.clone();
+            der[end - 4..end].copy_from_slice(&i.to_be_bytes());
+            der
+        })
+        .collect()
+}
+
+/// Large bundles are decoded on several threads: the result is the sequential one (order,
+/// keys counted, other blocks noted), and the error reported is the first one in the file.
+#[test]
+fn large_bundles_decode_in_order_and_report_the_first_error() {
+    let ders = distinct_certs(700);
+    let key = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
+    let other = "-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n";
+    let mut text = String::from("a bundle\n");
+    for (i, der) in ders.iter().enumerate() {
+        text.push_str(&anchorage::cert::pem_encode("CERTIFICATE", der));
+        match i % 100 {
+            10 => text.push_str(key),
+            20 => text.push_str(other),
+            _ => {}
+        }
+    }
+    let decoded = decode(text.as_bytes(), None).expect("bundle decodes");
+    assert_eq!(decoded.certs.len(), 700);
+    for (cert, der) in decoded.certs.iter().zip(&ders) {
+        assert_eq!(&cert.der, der);
+    }
+    assert_eq!(decoded.keys_ignored, 7);
+    assert_eq!(decoded.notes.len(), 7);
+
+    // Block numbers count every block: 700 certificates + 7 keys + 7 CRLs = 714.
+    let corrupt = |text: &str, block: usize| -> String {
+        let mut at = 0;
+        for _ in 0..block {
+            at += text[at..]
+                .find("-----BEGIN CERTIFICATE-----\n")
+                .expect("block")
+                + 1;
+        }
+        let body = at - 1 + "-----BEGIN CERTIFICATE-----\n".len();
+        // "MII" (SEQUENCE, two-byte length) becomes "EII": not a SEQUENCE any more.
+        format!("{}E{}", &text[..body], &text[body + 1..])
+    };
+    let late = corrupt(&text, 650); // block #650 + the 7 keys and 7 CRLs before it
+    let err = decode(late.as_bytes(), None)
+        .expect_err("corrupt block")
+        .message();
+    assert!(err.contains("PEM block #664 "), "{err}");
+    let both = format!("{}-----BEGIN CERTIFICATE-----\nAAAA\n", corrupt(&late, 100));
+    let err = decode(both.as_bytes(), None)
+        .expect_err("two errors")
+        .message();
+    assert!(err.contains("PEM block #102 "), "{err}");
+    let framing = format!("{text}-----BEGIN CERTIFICATE-----\nAAAA\n");
+    let err = decode(framing.as_bytes(), None)
+        .expect_err("framing")
+        .message();
+    assert!(
+        err.contains("PEM block #715 ") && err.contains("no END line"),
+        "{err}"
+    );
+}

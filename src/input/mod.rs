@@ -137,49 +137,160 @@ fn decode_pkcs7(bytes: &[u8], format: &'static str) -> Result<Decoded, DecodeErr
     })
 }
 
+/// What one PEM block contributes.
+enum Piece {
+    Certs(Vec<Certificate>, bool),
+    Key,
+    Other(String),
+}
+
+/// Decode one framed block (`n` is its 1-based number, for messages).
+fn decode_frame(
+    n: usize,
+    frame: &pem::Frame<'_>,
+    scratch: &mut Vec<u8>,
+) -> Result<Piece, DecodeError> {
+    let label = frame.label;
+    let malformed = |e: String| {
+        DecodeError::Invalid(format!(
+            "PEM block #{n} ({}) is malformed ({e})",
+            frame.label()
+        ))
+    };
+    match label {
+        b"CERTIFICATE" | b"X509 CERTIFICATE" | b"TRUSTED CERTIFICATE" => {
+            let contents = frame.decode(scratch).map_err(malformed)?;
+            let label = frame.label();
+            if contents.is_empty() {
+                return Err(DecodeError::Invalid(format!(
+                    "PEM block #{n} ({label}) is empty"
+                )));
+            }
+            asn1::check(&contents).map_err(|e| {
+                DecodeError::Invalid(format!("PEM block #{n} ({label}) is not valid DER: {e}"))
+            })?;
+            asn1::check_certificate(&contents).map_err(|e| {
+                DecodeError::Invalid(format!(
+                    "PEM block #{n} ({label}) is not a well-formed certificate: {e}"
+                ))
+            })?;
+            let cert = Certificate::from_der_vec(contents, label == "TRUSTED CERTIFICATE")
+                .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}): {e}")))?;
+            Ok(Piece::Certs(vec![cert], false))
+        }
+        b"PKCS7" | b"CMS" => {
+            let contents = frame.decode(scratch).map_err(malformed)?;
+            let inner = decode_pkcs7(&contents, "pkcs7").map_err(|e| {
+                DecodeError::Invalid(format!(
+                    "PEM block #{n} ({}): {}",
+                    frame.label(),
+                    e.message()
+                ))
+            })?;
+            Ok(Piece::Certs(inner.certs, true))
+        }
+        // Keys are never decoded, let alone kept: only counted.
+        l if memchr::memmem::find(l, b"PRIVATE KEY").is_some() => {
+            frame.decode(scratch).map_err(malformed)?;
+            Ok(Piece::Key)
+        }
+        _ => {
+            frame.decode(scratch).map_err(malformed)?;
+            Ok(Piece::Other(format!(
+                "ignored a PEM block labelled '{}'",
+                frame.label()
+            )))
+        }
+    }
+}
+
+/// Decode `frames[..]` (numbered from `first`) in order, stopping at the first error.
+fn decode_frames(first: usize, frames: &[pem::Frame<'_>]) -> (Vec<Piece>, Option<DecodeError>) {
+    let mut scratch = Vec::new();
+    let mut out = Vec::with_capacity(frames.len());
+    for (i, frame) in frames.iter().enumerate() {
+        match decode_frame(first + i, frame, &mut scratch) {
+            Ok(piece) => out.push(piece),
+            Err(e) => return (out, Some(e)),
+        }
+    }
+    (out, None)
+}
+
+/// Bundles with at least this many blocks are decoded on several threads (a 10,000-certificate
+/// bundle is base64, DER checks, X.509 parsing and SHA-256 per block: independent work).
+const PARALLEL_MIN_BLOCKS: usize = 256;
+
 fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     let mut out = Decoded {
         format: "pem",
         ..Decoded::default()
     };
-    let mut blocks = 0usize;
-    for (index, block) in pem::blocks(bytes).enumerate() {
-        let n = index + 1;
-        let pem = block
-            .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} is malformed ({e})")))?;
-        blocks += 1;
-        let label = pem.label.as_str();
-        match label {
-            "CERTIFICATE" | "X509 CERTIFICATE" | "TRUSTED CERTIFICATE" => {
-                if pem.contents.is_empty() {
-                    return Err(DecodeError::Invalid(format!(
-                        "PEM block #{n} ({label}) is empty"
-                    )));
-                }
-                asn1::check(&pem.contents).map_err(|e| {
-                    DecodeError::Invalid(format!("PEM block #{n} ({label}) is not valid DER: {e}"))
-                })?;
-                asn1::check_certificate(&pem.contents).map_err(|e| {
-                    DecodeError::Invalid(format!(
-                        "PEM block #{n} ({label}) is not a well-formed certificate: {e}"
-                    ))
-                })?;
-                let cert = Certificate::from_der_vec(pem.contents, label == "TRUSTED CERTIFICATE")
-                    .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}): {e}")))?;
-                out.certs.push(cert);
+    // Framing is a cheap sequential scan; a framing error counts after the blocks before it.
+    let mut frames = Vec::new();
+    let mut framing_error = None;
+    for frame in pem::frames(bytes) {
+        match frame {
+            Ok(f) => frames.push(f),
+            Err(e) => {
+                framing_error = Some(DecodeError::Invalid(format!(
+                    "PEM block #{} is malformed ({e})",
+                    frames.len() + 1
+                )));
             }
-            "PKCS7" | "CMS" => {
-                let inner = decode_pkcs7(&pem.contents, "pkcs7").map_err(|e| {
-                    DecodeError::Invalid(format!("PEM block #{n} ({label}): {}", e.message()))
-                })?;
-                out.format = "pkcs7";
-                out.certs.extend(inner.certs);
-            }
-            l if l.contains("PRIVATE KEY") => out.keys_ignored += 1,
-            other => out
-                .notes
-                .push(format!("ignored a PEM block labelled '{other}'")),
         }
+    }
+    let threads = if frames.len() >= PARALLEL_MIN_BLOCKS {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    } else {
+        1
+    };
+    let chunk = frames.len().div_ceil(threads).max(1);
+    let results: Vec<(Vec<Piece>, Option<DecodeError>)> = if threads > 1 {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = frames
+                .chunks(chunk)
+                .enumerate()
+                .map(|(k, part)| {
+                    let handle = std::thread::Builder::new()
+                        .spawn_scoped(scope, move || decode_frames(1 + k * chunk, part));
+                    (k, part, handle)
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|(k, part, handle)| match handle {
+                    // A thread that cannot be started or that died: do its share here.
+                    Ok(h) => h
+                        .join()
+                        .unwrap_or_else(|_| decode_frames(1 + k * chunk, part)),
+                    Err(_) => decode_frames(1 + k * chunk, part),
+                })
+                .collect()
+        })
+    } else {
+        vec![decode_frames(1, &frames)]
+    };
+    let blocks = frames.len();
+    for (pieces, error) in results {
+        for piece in pieces {
+            match piece {
+                Piece::Certs(certs, pkcs7) => {
+                    if pkcs7 {
+                        out.format = "pkcs7";
+                    }
+                    out.certs.extend(certs);
+                }
+                Piece::Key => out.keys_ignored += 1,
+                Piece::Other(note) => out.notes.push(note),
+            }
+        }
+        if let Some(e) = error {
+            return Err(e);
+        }
+    }
+    if let Some(e) = framing_error {
+        return Err(e);
     }
     if out.certs.is_empty() {
         return Err(if out.keys_ignored > 0 {
