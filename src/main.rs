@@ -60,6 +60,16 @@ fn emit(text: &str) {
     let _ = out.flush();
 }
 
+/// Pretty JSON straight into a buffered stdout (a 10,000-certificate report is megabytes: no
+/// intermediate String).
+fn emit_json<T: serde::Serialize>(value: &T) {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    if serde_json::to_writer_pretty(&mut out, value).is_ok() {
+        let _ = out.write_all(b"\n");
+    }
+    let _ = out.flush();
+}
+
 fn json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string_pretty(value)
         .map(|s| s + "\n")
@@ -78,8 +88,11 @@ fn warn_all(warnings: &[String], quiet: bool) {
 fn print_outcome(outcome: Outcome, format: Format, quiet: bool) -> ExitCode {
     match outcome {
         Outcome::Change(report) => {
+            let report = std::mem::ManuallyDrop::new(report);
+            // ManuallyDrop: the process ends right after; freeing a 10,000-entry report one
+            // string at a time would only delay the exit.
             match format {
-                Format::Json => emit(&json(&report)),
+                Format::Json => emit_json(&*report),
                 Format::Text => {
                     warn_all(&report.warnings, quiet);
                     for c in &report.certificates {
@@ -104,7 +117,7 @@ fn print_outcome(outcome: Outcome, format: Format, quiet: bool) -> ExitCode {
         }
         Outcome::Verify(report) => {
             match format {
-                Format::Json => emit(&json(&report)),
+                Format::Json => emit_json(&report),
                 Format::Text => emit(&report.to_text()),
             }
             ExitCode::from(if report.trusted {
@@ -145,7 +158,7 @@ fn print_outcome(outcome: Outcome, format: Format, quiet: bool) -> ExitCode {
         }
         Outcome::List(report) => {
             match format {
-                Format::Json => emit(&json(&report)),
+                Format::Json => emit_json(&report),
                 Format::Text => {
                     warn_all(&report.warnings, quiet);
                     emit(&report.to_text());
@@ -155,7 +168,7 @@ fn print_outcome(outcome: Outcome, format: Format, quiet: bool) -> ExitCode {
         }
         Outcome::Doctor(report) => {
             match format {
-                Format::Json => emit(&json(&report)),
+                Format::Json => emit_json(&report),
                 Format::Text => emit(&report.to_text()),
             }
             ExitCode::from(if report.ok { code::OK } else { code::FAILURE })
@@ -188,7 +201,7 @@ fn print_failure(failure: Failure, format: Format) -> ExitCode {
             },
             certificates: partial.map(|p| p.certificates),
         };
-        emit(&json(&report));
+        emit_json(&report);
     }
     ExitCode::from(error.exit_code())
 }

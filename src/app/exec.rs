@@ -90,7 +90,7 @@ pub fn exec(root: &Path, platform: PlatformArg, n: &NssOpts, args: ExecArgs) -> 
         match apply_change(
             &target,
             nss.as_ref(),
-            wanted.clone(),
+            &wanted,
             skipped,
             warnings,
             opts,
