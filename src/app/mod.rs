@@ -295,7 +295,7 @@ pub fn apply_change(
     } else {
         Some(store.effective()?.unwrap_or_default())
     };
-    let plan = plan::diff(&desired, &managed, effective.as_ref(), mode);
+    let plan = plan::diff(desired, &managed, effective.as_ref(), mode);
 
     for s in &skipped {
         let mut r = CertReport::new(
@@ -361,7 +361,7 @@ pub fn apply_change(
             nss::apply(
                 n,
                 &target.root,
-                &named(&plan, &managed, &desired),
+                &named(&plan, &managed, desired),
                 opts.name.as_deref(),
                 mode,
                 true,
@@ -374,11 +374,11 @@ pub fn apply_change(
         report
     } else {
         apply_system(
-            target, &store, &plan, &managed, &desired, hook_argv, opts, report,
+            target, &store, &plan, &managed, desired, hook_argv, opts, report,
         )?
     };
     if let Some(n) = nss {
-        let named = named(&plan, &managed, &desired);
+        let named = named(&plan, &managed, desired);
         let outcome = nss::apply(
             n,
             &target.root,
