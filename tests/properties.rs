@@ -266,7 +266,23 @@ fn large_bundles_decode_in_order_and_report_the_first_error() {
         assert_eq!(&cert.der, der);
     }
     assert_eq!(decoded.keys_ignored, 7);
-    assert_eq!(decoded.notes.len(), 7);
+    assert_eq!(decoded.notes, ["ignored 7 PEM blocks labelled 'X509 CRL'"]);
+
+    // Ignored blocks are noted per label (at most 16 labels, then one line for the rest).
+    let mut many = anchorage::cert::pem_encode("CERTIFICATE", &ders[0]);
+    for i in 0..20 {
+        many.push_str(&format!(
+            "-----BEGIN LABEL {i}-----\nAAAA\n-----END LABEL {i}-----\n"
+        ));
+    }
+    many.push_str("-----BEGIN LABEL 3-----\n-----END LABEL 3-----\n");
+    let notes = decode(many.as_bytes(), None)
+        .expect("cert and others")
+        .notes;
+    assert_eq!(notes.len(), 17, "{notes:?}");
+    assert_eq!(notes[0], "ignored a PEM block labelled 'LABEL 0'");
+    assert_eq!(notes[3], "ignored 2 PEM blocks labelled 'LABEL 3'");
+    assert_eq!(notes[16], "ignored 4 PEM blocks labelled '(other labels)'");
 
     // Block numbers count every block: 700 certificates + 7 keys + 7 CRLs = 714.
     let corrupt = |text: &str, block: usize| -> String {

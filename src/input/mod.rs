@@ -138,18 +138,19 @@ fn decode_pkcs7(bytes: &[u8], format: &'static str) -> Result<Decoded, DecodeErr
 }
 
 /// What one PEM block contributes.
-enum Piece {
+enum Piece<'a> {
     Certs(Vec<Certificate>, bool),
     Key,
-    Other(String),
+    /// A block of another type (its label).
+    Other(&'a [u8]),
 }
 
 /// Decode one framed block (`n` is its 1-based number, for messages).
-fn decode_frame(
+fn decode_frame<'a>(
     n: usize,
-    frame: &pem::Frame<'_>,
+    frame: &pem::Frame<'a>,
     scratch: &mut Vec<u8>,
-) -> Result<Piece, DecodeError> {
+) -> Result<Piece<'a>, DecodeError> {
     let label = frame.label;
     let malformed = |e: String| {
         DecodeError::Invalid(format!(
@@ -196,16 +197,16 @@ fn decode_frame(
         }
         _ => {
             frame.decode(scratch).map_err(malformed)?;
-            Ok(Piece::Other(format!(
-                "ignored a PEM block labelled '{}'",
-                frame.label()
-            )))
+            Ok(Piece::Other(frame.label))
         }
     }
 }
 
 /// Decode `frames[..]` (numbered from `first`) in order, stopping at the first error.
-fn decode_frames(first: usize, frames: &[pem::Frame<'_>]) -> (Vec<Piece>, Option<DecodeError>) {
+fn decode_frames<'a>(
+    first: usize,
+    frames: &[pem::Frame<'a>],
+) -> (Vec<Piece<'a>>, Option<DecodeError>) {
     let mut scratch = Vec::new();
     let mut out = Vec::with_capacity(frames.len());
     for (i, frame) in frames.iter().enumerate() {
@@ -272,6 +273,8 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
         vec![decode_frames(1, &frames)]
     };
     let blocks = frames.len();
+    // Ignored blocks are noted once per label, with a count (a hostile file can hold millions).
+    let mut ignored: Vec<(&[u8], usize)> = Vec::new();
     for (pieces, error) in results {
         for piece in pieces {
             match piece {
@@ -282,7 +285,19 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
                     out.certs.extend(certs);
                 }
                 Piece::Key => out.keys_ignored += 1,
-                Piece::Other(note) => out.notes.push(note),
+                Piece::Other(label) => {
+                    const MORE: &[u8] = b"(other labels)";
+                    let known = ignored.iter().any(|(l, _)| *l == label);
+                    let key = if known || ignored.len() < 16 {
+                        label
+                    } else {
+                        MORE
+                    };
+                    match ignored.iter().position(|(l, _)| *l == key) {
+                        Some(i) => ignored[i].1 += 1,
+                        None => ignored.push((key, 1)),
+                    }
+                }
             }
         }
         if let Some(e) = error {
@@ -292,6 +307,14 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     if let Some(e) = framing_error {
         return Err(e);
     }
+    out.notes.extend(ignored.into_iter().map(|(label, count)| {
+        let label = String::from_utf8_lossy(label);
+        if count == 1 {
+            format!("ignored a PEM block labelled '{label}'")
+        } else {
+            format!("ignored {count} PEM blocks labelled '{label}'")
+        }
+    }));
     if out.certs.is_empty() {
         return Err(if out.keys_ignored > 0 {
             DecodeError::OnlyKeys
