@@ -11,4 +11,9 @@ mkdir -p "$here/corpus/decode"
 for f in "$tmp"/*; do
     cp "$f" "$here/corpus/decode/seed-$(basename "$f")"
 done
-echo "seeded $(ls "$tmp" | wc -l) files into $here/corpus/decode"
+# Bundles of 256 blocks or more are decoded on several threads: seed that path too.
+ca="$tmp/myNewCa.pem"
+blk=$'-----BEGIN X-----\n-----END X-----\n'
+{ cat "$ca"; for _ in $(seq 300); do printf '%s' "$blk"; done; } >"$here/corpus/decode/seed-parallel-1"
+{ for _ in 1 2; do for _ in $(seq 150); do printf '%s' "$blk"; done; cat "$ca"; done; } >"$here/corpus/decode/seed-parallel-2"
+echo "seeded $(($(find "$tmp" -type f | wc -l) + 2)) files into $here/corpus/decode"
