@@ -100,14 +100,14 @@ pub fn children<'a>(content: &'a [u8], depth: usize) -> Result<Vec<Tlv<'a>>, Str
 }
 
 /// The TLVs of a constructed value's content, one at a time; stops after the first error.
-pub fn iter_children(content: &[u8], depth: usize) -> Children<'_> {
+fn iter_children(content: &[u8], depth: usize) -> Children<'_> {
     Children {
         cur: content,
         depth,
     }
 }
 
-pub struct Children<'a> {
+struct Children<'a> {
     cur: &'a [u8],
     depth: usize,
 }
@@ -134,7 +134,7 @@ impl<'a> Iterator for Children<'a> {
 
 /// The first `N` children (the rest `None`) and how many there are in all; every child is
 /// read, so a malformed one is an error as with `children`.
-pub fn first_children<const N: usize>(
+fn first_children<const N: usize>(
     content: &[u8],
     depth: usize,
 ) -> Result<([Option<Tlv<'_>>; N], usize), String> {
@@ -154,13 +154,11 @@ pub fn first_children<const N: usize>(
 /// value is walked. Primitive OCTET STRING/BIT STRING contents are not descended into.
 pub fn check(input: &[u8]) -> Result<(), String> {
     fn walk(content: &[u8], depth: usize) -> Result<(), String> {
-        let mut cur = content;
-        while !cur.is_empty() {
-            let (tlv, rest) = read(cur, depth)?;
+        for tlv in iter_children(content, depth) {
+            let tlv = tlv?;
             if tlv.constructed() {
                 walk(tlv.content, depth + 1)?;
             }
-            cur = rest;
         }
         Ok(())
     }
@@ -244,12 +242,9 @@ pub fn check_certificate(der: &[u8]) -> Result<(), String> {
 
     let (cert, _) = read(der, 0)?;
     let (parts, n) = fields_n::<3>(&cert, 0x30, "certificate", 1)?;
-    let [Some(tbs), Some(sig_alg), Some(signature)] = parts else {
+    let ([Some(tbs), Some(sig_alg), Some(signature)], 3) = (parts, n) else {
         return Err(format!("certificate has {n} fields, expected 3"));
     };
-    if n != 3 {
-        return Err(format!("certificate has {n} fields, expected 3"));
-    }
     algorithm(Some(&sig_alg), "signatureAlgorithm", 2)?;
     expect(Some(&signature), 0x03, "signature")?;
 

@@ -145,60 +145,39 @@ enum Piece<'a> {
     Other(&'a [u8]),
 }
 
-/// Decode one framed block (`n` is its 1-based number, for messages).
+/// Decode one framed block (`n` is its 1-based number, for messages). Every block's base64 is
+/// checked; a private key's bytes are dropped at once (only counted, never kept).
 fn decode_frame<'a>(
     n: usize,
     frame: &pem::Frame<'a>,
     scratch: &mut Vec<u8>,
 ) -> Result<Piece<'a>, DecodeError> {
-    let label = frame.label;
-    let malformed = |e: String| {
-        DecodeError::Invalid(format!(
-            "PEM block #{n} ({}) is malformed ({e})",
-            frame.label()
-        ))
-    };
-    match label {
+    // The label is made a String only for an error message.
+    let fail =
+        |what: String| DecodeError::Invalid(format!("PEM block #{n} ({}){what}", frame.label()));
+    let contents = frame
+        .decode(scratch)
+        .map_err(|e| fail(format!(" is malformed ({e})")))?;
+    match frame.label {
         b"CERTIFICATE" | b"X509 CERTIFICATE" | b"TRUSTED CERTIFICATE" => {
-            let contents = frame.decode(scratch).map_err(malformed)?;
-            let label = frame.label();
             if contents.is_empty() {
-                return Err(DecodeError::Invalid(format!(
-                    "PEM block #{n} ({label}) is empty"
-                )));
+                return Err(fail(" is empty".into()));
             }
-            asn1::check(&contents).map_err(|e| {
-                DecodeError::Invalid(format!("PEM block #{n} ({label}) is not valid DER: {e}"))
-            })?;
-            asn1::check_certificate(&contents).map_err(|e| {
-                DecodeError::Invalid(format!(
-                    "PEM block #{n} ({label}) is not a well-formed certificate: {e}"
-                ))
-            })?;
-            let cert = Certificate::from_der_vec(contents, label == "TRUSTED CERTIFICATE")
-                .map_err(|e| DecodeError::Invalid(format!("PEM block #{n} ({label}): {e}")))?;
+            asn1::check(&contents).map_err(|e| fail(format!(" is not valid DER: {e}")))?;
+            asn1::check_certificate(&contents)
+                .map_err(|e| fail(format!(" is not a well-formed certificate: {e}")))?;
+            let trailing_ok = frame.label == b"TRUSTED CERTIFICATE";
+            let cert = Certificate::from_der_vec(contents, trailing_ok)
+                .map_err(|e| fail(format!(": {e}")))?;
             Ok(Piece::Certs(vec![cert], false))
         }
         b"PKCS7" | b"CMS" => {
-            let contents = frame.decode(scratch).map_err(malformed)?;
-            let inner = decode_pkcs7(&contents, "pkcs7").map_err(|e| {
-                DecodeError::Invalid(format!(
-                    "PEM block #{n} ({}): {}",
-                    frame.label(),
-                    e.message()
-                ))
-            })?;
+            let inner =
+                decode_pkcs7(&contents, "pkcs7").map_err(|e| fail(format!(": {}", e.message())))?;
             Ok(Piece::Certs(inner.certs, true))
         }
-        // Keys are never decoded, let alone kept: only counted.
-        l if memchr::memmem::find(l, b"PRIVATE KEY").is_some() => {
-            frame.decode(scratch).map_err(malformed)?;
-            Ok(Piece::Key)
-        }
-        _ => {
-            frame.decode(scratch).map_err(malformed)?;
-            Ok(Piece::Other(frame.label))
-        }
+        l if memchr::memmem::find(l, b"PRIVATE KEY").is_some() => Ok(Piece::Key),
+        _ => Ok(Piece::Other(frame.label)),
     }
 }
 
@@ -222,6 +201,42 @@ fn decode_frames<'a>(
 /// bundle is base64, DER checks, X.509 parsing and SHA-256 per block: independent work).
 const PARALLEL_MIN_BLOCKS: usize = 256;
 
+/// `decode_frames` over all frames, in one ordered chunk per core for large bundles; the
+/// chunks' results come back in file order. A chunk whose thread cannot be started (or died)
+/// is decoded on this thread.
+fn decode_all<'a>(frames: &[pem::Frame<'a>]) -> Vec<(Vec<Piece<'a>>, Option<DecodeError>)> {
+    let threads = if frames.len() >= PARALLEL_MIN_BLOCKS {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    } else {
+        1
+    };
+    if threads < 2 {
+        return vec![decode_frames(1, frames)];
+    }
+    let chunk = frames.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let started: Vec<_> = frames
+            .chunks(chunk)
+            .enumerate()
+            .map(|(k, part)| {
+                let first = 1 + k * chunk;
+                let handle = std::thread::Builder::new()
+                    .spawn_scoped(scope, move || decode_frames(first, part));
+                (first, part, handle)
+            })
+            .collect();
+        started
+            .into_iter()
+            .map(|(first, part, handle)| {
+                handle
+                    .ok()
+                    .and_then(|h| h.join().ok())
+                    .unwrap_or_else(|| decode_frames(first, part))
+            })
+            .collect()
+    })
+}
+
 fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     let mut out = Decoded {
         format: "pem",
@@ -241,41 +256,11 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
             }
         }
     }
-    let threads = if frames.len() >= PARALLEL_MIN_BLOCKS {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
-    } else {
-        1
-    };
-    let chunk = frames.len().div_ceil(threads).max(1);
-    let results: Vec<(Vec<Piece>, Option<DecodeError>)> = if threads > 1 {
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = frames
-                .chunks(chunk)
-                .enumerate()
-                .map(|(k, part)| {
-                    let handle = std::thread::Builder::new()
-                        .spawn_scoped(scope, move || decode_frames(1 + k * chunk, part));
-                    (k, part, handle)
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|(k, part, handle)| match handle {
-                    // A thread that cannot be started or that died: do its share here.
-                    Ok(h) => h
-                        .join()
-                        .unwrap_or_else(|_| decode_frames(1 + k * chunk, part)),
-                    Err(_) => decode_frames(1 + k * chunk, part),
-                })
-                .collect()
-        })
-    } else {
-        vec![decode_frames(1, &frames)]
-    };
-    let blocks = frames.len();
-    // Ignored blocks are noted once per label, with a count (a hostile file can hold millions).
+    // Ignored blocks are noted once per label, with a count (a hostile file can hold millions);
+    // labels beyond the first 16 are counted together.
     let mut ignored: Vec<(&[u8], usize)> = Vec::new();
-    for (pieces, error) in results {
+    let mut other_labels = 0usize;
+    for (pieces, error) in decode_all(&frames) {
         for piece in pieces {
             match piece {
                 Piece::Certs(certs, pkcs7) => {
@@ -285,19 +270,11 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
                     out.certs.extend(certs);
                 }
                 Piece::Key => out.keys_ignored += 1,
-                Piece::Other(label) => {
-                    const MORE: &[u8] = b"(other labels)";
-                    let known = ignored.iter().any(|(l, _)| *l == label);
-                    let key = if known || ignored.len() < 16 {
-                        label
-                    } else {
-                        MORE
-                    };
-                    match ignored.iter().position(|(l, _)| *l == key) {
-                        Some(i) => ignored[i].1 += 1,
-                        None => ignored.push((key, 1)),
-                    }
-                }
+                Piece::Other(label) => match ignored.iter().position(|(l, _)| *l == label) {
+                    Some(i) => ignored[i].1 += 1,
+                    None if ignored.len() < 16 => ignored.push((label, 1)),
+                    None => other_labels += 1,
+                },
             }
         }
         if let Some(e) = error {
@@ -306,6 +283,9 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     }
     if let Some(e) = framing_error {
         return Err(e);
+    }
+    if other_labels > 0 {
+        ignored.push((b"(other labels)", other_labels));
     }
     out.notes.extend(ignored.into_iter().map(|(label, count)| {
         let label = String::from_utf8_lossy(label);
@@ -318,7 +298,7 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     if out.certs.is_empty() {
         return Err(if out.keys_ignored > 0 {
             DecodeError::OnlyKeys
-        } else if blocks == 0 {
+        } else if frames.is_empty() {
             DecodeError::Invalid("a PEM header without a complete block".into())
         } else {
             DecodeError::NoCertificate("PEM blocks, but none is a certificate".into())

@@ -1,16 +1,12 @@
-//! A PEM block scanner: every `-----BEGIN LABEL-----` line (at the start of a line) up to the
-//! next `-----END ` line, base64-decoded. Text around blocks (`openssl x509 -text`, comments,
+//! A PEM block scanner: `frames` finds every `-----BEGIN LABEL-----` line (at the start of a
+//! line) up to the next `-----END ` line; `Frame::decode` base64-decodes one body, so the
+//! decoder can decode the frames of a large bundle independently. Text around blocks (`openssl x509 -text`, comments,
 //! invalid UTF-8) is ignored. It replaces x509-parser's line-by-line `Pem::read`, which
 //! allocated a String per line and was a quarter of the time of a 10,000-certificate bundle;
 //! like that reader, it sees every label, so keys and other blocks are reported, not missed.
 
 const BEGIN: &[u8] = b"-----BEGIN ";
 const END: &[u8] = b"\n-----END ";
-
-pub struct Block {
-    pub label: String,
-    pub contents: Vec<u8>,
-}
 
 /// One framed block: its label and its base64 body, not yet decoded.
 #[derive(Debug, Clone, Copy)]
@@ -28,18 +24,6 @@ impl Frame<'_> {
     pub fn decode(&self, scratch: &mut Vec<u8>) -> Result<Vec<u8>, String> {
         decode_body(self.body, scratch)
     }
-}
-
-/// The blocks of `bytes`, in order, decoded; a malformed block ends the iteration with its error.
-pub fn blocks(bytes: &[u8]) -> impl Iterator<Item = Result<Block, String>> + '_ {
-    let mut scratch = Vec::new();
-    frames(bytes).map(move |frame| {
-        let frame = frame?;
-        Ok(Block {
-            label: frame.label(),
-            contents: frame.decode(&mut scratch)?,
-        })
-    })
 }
 
 /// The frames of `bytes`, in order; a malformed frame ends the iteration with its error.
@@ -127,6 +111,23 @@ fn decode_body(body: &[u8], scratch: &mut Vec<u8>) -> Result<Vec<u8>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Block {
+        label: String,
+        contents: Vec<u8>,
+    }
+
+    /// The blocks of `bytes`, framed and decoded, as the decoder sees them.
+    fn blocks(bytes: &[u8]) -> impl Iterator<Item = Result<Block, String>> + '_ {
+        let mut scratch = Vec::new();
+        frames(bytes).map(move |frame| {
+            let frame = frame?;
+            Ok(Block {
+                label: frame.label(),
+                contents: frame.decode(&mut scratch)?,
+            })
+        })
+    }
 
     #[test]
     fn finds_blocks_between_text_and_crlf() {
