@@ -21,33 +21,10 @@ set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DIST=$REPO/target/dist
-START=$SECONDS
 unset ANCHORAGE_ROOT ANCHORAGE_PLATFORM ANCHORAGE_FORMAT ANCHORAGE_NSSDB ANCHORAGE_PASSWORD ANCHORAGE
 
-PASS=0
-FAIL=0
-N=0
-ok() {
-    N=$((N + 1))
-    PASS=$((PASS + 1))
-    echo "ok $N - $*"
-}
-notok() {
-    N=$((N + 1))
-    FAIL=$((FAIL + 1))
-    echo "not ok $N - $*"
-}
-check() {
-    local desc=$1
-    shift
-    if "$@" >/dev/null 2>&1; then ok "$desc"; else notok "$desc"; fi
-}
-finish() {
-    echo "# $((SECONDS - START))s"
-    echo "$PASS passed, $FAIL failed"
-    [[ $FAIL -eq 0 ]]
-    exit $?
-}
+# shellcheck source=scripts/tap.sh
+source "$REPO/scripts/tap.sh"
 # has TEXT PATTERN: TEXT matches the extended regular expression PATTERN (multi-line).
 has() { grep -Eq -- "$2" <<<"$1"; }
 
@@ -59,7 +36,7 @@ DEB=$DIST/anchorage_${VERSION}-1_amd64.deb
 RPM=$DIST/anchorage-${VERSION}-1.x86_64.rpm
 for f in "$GNU" "$DEB" "$RPM"; do
     if [[ ! -f $f ]]; then
-        notok "$f exists (run packaging/build.sh first)"
+        not_ok "$f exists (run packaging/build.sh first)"
         finish
     fi
 done
@@ -131,7 +108,7 @@ check "deb: the completions are the ones the binary generates" \
 
 # --- .rpm --------------------------------------------------------------------------------------
 if ! command -v rpm >/dev/null 2>&1; then
-    notok "rpm is installed (apt-get install -y rpm)"
+    not_ok "rpm is installed (apt-get install -y rpm)"
 else
     rinfo=$(rpm -qip "$RPM" 2>&1)
     rfiles=$(rpm -qlp "$RPM" 2>&1)
@@ -151,7 +128,7 @@ else
         rpm --root "$WORK/rpmroot" --dbpath /rpmdb -i --nodeps --nosignature --nodigest "$RPM" >"$WORK/rpm-i.log" 2>&1; then
         ok "rpm: rpm -i --root unpacks it"
     else
-        notok "rpm: rpm -i --root unpacks it: $(tr '\n' ' ' <"$WORK/rpm-i.log")"
+        not_ok "rpm: rpm -i --root unpacks it: $(tr '\n' ' ' <"$WORK/rpm-i.log")"
     fi
     check "rpm: its /usr/bin/anchorage is the portable binary, mode 0755" \
         bash -c 'cmp -s "$1" "$2/usr/bin/anchorage" && [[ $(stat -c %a "$2/usr/bin/anchorage") == 755 ]]' _ "$GNU" "$WORK/rpmroot"
@@ -171,14 +148,14 @@ if [[ $(id -u) != 0 ]]; then
 fi
 owner=$(dpkg -S /usr/bin/anchorage 2>/dev/null | cut -d: -f1)
 if [[ -e /usr/bin/anchorage && $owner != anchorage ]]; then
-    notok "dpkg -i: /usr/bin/anchorage already exists and is not from the anchorage package; not touching it"
+    not_ok "dpkg -i: /usr/bin/anchorage already exists and is not from the anchorage package; not touching it"
     finish
 fi
 if dpkg -i "$DEB" >"$WORK/dpkg-i.log" 2>&1; then
     INSTALLED=1
     ok "dpkg -i $(basename "$DEB")"
 else
-    notok "dpkg -i $(basename "$DEB"): $(tr '\n' ' ' <"$WORK/dpkg-i.log")"
+    not_ok "dpkg -i $(basename "$DEB"): $(tr '\n' ' ' <"$WORK/dpkg-i.log")"
     INSTALLED=1 # whatever dpkg left half-configured is removed on exit
     finish
 fi
@@ -191,7 +168,7 @@ rc=$?
 if [[ ($rc -eq 0 || $rc -eq 1) ]] && has "$doctor" '^platform:'; then
     ok "anchorage doctor: exit $rc, $(grep '^platform:' <<<"$doctor" | tr -s ' ')"
 else
-    notok "anchorage doctor: exit $rc (want 0 or 1 and a 'platform:' line): $(tr '\n' ' ' <<<"$doctor")"
+    not_ok "anchorage doctor: exit $rc (want 0 or 1 and a 'platform:' line): $(tr '\n' ' ' <<<"$doctor")"
 fi
 check "man page installed where man looks" test -s /usr/share/man/man1/anchorage.1.gz
 check "bash completion loads: $(bash -c 'source /usr/share/bash-completion/completions/anchorage 2>/dev/null && complete -p anchorage' 2>&1)" \
@@ -232,7 +209,7 @@ if bash "$REPO/tests/fixtures/make-fixtures.sh" "$WORK/fx" >/dev/null 2>&1; then
     rc=$?
     check "install.sh, no binary: exit 69" test "$rc" == 69
 else
-    notok "make fixtures for install.sh"
+    not_ok "make fixtures for install.sh"
 fi
 
 # --- remove ------------------------------------------------------------------------------------
@@ -240,7 +217,7 @@ if dpkg -r anchorage >"$WORK/dpkg-r.log" 2>&1; then
     INSTALLED=0
     ok "dpkg -r anchorage"
 else
-    notok "dpkg -r anchorage: $(tr '\n' ' ' <"$WORK/dpkg-r.log")"
+    not_ok "dpkg -r anchorage: $(tr '\n' ' ' <"$WORK/dpkg-r.log")"
 fi
 check "machine clean: no /usr/bin/anchorage, package not installed" \
     bash -c '[[ ! -e /usr/bin/anchorage && $(dpkg-query -W -f="\${Status}" anchorage 2>/dev/null) != *" installed" ]]'

@@ -27,8 +27,9 @@ set -uo pipefail
 unset SSL_CERT_FILE CURL_CA_BUNDLE REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO SSL_CERT_DIR XDG_RUNTIME_DIR
 unset ANCHORAGE_SOURCES ANCHORAGE_BUNDLE_DIR ANCHORAGE_ON_ERROR ANCHORAGE_ROOT ANCHORAGE_PLATFORM ANCHORAGE_FORMAT ANCHORAGE_NSSDB
 
-SCRIPT_START=$SECONDS
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/tap.sh
+source "$REPO/scripts/tap.sh"
 CUSTOM=/usr/local/share/ca-certificates/custom
 CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 EXTRACTED=/etc/pki/ca-trust/extracted
@@ -36,41 +37,9 @@ TLS_BUNDLE=$EXTRACTED/pem/tls-ca-bundle.pem
 ANCHORS=/etc/pki/ca-trust/source/anchors
 VENDOR=/usr/share/pki/ca-trust-source/anchors
 
-PASSED=0
-FAILED=0
-N=0
 WORK=""
 TMPBASE=""
 
-log() { printf '# %s\n' "$*"; }
-
-ok() {
-    N=$((N + 1))
-    PASSED=$((PASSED + 1))
-    printf 'ok %d - %s\n' "$N" "$1"
-}
-
-not_ok() {
-    N=$((N + 1))
-    FAILED=$((FAILED + 1))
-    printf 'not ok %d - %s\n' "$N" "$1"
-    shift
-    local d
-    for d in "$@"; do
-        if [[ -f $d ]]; then
-            sed 's/^/#   /' "$d" | head -60
-        else
-            printf '#   %s\n' "$d"
-        fi
-    done
-}
-
-finish() {
-    log "total time: $((SECONDS - SCRIPT_START))s"
-    printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-    [[ $FAILED -eq 0 ]] && exit 0
-    exit 1
-}
 
 mounts_under() {
     awk -v p="$1" '{ gsub(/\\040/, " ", $5); if ($5 == p || index($5, p "/") == 1) print $5 }' /proc/self/mountinfo

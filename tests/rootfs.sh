@@ -46,8 +46,9 @@ esac
 unset SSL_CERT_FILE CURL_CA_BUNDLE REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO SSL_CERT_DIR XDG_RUNTIME_DIR
 unset ANCHORAGE_SOURCES ANCHORAGE_BUNDLE_DIR ANCHORAGE_ON_ERROR ANCHORAGE_ROOT ANCHORAGE_PLATFORM ANCHORAGE_FORMAT ANCHORAGE_NSSDB
 
-SCRIPT_START=$SECONDS
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/tap.sh
+source "$REPO/scripts/tap.sh"
 SUITE=bookworm
 INCLUDE=ca-certificates,libnss3-tools,openssl,curl,p11-kit
 # The cache key changes whenever the package list changes (or the layout version below).
@@ -58,42 +59,8 @@ CACHE="$CACHE_BASE/$CACHE_KEY"
 CUSTOM=/usr/local/share/ca-certificates/custom
 CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
-PASSED=0
-FAILED=0
-N=0
 WORK=""
 SERVER_PIDS=()
-
-log() { printf '# %s\n' "$*"; }
-
-ok() {
-    N=$((N + 1))
-    PASSED=$((PASSED + 1))
-    printf 'ok %d - %s\n' "$N" "$1"
-}
-
-not_ok() {
-    N=$((N + 1))
-    FAILED=$((FAILED + 1))
-    printf 'not ok %d - %s\n' "$N" "$1"
-    shift
-    # Diagnostics: each further argument is a file (or text) to show, indented.
-    local d
-    for d in "$@"; do
-        if [[ -f $d ]]; then
-            sed 's/^/#   /' "$d" | head -60
-        else
-            printf '#   %s\n' "$d"
-        fi
-    done
-}
-
-finish() {
-    log "total time: $((SECONDS - SCRIPT_START))s"
-    printf '%d passed, %d failed\n' "$PASSED" "$FAILED"
-    [[ $FAILED -eq 0 ]] && exit 0
-    exit 1
-}
 
 skip() {
     if [[ ${ANCHORAGE_ROOTFS_REQUIRED:-} == 1 ]]; then

@@ -24,7 +24,6 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-START=$SECONDS
 TOOLS=${ANCHORAGE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/anchorage-packaging}
 VENV=$TOOLS/ansible-venv
 
@@ -32,33 +31,10 @@ VENV=$TOOLS/ansible-venv
 unset ANCHORAGE_ROOT ANCHORAGE_PLATFORM ANCHORAGE_FORMAT ANCHORAGE_NSSDB ANCHORAGE_PASSWORD
 unset ANSIBLE_CONFIG ANSIBLE_LIBRARY ANSIBLE_ROLES_PATH ANSIBLE_INVENTORY
 
-PASS=0
-FAIL=0
-N=0
-ok() {
-    N=$((N + 1))
-    PASS=$((PASS + 1))
-    echo "ok $N - $*"
-}
-notok() {
-    N=$((N + 1))
-    FAIL=$((FAIL + 1))
-    echo "not ok $N - $*"
-}
-# check DESC CMD...: ok when CMD succeeds.
-check() {
-    local desc=$1
-    shift
-    if "$@" >/dev/null 2>&1; then ok "$desc"; else notok "$desc"; fi
-}
-finish() {
-    echo "# $((SECONDS - START))s"
-    echo "$PASS passed, $FAIL failed"
-    [[ $FAIL -eq 0 ]]
-    exit $?
-}
+# shellcheck source=scripts/tap.sh
+source "$REPO/scripts/tap.sh"
 die() {
-    notok "$*"
+    not_ok "$*"
     finish
 }
 
@@ -133,7 +109,7 @@ expect_play() {
     if [[ $rc -eq 0 && $changed == "$want" && $failed == 0 ]]; then
         ok "$desc (changed=$changed)"
     else
-        notok "$desc (exit $rc, changed=${changed:-?} failed=${failed:-?}, want changed=$want; log follows)"
+        not_ok "$desc (exit $rc, changed=${changed:-?} failed=${failed:-?}, want changed=$want; log follows)"
         sed 's/^/#   /' "$log"
     fi
 }
@@ -144,14 +120,14 @@ mkdir -p "$LOGS"
 if ansible-lint --nocolor >"$LOGS/lint.log" 2>&1; then
     ok "ansible-lint passes ($(grep -o 'Passed: .*' "$LOGS/lint.log" | head -n1))"
 else
-    notok "ansible-lint passes (log follows)"
+    not_ok "ansible-lint passes (log follows)"
     sed 's/^/#   /' "$LOGS/lint.log"
 fi
 for pb in site.yml tests/module.yml tests/bad-source.yml; do
     if ansible-playbook -i inventory.example.yml --syntax-check "$pb" >"$LOGS/syntax.log" 2>&1; then
         ok "$pb: --syntax-check"
     else
-        notok "$pb: --syntax-check (log follows)"
+        not_ok "$pb: --syntax-check (log follows)"
         sed 's/^/#   /' "$LOGS/syntax.log"
     fi
 done
@@ -208,7 +184,7 @@ check "module: the password is not in the play's output" lacks "s3cret pass" "$L
 BAD=$FX/garbage.bin
 expected=$("$BIN" --root "$SB" --format json install "$BAD" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["msg"])')
 if [[ -z $expected ]]; then
-    notok "the binary's own failure message for $BAD"
+    not_ok "the binary's own failure message for $BAD"
 else
     play "$LOGS/bad1.log" "${M[@]}" -e "{\"sources\": [\"$BAD\"], \"expect\": []}" tests/module.yml
     rc=$?
@@ -216,7 +192,7 @@ else
         grep -qF "\"msg\": \"$expected\"" "$LOGS/bad1.log"; then
         ok "bad source: the task fails with anchorage's message ($expected)"
     else
-        notok "bad source: the task fails with anchorage's message '$expected' (exit $rc; log follows)"
+        not_ok "bad source: the task fails with anchorage's message '$expected' (exit $rc; log follows)"
         sed 's/^/#   /' "$LOGS/bad1.log"
     fi
     play "$LOGS/bad2.log" "${M[@]}" -e "bad_source=$BAD" -e "{\"expected_msg\": $(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$expected")}" tests/bad-source.yml
@@ -224,7 +200,7 @@ else
     if [[ $rc -eq 0 && $(recap "$LOGS/bad2.log" rescued) == 1 ]]; then
         ok "bad source: failure result has msg, error.kind=bad_input, error.path and rc=65"
     else
-        notok "bad source: failure result fields (exit $rc; log follows)"
+        not_ok "bad source: failure result fields (exit $rc; log follows)"
         sed 's/^/#   /' "$LOGS/bad2.log"
     fi
 fi
