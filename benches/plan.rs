@@ -15,22 +15,25 @@ use anchorage::cert::Certificate;
 use anchorage::input::source::{load, Missing};
 use anchorage::plan::{diff, Mode};
 use anchorage::policy::{decide, Allow, Candidate};
-use anchorage::store::system::Managed;
+use anchorage::store::Entry;
 
 mod common;
 
 const N: usize = 10_000;
 const HALF: usize = N / 2;
 
-fn managed(cert: &Certificate, name: String) -> Managed {
-    Managed {
+fn managed(cert: &Certificate, name: String) -> Entry {
+    Entry {
         path: PathBuf::from(format!(
             "/usr/local/share/ca-certificates/anchorage/{name}.crt"
         )),
+        nickname: String::new(),
         name,
         cert: Some(cert.clone()),
         problem: None,
         registered: true,
+        ours: true,
+        trust: String::new(),
     }
 }
 
@@ -50,7 +53,7 @@ fn bench(c: &mut Criterion) {
     let desired: Vec<Candidate> = decision.accepted;
 
     let extra = common::parse_all(&ders[N..]);
-    let mut store: Vec<Managed> = desired[..HALF]
+    let mut store: Vec<Entry> = desired[..HALF]
         .iter()
         .map(|d| managed(&d.cert, d.name.clone()))
         .collect();

@@ -192,3 +192,47 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
     out.push_str(&format!("-----END {label}-----\n"));
     out
 }
+
+/// Certificates for unit tests of the pure parts (planning, reports): only the fields those
+/// read, no DER.
+#[cfg(test)]
+pub mod fake {
+    use super::{Certificate, Role};
+
+    pub fn cert(n: u8, cn: &str) -> Certificate {
+        Certificate {
+            der: Vec::new(),
+            sha256: [n; 32],
+            subject: format!("CN={cn}"),
+            issuer: format!("CN={cn}"),
+            common_name: cn.to_string(),
+            not_before: 0,
+            not_after: 4_102_444_800,
+            is_ca: true,
+            role: Role::SelfSigned,
+        }
+    }
+
+    pub fn candidate(n: u8, cn: &str) -> crate::policy::Candidate {
+        crate::policy::Candidate {
+            cert: std::sync::Arc::new(cert(n, cn)),
+            source: format!("{cn}.pem"),
+            name: cn.to_string(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// A managed file (system store) or, with a nickname, an NSS entry.
+    pub fn entry(n: u8, name: &str, nickname: &str) -> crate::store::Entry {
+        crate::store::Entry {
+            name: name.to_string(),
+            path: format!("/anchors/{name}.crt").into(),
+            nickname: nickname.to_string(),
+            cert: Some(cert(n, name)),
+            problem: None,
+            registered: true,
+            ours: nickname.is_empty() || nickname.starts_with("anchorage-"),
+            trust: if nickname.is_empty() { "" } else { "C,," }.to_string(),
+        }
+    }
+}

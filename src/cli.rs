@@ -1,9 +1,14 @@
-//! Command-line definitions (clap derive only). `app::Request::from_cli` turns these into a
-//! validated request; nothing else in the crate sees clap types.
+//! Command-line definitions (clap derive only). `request::Request::from_cli` turns these into
+//! a validated request; nothing else in the crate sees the parsed values. The value enums
+//! (`PlatformChoice`, `Format`, `OnError`) are the crate's own types, so there is no
+//! hand-mapped copy of them here.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+
+use crate::platform::PlatformChoice;
+use crate::request::{Format, OnError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -32,9 +37,9 @@ pub struct Cli {
         global = true,
         env = "ANCHORAGE_PLATFORM",
         default_value = "auto",
-        value_enum
+        value_parser = PlatformChoice::parser()
     )]
-    pub platform: PlatformArg,
+    pub platform: PlatformChoice,
 
     /// Output format of the report on stdout.
     #[arg(
@@ -74,22 +79,6 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PlatformArg {
-    Auto,
-    Debian,
-    Rhel,
-    Suse,
-    Alpine,
-    Arch,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,14 +183,6 @@ pub struct ChangeOpts {
         value_name = "SECS"
     )]
     pub hook_timeout: u64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OnError {
-    /// Print the reason and exit non-zero without starting PROGRAM.
-    Fail,
-    /// Print the reason and start PROGRAM anyway.
-    Continue,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,24 @@ pub mod code {
     pub const NOPERM: u8 = 77;
 }
 
+/// How a program anchorage ran ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Exited(i32),
+    Signalled,
+    TimedOut,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Status::Exited(c) => write!(f, "exit {c}"),
+            Status::Signalled => f.write_str("killed by a signal"),
+            Status::TimedOut => f.write_str("timed out"),
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Wrong combination of options or arguments.
@@ -28,7 +46,7 @@ pub enum Error {
     BadInput {
         path: PathBuf,
         msg: String,
-        hint: String,
+        hint: Option<String>,
     },
 
     /// A source does not exist.
@@ -40,7 +58,7 @@ pub enum Error {
     MissingProgram {
         program: String,
         in_tree: Option<PathBuf>,
-        hint: String,
+        hint: Option<String>,
     },
 
     /// Reading or writing a file failed.
@@ -48,6 +66,14 @@ pub enum Error {
     Io {
         what: String,
         path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// Connecting to or talking with a server (`verify`) failed; `endpoint` is `host:port`.
+    #[error("{what}: {endpoint}: {}", describe_io(source))]
+    Network {
+        what: String,
+        endpoint: String,
         source: std::io::Error,
     },
 
@@ -59,13 +85,31 @@ pub enum Error {
     #[error("permission denied: {}", path.display())]
     Permission { path: PathBuf },
 
-    /// A hook or tool ran but failed, or did not produce the expected effect.
+    /// A program anchorage ran (hook, certutil) failed: its argv, how it ended, its stderr.
+    #[error("`{}` failed ({status}){}", argv.join(" "), stderr_suffix(stderr))]
+    Command {
+        argv: Vec<String>,
+        status: Status,
+        stderr: String,
+        hint: Option<String>,
+    },
+
+    /// A step ran but did not produce the expected effect, or a conflict stops the run.
     #[error("{msg}")]
     Failed {
         msg: String,
         path: Option<PathBuf>,
-        hint: String,
+        hint: Option<String>,
     },
+}
+
+fn stderr_suffix(stderr: &str) -> String {
+    let err = stderr.trim();
+    if err.is_empty() {
+        String::new()
+    } else {
+        format!(": {err}")
+    }
 }
 
 fn describe_io(e: &std::io::Error) -> String {
@@ -87,7 +131,7 @@ impl Error {
         Error::BadInput {
             path: path.as_ref().to_path_buf(),
             msg: msg.into(),
-            hint: hint.into(),
+            hint: Some(hint.into()),
         }
     }
 
@@ -99,7 +143,19 @@ impl Error {
         Error::Failed {
             msg: msg.into(),
             path: None,
-            hint: hint.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    pub fn network(
+        what: impl Into<String>,
+        endpoint: impl Into<String>,
+        source: std::io::Error,
+    ) -> Self {
+        Error::Network {
+            what: what.into(),
+            endpoint: endpoint.into(),
+            source,
         }
     }
 
@@ -126,9 +182,9 @@ impl Error {
             Error::BadInput { .. } => code::DATAERR,
             Error::NoInput { .. } => code::NOINPUT,
             Error::MissingProgram { .. } => code::UNAVAILABLE,
-            Error::Io { .. } => code::IOERR,
+            Error::Io { .. } | Error::Network { .. } => code::IOERR,
             Error::Unsafe { .. } | Error::Permission { .. } => code::NOPERM,
-            Error::Failed { .. } => code::FAILURE,
+            Error::Command { .. } | Error::Failed { .. } => code::FAILURE,
         }
     }
 
@@ -139,10 +195,10 @@ impl Error {
             Error::BadInput { .. } => "bad_input",
             Error::NoInput { .. } => "no_input",
             Error::MissingProgram { .. } => "missing_program",
-            Error::Io { .. } => "io",
+            Error::Io { .. } | Error::Network { .. } => "io",
             Error::Unsafe { .. } => "unsafe_path",
             Error::Permission { .. } => "permission_denied",
-            Error::Failed { .. } => "failed",
+            Error::Command { .. } | Error::Failed { .. } => "failed",
         }
     }
 
@@ -155,30 +211,42 @@ impl Error {
             | Error::Permission { path } => Some(path),
             Error::MissingProgram { in_tree, .. } => in_tree.as_deref(),
             Error::Failed { path, .. } => path.as_deref(),
-            Error::Usage { .. } => None,
+            Error::Usage { .. } | Error::Network { .. } | Error::Command { .. } => None,
+        }
+    }
+
+    /// Where it failed, for the JSON `error.path` field: a path, or the `host:port` of a
+    /// network error.
+    pub fn location(&self) -> Option<String> {
+        match self {
+            Error::Network { endpoint, .. } => Some(endpoint.clone()),
+            other => other.path().map(|p| p.display().to_string()),
         }
     }
 
     pub fn hint(&self) -> Option<String> {
-        let h = match self {
-            Error::BadInput { hint, .. } | Error::MissingProgram { hint, .. } | Error::Failed { hint, .. } => {
-                hint.clone()
+        match self {
+            Error::BadInput { hint, .. }
+            | Error::MissingProgram { hint, .. }
+            | Error::Command { hint, .. }
+            | Error::Failed { hint, .. } => hint.clone(),
+            Error::NoInput { .. } => {
+                Some("check the path; use `-` to read from standard input".into())
             }
-            Error::NoInput { .. } => "check the path; use `-` to read from standard input".into(),
-            Error::Permission { .. } => "run as root or use --root".into(),
-            Error::Unsafe { .. } => {
-                "anchorage never writes through symbolic links or outside --root; remove the link".into()
-            }
+            Error::Permission { .. } => Some("run as root or use --root".into()),
+            Error::Unsafe { .. } => Some(
+                "anchorage never writes through symbolic links or outside --root; remove the link"
+                    .into(),
+            ),
             Error::Io { source, .. } if source.raw_os_error() == Some(nix::libc::ENOSPC) => {
-                "free some space; the previous trust store was left intact".into()
+                Some("free some space; the previous trust store was left intact".into())
             }
-            Error::Io { source, .. } if source.raw_os_error() == Some(nix::libc::EROFS) => {
+            Error::Io { source, .. } if source.raw_os_error() == Some(nix::libc::EROFS) => Some(
                 "the file system is read-only; use `anchorage exec` (environment bundle) or --root on a writable tree"
-                    .into()
-            }
-            _ => String::new(),
-        };
-        (!h.is_empty()).then_some(h)
+                    .into(),
+            ),
+            Error::Io { .. } | Error::Network { .. } | Error::Usage { .. } => None,
+        }
     }
 }
 

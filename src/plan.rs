@@ -1,54 +1,55 @@
-//! Planning (pure): desired anchors vs what the store holds and what is effective now →
-//! what to add, remove and keep. `--check` stops after this.
+//! Planning (pure): desired anchors vs what each store holds and what is effective now →
+//! what to add, remove and keep, one `StorePlan` per store. install/sync diff the desired set;
+//! remove selects managed entries. `--check` stops after this; every store is planned before
+//! any store is written.
 
 use std::collections::{HashMap, HashSet};
 
+use crate::error::Error;
 use crate::policy::Candidate;
-use crate::store::system::Managed;
+use crate::store::{nss, Entry, State};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Add missing anchors; never remove.
-    Install,
-    /// Make the managed set equal to the desired one.
-    Sync,
-}
+pub use crate::request::Mode;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Add {
     /// Index into the desired list.
     pub desired: usize,
-    /// Managed name to write.
+    /// Managed name (reports, file names).
     pub name: String,
+    /// How the store addresses it: the NSS nickname; the name for files.
+    pub key: String,
     /// The file is already there but not effective (registered/in the bundle): only the
     /// registration or the hook is missing.
     pub repair: bool,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub struct StorePlan {
     pub add: Vec<Add>,
-    /// Indexes into the managed list.
+    /// Indexes into the store's entries.
     pub remove: Vec<usize>,
-    /// (desired index, managed index) already in place.
+    /// (desired index, entry index) already in place.
     pub keep: Vec<(usize, usize)>,
+    /// Things planning noticed that the report should say (NSS: present but not trusted).
+    pub notes: Vec<String>,
 }
 
-impl Plan {
+impl StorePlan {
     pub fn is_noop(&self) -> bool {
         self.add.is_empty() && self.remove.is_empty()
     }
 }
 
-/// `effective`: digests of the effective bundle, or `None` when it is not consulted
+/// The system store: `effective` is the bundle's digests, or `None` when it is not consulted
 /// (`--no-update`, where only the files count).
 pub fn diff(
     desired: &[Candidate],
-    managed: &[Managed],
+    managed: &[Entry],
     effective: Option<&HashSet<[u8; 32]>>,
     mode: Mode,
-) -> Plan {
-    let mut plan = Plan::default();
+) -> StorePlan {
+    let mut plan = StorePlan::default();
     let mut by_sha: HashMap<[u8; 32], usize> = HashMap::with_capacity(managed.len());
     for (i, m) in managed.iter().enumerate() {
         if let Some(c) = &m.cert {
@@ -82,9 +83,11 @@ pub fn diff(
             if managed[i].registered && effective_now {
                 plan.keep.push((d, i));
             } else {
+                let name = managed[i].name.clone();
                 plan.add.push(Add {
                     desired: d,
-                    name: managed[i].name.clone(),
+                    key: name.clone(),
+                    name,
                     repair: true,
                 });
             }
@@ -97,9 +100,144 @@ pub fn diff(
         taken.insert(name.clone());
         plan.add.push(Add {
             desired: d,
+            key: name.clone(),
             name,
             repair: false,
         });
     }
     plan
 }
+
+/// The managed name the system plan gave each desired anchor, kept ones first (the order the
+/// other stores are planned in).
+pub fn names(plan: &StorePlan, managed: &[Entry]) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = plan
+        .keep
+        .iter()
+        .map(|&(d, i)| (d, managed[i].name.clone()))
+        .collect();
+    out.extend(plan.add.iter().map(|a| (a.desired, a.name.clone())));
+    out
+}
+
+/// An NSS database: present by fingerprint (under any nickname) is kept; sync removes our
+/// entries nobody wants; a new nickname never takes one that holds another certificate.
+/// `raw_name`: `--name` as given, the nickname of a single anchor. `label`: for messages.
+pub fn diff_nss(
+    desired: &[Candidate],
+    named: &[(usize, String)],
+    state: &State,
+    mode: Mode,
+    raw_name: Option<&str>,
+    label: &str,
+) -> Result<StorePlan, Error> {
+    let mut plan = StorePlan::default();
+    let entries = &state.entries;
+    let cert_of = |e: &Entry| e.cert.as_ref().map(|c| c.sha256);
+    let present: HashSet<[u8; 32]> = entries.iter().filter_map(cert_of).collect();
+    let wanted: HashSet<[u8; 32]> = named.iter().map(|(d, _)| desired[*d].cert.sha256).collect();
+    if mode == Mode::Sync {
+        plan.remove = state
+            .managed()
+            .filter(|(_, e)| cert_of(e).is_some_and(|s| !wanted.contains(&s)))
+            .map(|(i, _)| i)
+            .collect();
+    }
+    let removed: HashSet<&str> = plan
+        .remove
+        .iter()
+        .map(|&i| entries[i].nickname.as_str())
+        .collect();
+    for (d, name) in named {
+        let cert = &desired[*d].cert;
+        if present.contains(&cert.sha256) {
+            let Some(i) = entries.iter().position(|e| cert_of(e) == Some(cert.sha256)) else {
+                continue;
+            };
+            plan.keep.push((*d, i));
+            let e = &entries[i];
+            if !e.trust.starts_with(['C', 'T']) && !e.trust.contains('C') {
+                plan.notes.push(format!(
+                    "{label}: '{}' is present as '{}' with trust '{}' (not a trusted TLS CA)",
+                    cert.subject, e.nickname, e.trust
+                ));
+            }
+            continue;
+        }
+        let nick = nss::nickname(if named.len() == 1 {
+            raw_name.unwrap_or(name)
+        } else {
+            name
+        });
+        if let Some(other) = entries
+            .iter()
+            .find(|e| e.nickname == nick && !removed.contains(e.nickname.as_str()))
+        {
+            let (subject, fp) = other
+                .cert
+                .as_ref()
+                .map(|c| (c.subject.clone(), c.fingerprint()))
+                .unwrap_or_default();
+            return Err(Error::Failed {
+                msg: format!(
+                    "{label}: nickname '{nick}' already holds a different certificate ('{subject}', sha256 {fp}); refusing to add '{}' (sha256 {})",
+                    cert.subject,
+                    cert.fingerprint()
+                ),
+                path: Some(other.path.clone()),
+                hint: Some(
+                    "remove the old entry (`anchorage remove`) or choose another --name".into(),
+                ),
+            });
+        }
+        plan.add.push(Add {
+            desired: *d,
+            name: name.clone(),
+            key: nick,
+            repair: false,
+        });
+    }
+    Ok(plan)
+}
+
+/// What `remove` selects: managed entries whose fingerprint or managed name is listed.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub fingerprints: HashSet<String>,
+    pub names: HashSet<String>,
+}
+
+impl Selection {
+    pub fn matches(&self, e: &Entry) -> bool {
+        e.cert
+            .as_ref()
+            .is_some_and(|c| self.fingerprints.contains(&c.fingerprint()))
+            || self.names.contains(&e.name)
+    }
+
+    /// Also select what `entries` are (NSS entries go by the names and fingerprints of the
+    /// files they mirror).
+    pub fn widen<'a>(&mut self, entries: impl IntoIterator<Item = &'a Entry>) {
+        for e in entries {
+            self.names.insert(e.name.clone());
+            if let Some(c) = &e.cert {
+                self.fingerprints.insert(c.fingerprint());
+            }
+        }
+    }
+}
+
+/// remove: a plan whose adds are empty: the managed entries that match.
+pub fn select(state: &State, selection: &Selection) -> StorePlan {
+    StorePlan {
+        remove: state
+            .managed()
+            .filter(|(_, e)| selection.matches(e))
+            .map(|(i, _)| i)
+            .collect(),
+        ..StorePlan::default()
+    }
+}
+
+#[cfg(test)]
+mod tests;

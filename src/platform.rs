@@ -49,6 +49,72 @@ pub struct Layout {
 
 pub const ANCHORAGE: &str = "anchorage";
 
+/// `--platform`: `auto` (detect from the tree) or one row of the table. The values clap
+/// accepts come from `PlatformId` itself, so the table and the flag cannot drift apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlatformChoice(pub Option<PlatformId>);
+
+impl PlatformChoice {
+    pub fn parser() -> impl clap::builder::TypedValueParser<Value = PlatformChoice> {
+        use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+        use clap::ValueEnum;
+        let values = std::iter::once(PossibleValue::new("auto")).chain(
+            PlatformId::value_variants()
+                .iter()
+                .filter_map(ValueEnum::to_possible_value),
+        );
+        PossibleValuesParser::new(values)
+            .map(|name: String| PlatformChoice(PlatformId::from_str(&name, false).ok()))
+    }
+}
+
+/// The tree a command works on: its root and the platform row that applies to it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub root: PathBuf,
+    pub detected: Detected,
+}
+
+impl Target {
+    /// Check `--root` and detect (or take) the platform.
+    pub fn open(root: &Path, forced: Option<PlatformId>) -> Result<Target> {
+        let meta = std::fs::metadata(root).map_err(|_| Error::NoInput {
+            path: root.to_path_buf(),
+        })?;
+        if !meta.is_dir() {
+            return Err(Error::usage(format!(
+                "--root {}: not a directory",
+                root.display()
+            )));
+        }
+        Ok(Target {
+            root: root.to_path_buf(),
+            detected: detect(root, forced)?,
+        })
+    }
+
+    pub fn layout(&self) -> &'static Layout {
+        layout(self.detected.id)
+    }
+
+    /// The platform's name as reports show it ("debian", "rhel", …).
+    pub fn platform_name(&self) -> &'static str {
+        self.detected.id.name()
+    }
+}
+
+impl PlatformId {
+    pub fn name(self) -> &'static str {
+        match self {
+            PlatformId::Debian => "debian",
+            PlatformId::Rhel => "rhel",
+            PlatformId::Suse => "suse",
+            PlatformId::Alpine => "alpine",
+            PlatformId::Arch => "arch",
+        }
+    }
+}
+
 /// One row per family. Sources: each family's own `update-ca-certificates` /
 /// `update-ca-trust` / `trust` scripts (see ARCHITECTURE.md), cross-checked against openssl-probe.
 pub const LAYOUTS: &[Layout] = &[

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Status};
 
 /// The PATH hooks run with, whatever the caller's PATH is.
 pub const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -27,23 +27,22 @@ impl Output {
         self.code == Some(0) && !self.timed_out
     }
 
-    /// "command: exit N: stderr" for error messages.
-    pub fn describe(&self) -> String {
-        let status = if self.timed_out {
-            "timed out".to_string()
-        } else {
-            match self.code {
-                Some(c) => format!("exit {c}"),
-                None => "killed by a signal".into(),
-            }
-        };
-        let mut s = format!("`{}` failed ({status})", self.argv.join(" "));
-        let err = self.stderr.trim();
-        if !err.is_empty() {
-            s.push_str(": ");
-            s.push_str(err);
+    pub fn status(&self) -> Status {
+        match (self.timed_out, self.code) {
+            (true, _) => Status::TimedOut,
+            (false, Some(c)) => Status::Exited(c),
+            (false, None) => Status::Signalled,
         }
-        s
+    }
+
+    /// The failure as a structured error (argv, status, stderr kept as fields).
+    pub fn into_error(self, hint: impl Into<String>) -> Error {
+        Error::Command {
+            status: self.status(),
+            argv: self.argv,
+            stderr: self.stderr,
+            hint: Some(hint.into()),
+        }
     }
 }
 
@@ -74,9 +73,11 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
     tracing::debug!(command = ?shown, "running");
-    let (program, args) = argv
-        .split_first()
-        .ok_or_else(|| Error::failed("empty command", ""))?;
+    let (program, args) = argv.split_first().ok_or_else(|| Error::Failed {
+        msg: "empty command".into(),
+        path: None,
+        hint: None,
+    })?;
     let mut child = Command::new(program)
         .args(args)
         .env("PATH", SAFE_PATH)
@@ -93,10 +94,14 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
                 Error::MissingProgram {
                     program: shown[0].clone(),
                     in_tree: None,
-                    hint: String::new(),
+                    hint: None,
                 }
             } else {
-                Error::failed(format!("cannot run `{}`: {e}", shown.join(" ")), "")
+                Error::Failed {
+                    msg: format!("cannot run `{}`: {e}", shown.join(" ")),
+                    path: None,
+                    hint: None,
+                }
             }
         })?;
     let out_reader = child.stdout.take().map(spawn_reader);
@@ -119,10 +124,11 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(2)),
             Err(e) => {
-                return Err(Error::failed(
-                    format!("waiting for `{}`: {e}", shown.join(" ")),
-                    "",
-                ))
+                return Err(Error::Failed {
+                    msg: format!("waiting for `{}`: {e}", shown.join(" ")),
+                    path: None,
+                    hint: None,
+                })
             }
         }
     };

@@ -2,11 +2,25 @@
 //! X.509 parse (a bundle has ~150 roots; the no-op path must cost microseconds).
 
 use std::collections::HashSet;
+use std::path::Path;
 
 use crate::cert::sha256;
 
 const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
 const END: &[u8] = b"-----END CERTIFICATE-----";
+
+/// The digests of the bundle at `path`; `None` when it does not exist.
+pub fn read_digests(path: &Path) -> crate::error::Result<Option<HashSet<[u8; 32]>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(digests(&bytes))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(crate::error::Error::io(
+            "cannot read the effective bundle",
+            path,
+            e,
+        )),
+    }
+}
 
 pub fn digests(bytes: &[u8]) -> HashSet<[u8; 32]> {
     certificates(bytes)

@@ -1,6 +1,108 @@
-//! Trust stores anchorage manages. `system` is the distribution's store (files + hook +
-//! effective bundle). Each store reads its *effective* state so planning can judge by effect.
+//! Trust stores anchorage manages, all behind one trait: `system` (the distribution's anchors
+//! directory, in the local-directory or Debian conf placement) and `nss` (one NSS database).
+//! A store reads its *effective* state so planning can judge by effect, and applies a plan
+//! computed from that state; nothing else writes to a store.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use crate::cert::Certificate;
+use crate::error::Result;
+use crate::plan::StorePlan;
+use crate::policy::Candidate;
 
 pub mod bundle;
+pub mod debian_conf;
+pub mod hook;
 pub mod nss;
 pub mod system;
+
+/// Which store an entry or a report line belongs to. Shown as `system` or `nss:/path`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StoreId {
+    System,
+    /// An NSS database, by its path inside the root ("/home/u/.pki/nssdb").
+    Nss(String),
+}
+
+impl fmt::Display for StoreId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoreId::System => f.write_str("system"),
+            StoreId::Nss(rel) => write!(f, "nss:{rel}"),
+        }
+    }
+}
+
+impl serde::Serialize for StoreId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One thing a store holds: a managed file, or an NSS database entry.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The managed name (file stem; nickname without `anchorage-`).
+    pub name: String,
+    /// The file (system) or the database directory (NSS).
+    pub path: std::path::PathBuf,
+    /// NSS: the nickname; empty for files.
+    pub nickname: String,
+    /// `None` when the file is missing (stale conf entry) or is not one readable certificate.
+    pub cert: Option<Certificate>,
+    pub problem: Option<String>,
+    /// Debian conf placement: listed in ca-certificates.conf. True everywhere else.
+    pub registered: bool,
+    /// anchorage's own entry (system: always; NSS: the nickname prefix).
+    pub ours: bool,
+    /// NSS trust flags ("C,,"); empty for files.
+    pub trust: String,
+}
+
+/// What a store holds now.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// Every entry, in the store's order (NSS: ours and others').
+    pub entries: Vec<Entry>,
+    /// Digests of what is trusted now; `None` when not consulted or not there (no bundle).
+    pub effective: Option<HashSet<[u8; 32]>>,
+}
+
+impl State {
+    /// The entries anchorage manages, with their index into `entries`.
+    pub fn managed(&self) -> impl Iterator<Item = (usize, &Entry)> {
+        self.entries.iter().enumerate().filter(|(_, e)| e.ours)
+    }
+}
+
+/// How far `apply` got: the first `removed` removals and `added` additions of the plan are in
+/// place (both are applied in plan order, removals first).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Done {
+    pub removed: usize,
+    pub added: usize,
+}
+
+impl Done {
+    pub fn any(&self) -> bool {
+        self.removed + self.added > 0
+    }
+}
+
+/// A trust store: same verbs for every kind.
+pub trait Store {
+    fn id(&self) -> StoreId;
+    /// The store as it is now. `effective`: also read what is trusted (the bundle).
+    fn read(&self, effective: bool) -> Result<State>;
+    /// Carry out `plan` (computed from `state`); `done` records progress even on failure.
+    fn apply(
+        &self,
+        plan: &StorePlan,
+        state: &State,
+        desired: &[Candidate],
+        done: &mut Done,
+    ) -> Result<()>;
+    /// True for stores whose changes take effect through the platform's update hook.
+    fn needs_hook(&self) -> bool;
+}

@@ -1,7 +1,6 @@
-//! NSS databases (Chromium, Firefox, agents' BrowserBot): the guide-003 steps
-//! (`certutil -N`, `certutil -A -t "C,,"`, `chown -R`) as one store. Idempotent by
-//! fingerprint; anchorage's entries carry the nickname prefix `anchorage-`; every certutil run
-//! goes through `run` (argv, never a shell).
+//! One NSS database (Chromium, Firefox, agents' BrowserBot) and the guide-003 steps on it
+//! (`certutil -N`, `certutil -A -t "C,,"`, `certutil -D`, `chown -R`); every certutil run goes
+//! through `run` (argv, never a shell). Finding databases (`--nss-discover`) is here too.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -300,11 +299,7 @@ fn certutil_run(certutil: &Path, args: Vec<OsString>) -> Result<run::Output> {
     argv.extend(args);
     let out = run::run(&argv, TIMEOUT)?;
     if !out.success() {
-        return Err(Error::Failed {
-            msg: out.describe(),
-            path: None,
-            hint: "see certutil's message above".into(),
-        });
+        return Err(out.into_error("see certutil's message above"));
     }
     Ok(out)
 }
@@ -315,7 +310,9 @@ pub fn find_certutil(package: &str) -> Result<PathBuf> {
     run::find_in("certutil", &path).ok_or_else(|| Error::MissingProgram {
         program: "certutil".into(),
         in_tree: None,
-        hint: format!("install the `{package}` package (for example `apt-get install {package}`)"),
+        hint: Some(format!(
+            "install the `{package}` package (for example `apt-get install {package}`)"
+        )),
     })
 }
 

@@ -9,16 +9,16 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{apply_change, desired, nss, Failure, NssOpts, Target};
-use crate::cli::{ChangeOpts, ExecArgs, OnError, PlatformArg};
+use super::change::{converge, desired};
 use crate::error::{Error, Result};
 use crate::fsx::{self, Attrs};
 use crate::input::source::Missing;
 use crate::plan::Mode;
-use crate::platform;
+use crate::platform::{self, Target};
 use crate::policy::Candidate;
-use crate::report::Report;
-use crate::store::bundle;
+use crate::report::{ExecOutcome, Failure, Header, Report};
+use crate::request::{EnvRequest, ExecRequest, Global, OnError};
+use crate::store::{bundle, nss};
 
 /// The variables that make OpenSSL, curl, Python requests, Node.js and git use our bundle.
 pub const ENV_VARS: &[&str] = &[
@@ -30,16 +30,6 @@ pub const ENV_VARS: &[&str] = &[
 ];
 
 pub const BUNDLE_NAME: &str = "anchorage-ca-bundle.pem";
-
-/// What `main` does after the step: print the report, then replace the process.
-pub struct ExecPlan {
-    pub report: Option<Report>,
-    pub error: Option<Error>,
-    pub program: Vec<OsString>,
-    /// Variables to set for PROGRAM (the environment-bundle fallback).
-    pub env: Vec<(String, String)>,
-    pub notice: Option<String>,
-}
 
 /// Sources: the arguments, else $ANCHORAGE_SOURCES split on ':'.
 pub fn sources(args: &[PathBuf]) -> Vec<PathBuf> {
@@ -66,65 +56,19 @@ fn is_unwritable(e: &Error) -> bool {
     }
 }
 
-pub fn exec(root: &Path, platform: PlatformArg, n: &NssOpts, args: ExecArgs) -> ExecPlan {
-    let ExecArgs {
-        sources: srcs,
-        opts,
-        on_error,
-        override_env,
-        program,
-    } = args;
-    let (srcs, opts) = (&srcs, &opts);
-    let mut plan = ExecPlan {
+pub fn exec(global: &Global, req: &ExecRequest) -> ExecOutcome {
+    let mut plan = ExecOutcome {
         report: None,
         error: None,
-        program,
+        program: req.program.clone(),
         env: Vec::new(),
         notice: None,
     };
-    let srcs = sources(srcs);
-    let step = (|| -> std::result::Result<Report, Failure> {
-        let (wanted, skipped, warnings) = desired(&srcs, opts, Mode::Sync, Missing::Empty)?;
-        let target = Target::open(root, platform)?;
-        let nss = nss::context(&target, n)?;
-        match apply_change(
-            &target,
-            nss.as_ref(),
-            &wanted,
-            skipped,
-            warnings,
-            opts,
-            Mode::Sync,
-        ) {
-            Err(f) if is_unwritable(&f.error) && !f.partial.as_ref().is_some_and(|p| p.changed) => {
-                let path = fallback_bundle(&target, &wanted).map_err(Failure::from)?;
-                plan.env = env_for(&path, override_env);
-                let kept: Vec<&str> = ENV_VARS
-                    .iter()
-                    .copied()
-                    .filter(|k| !plan.env.iter().any(|(e, _)| e == k))
-                    .collect();
-                plan.notice = Some(format!(
-                    "anchorage: system trust store not writable ({}); {} source certificate(s) in {} via {}{}",
-                    f.error,
-                    wanted.len(),
-                    path.display(),
-                    if plan.env.is_empty() { "no variable".to_string() } else { plan.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ") },
-                    if kept.is_empty() { String::new() } else { format!(" (already set, kept: {}; use --override-env)", kept.join(", ")) }
-                ));
-                let mut r = target_report(&target, opts.check);
-                r.warnings
-                    .push(format!("environment bundle: {}", path.display()));
-                Ok(r)
-            }
-            other => other,
-        }
-    })();
-    match step {
+    match step(global, req, &mut plan) {
         Ok(report) => plan.report = Some(report),
         Err(f) => {
             plan.report = f.partial.map(|b| *b);
-            if on_error == OnError::Continue {
+            if req.on_error == OnError::Continue {
                 plan.notice = Some(format!(
                     "anchorage: error: {} (continuing: --on-error=continue)",
                     f.error
@@ -137,23 +81,55 @@ pub fn exec(root: &Path, platform: PlatformArg, n: &NssOpts, args: ExecArgs) -> 
     plan
 }
 
-fn target_report(target: &Target, check: bool) -> Report {
-    target.empty_report(check)
+/// Sync the sources; when the system store cannot be written, fall back to the environment
+/// bundle (and say so in `plan`).
+fn step(
+    global: &Global,
+    req: &ExecRequest,
+    plan: &mut ExecOutcome,
+) -> std::result::Result<Report, Failure> {
+    let opts = &req.opts;
+    let srcs = sources(&req.sources);
+    let wanted = desired(&srcs, opts, Mode::Sync, Missing::Empty)?;
+    let target = Target::open(&global.root, global.platform)?;
+    let nss = nss::open(&target, &global.nss)?;
+    match converge(&target, nss, &wanted, Mode::Sync, opts) {
+        Err(f) if is_unwritable(&f.error) && !f.partial.as_ref().is_some_and(|p| p.changed) => {
+            let wanted = &wanted.accepted;
+            let path = fallback_bundle(&target, wanted).map_err(Failure::from)?;
+            plan.env = env_for(&path, req.override_env);
+            let kept: Vec<&str> = ENV_VARS
+                .iter()
+                .copied()
+                .filter(|k| !plan.env.iter().any(|(e, _)| e == k))
+                .collect();
+            plan.notice = Some(format!(
+                    "anchorage: system trust store not writable ({}); {} source certificate(s) in {} via {}{}",
+                    f.error,
+                    wanted.len(),
+                    path.display(),
+                    if plan.env.is_empty() { "no variable".to_string() } else { plan.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ") },
+                    if kept.is_empty() { String::new() } else { format!(" (already set, kept: {}; use --override-env)", kept.join(", ")) }
+                ));
+            let header = Header {
+                platform: target.platform_name().to_string(),
+                root: target.root.display().to_string(),
+                check: opts.check,
+            };
+            let warnings = vec![format!("environment bundle: {}", path.display())];
+            Ok(crate::report::build(header, &[], &[], &[], None, warnings))
+        }
+        other => other,
+    }
 }
 
 /// `anchorage env`: build the bundle and return the `export` lines.
-pub fn env(
-    root: &Path,
-    platform: PlatformArg,
-    srcs: &[PathBuf],
-    opts: &ChangeOpts,
-    override_env: bool,
-) -> Result<String> {
-    let srcs = sources(srcs);
-    let (wanted, _, _) = desired(&srcs, opts, Mode::Sync, Missing::Empty)?;
-    let target = Target::open(root, platform)?;
-    let path = fallback_bundle(&target, &wanted)?;
-    let vars = env_for(&path, override_env);
+pub fn env(global: &Global, req: &EnvRequest) -> Result<String> {
+    let srcs = sources(&req.sources);
+    let wanted = desired(&srcs, &req.opts, Mode::Sync, Missing::Empty)?;
+    let target = Target::open(&global.root, global.platform)?;
+    let path = fallback_bundle(&target, &wanted.accepted)?;
+    let vars = env_for(&path, req.override_env);
     let mut out: String = vars
         .iter()
         .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
@@ -208,8 +184,7 @@ fn bundle_dir() -> Result<PathBuf> {
 
 /// System effective bundle (as is) + the source anchors not already in it.
 fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<PathBuf> {
-    let layout = platform::layout(target.detected.id);
-    let system = platform::in_root(&target.root, layout.bundle);
+    let system = platform::in_root(&target.root, target.layout().bundle);
     let mut bytes = match std::fs::read(&system) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),

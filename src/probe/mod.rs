@@ -15,11 +15,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Target;
 use crate::cert;
-use crate::cli::{PlatformArg, VerifyArgs};
 use crate::error::{Error, Result};
 use crate::input::source::{self, Missing};
+use crate::platform::Target;
+use crate::request::{Global, VerifyRequest};
+use crate::store::system::SystemStore;
 
 mod judge;
 mod net;
@@ -87,7 +88,8 @@ struct Bundle {
     notes: Vec<String>,
 }
 
-pub fn verify(root: &Path, platform: PlatformArg, args: &VerifyArgs) -> Result<VerifyReport> {
+pub fn verify(global: &Global, args: &VerifyRequest) -> Result<VerifyReport> {
+    let (root, platform) = (&global.root, global.platform);
     let endpoint = target::parse_target(&args.target)?;
     let proxy = args.proxy.as_deref().map(target::parse_proxy).transpose()?;
     let name = target::server_name(args.servername.as_deref().unwrap_or(&endpoint.host))?;
@@ -224,7 +226,7 @@ fn effective_bundle(
     t: &Target,
     algs: &rustls::crypto::WebPkiSupportedAlgorithms,
 ) -> Result<Bundle> {
-    let path = t.store(false)?.bundle_path();
+    let path = crate::platform::in_root(&t.root, t.layout().bundle);
     let mut notes = Vec::new();
     let certs = match fs::read(&path) {
         Ok(bytes) => {
@@ -256,7 +258,7 @@ fn effective_bundle(
 /// Managed anchors of the tree (name, sha256): the platform's store and, on Debian, conf mode.
 fn managed(t: &Target, notes: &mut Vec<String>) -> Vec<(String, [u8; 32])> {
     let mut out = Vec::new();
-    let stores = match t.all_stores() {
+    let stores = match SystemStore::all(&t.root, t.layout()) {
         Ok(s) => s,
         Err(e) => {
             notes.push(format!("cannot list managed anchors: {e}"));

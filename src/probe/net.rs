@@ -6,7 +6,6 @@
 
 use std::io::{self, Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -30,8 +29,8 @@ pub struct Handshake {
 }
 
 /// Connect to `target` (through `proxy` if given) and run a TLS handshake for `name`.
-/// Every failure before the server's certificates arrive is an `Error::Io` (exit 74) whose
-/// path is the `host:port` that failed.
+/// Every failure before the server's certificates arrive is an `Error::Network` (exit 74)
+/// naming the `host:port` that failed.
 pub fn handshake(
     provider: &Arc<CryptoProvider>,
     target: &Endpoint,
@@ -58,10 +57,8 @@ pub fn handshake(
         chain: Mutex::new(None),
         algs: provider.signature_verification_algorithms,
     });
-    let tls_err = |e: rustls::Error| Error::Io {
-        what: "cannot set up TLS".into(),
-        path: PathBuf::from(target.authority()),
-        source: io::Error::other(e),
+    let tls_err = |e: rustls::Error| {
+        Error::network("cannot set up TLS", target.authority(), io::Error::other(e))
     };
     let config = ClientConfig::builder_with_provider(Arc::clone(provider))
         .with_safe_default_protocol_versions()
@@ -122,16 +119,16 @@ pub fn handshake(
             protocol,
             late_error: Some(describe_tls(&e, timeout)),
         }),
-        (None, Err(e)) => Err(Error::Io {
-            what: "TLS handshake failed".into(),
-            path: PathBuf::from(target.authority()),
-            source: io::Error::new(e.kind(), describe_tls(&e, timeout)),
-        }),
-        (None, Ok(())) => Err(Error::Io {
-            what: "TLS handshake failed".into(),
-            path: PathBuf::from(target.authority()),
-            source: io::Error::other("the server presented no certificate"),
-        }),
+        (None, Err(e)) => Err(Error::network(
+            "TLS handshake failed",
+            target.authority(),
+            io::Error::new(e.kind(), describe_tls(&e, timeout)),
+        )),
+        (None, Ok(())) => Err(Error::network(
+            "TLS handshake failed",
+            target.authority(),
+            io::Error::other("the server presented no certificate"),
+        )),
     }
 }
 
@@ -157,11 +154,7 @@ fn timed_out(timeout: Duration) -> io::Error {
 }
 
 fn io_error(what: &str, at: &Endpoint, source: io::Error) -> Error {
-    Error::Io {
-        what: what.into(),
-        path: PathBuf::from(at.authority()),
-        source,
-    }
+    Error::network(what, at.authority(), source)
 }
 
 /// Resolve and connect, trying every address until the deadline.

@@ -1,0 +1,142 @@
+//! Apply: under the tree lock (taken before the stores were read), each store's plan in
+//! order — the system stores first, then the platform's hook once, then the effect check,
+//! then the other stores (NSS). Progress is recorded as it happens, so a failure reports
+//! truthfully what was already changed.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::cert::Certificate;
+use crate::effect;
+use crate::error::Result;
+use crate::fsx::{self, TreeLock};
+use crate::plan::StorePlan;
+use crate::policy::Candidate;
+use crate::report::HookReport;
+use crate::store::hook::Hook;
+use crate::store::{bundle, Done, State, Store};
+
+/// A store with what it holds and what it is to do.
+pub struct Planned {
+    pub store: Box<dyn Store>,
+    pub state: State,
+    pub plan: StorePlan,
+}
+
+/// How far a run got.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Per planned store; `None` when the run stopped before reaching it.
+    pub done: Vec<Option<Done>>,
+    /// The hook, once it ran.
+    pub hook: Option<HookReport>,
+    /// The hook's stderr worth a warning.
+    pub hook_note: Option<String>,
+}
+
+/// The run's lock (none under `--check`: planning only reads).
+pub fn lock(root: &Path, check: bool) -> Result<Option<TreeLock>> {
+    if check {
+        return Ok(None);
+    }
+    fsx::lock_tree(root).map(Some)
+}
+
+/// Does any store that feeds the hook have something to do?
+pub fn hook_needed(planned: &[Planned]) -> bool {
+    planned
+        .iter()
+        .any(|p| p.store.needs_hook() && !p.plan.is_noop())
+}
+
+/// Carry out every plan. `hook`: resolved before (none with `--no-update`); `bundle`: the
+/// effective bundle the hook builds.
+pub fn apply(
+    planned: &[Planned],
+    desired: &[Candidate],
+    hook: Option<&Hook>,
+    timeout: Duration,
+    bundle: &Path,
+) -> (Applied, Result<()>) {
+    let mut applied = Applied {
+        done: vec![None; planned.len()],
+        ..Applied::default()
+    };
+    let result = run(planned, desired, hook, timeout, bundle, &mut applied);
+    (applied, result)
+}
+
+fn run(
+    planned: &[Planned],
+    desired: &[Candidate],
+    hook: Option<&Hook>,
+    timeout: Duration,
+    bundle_path: &Path,
+    applied: &mut Applied,
+) -> Result<()> {
+    let system_changes = hook_needed(planned);
+    for (i, p) in planned.iter().enumerate() {
+        if !p.store.needs_hook() {
+            continue;
+        }
+        let done = applied.done[i].insert(Done::default());
+        p.store.apply(&p.plan, &p.state, desired, done)?;
+    }
+    if let (true, Some(hook)) = (system_changes, hook) {
+        let out = hook.run(timeout)?;
+        applied.hook = Some(HookReport {
+            command: out.argv.clone(),
+            ran: true,
+            exit_code: out.output.code,
+        });
+        applied.hook_note = out.stderr_note.clone();
+        if !out.output.success() {
+            let output = out.output;
+            return Err(output.into_error(
+                "the files were written; fix the hook's problem and run anchorage again",
+            ));
+        }
+        let (added, removed) = expected(planned, desired);
+        let effective = bundle::read_digests(bundle_path)?.unwrap_or_default();
+        effect::check(&out, bundle_path, &effective, &added, &removed)?;
+    }
+    for (i, p) in planned.iter().enumerate() {
+        if p.store.needs_hook() {
+            continue;
+        }
+        let done = applied.done[i].insert(Done::default());
+        p.store.apply(&p.plan, &p.state, desired, done)?;
+    }
+    Ok(())
+}
+
+/// What the hook must have done: every system add present; every removal gone unless the
+/// certificate is still managed by an entry that stays (Debian's other placement).
+fn expected<'a>(
+    planned: &'a [Planned],
+    desired: &'a [Candidate],
+) -> (Vec<&'a Certificate>, Vec<&'a Certificate>) {
+    let system = || planned.iter().filter(|p| p.store.needs_hook());
+    let added = system()
+        .flat_map(|p| p.plan.add.iter().map(|a| &*desired[a.desired].cert))
+        .collect();
+    let mut staying: HashSet<[u8; 32]> = HashSet::new();
+    for p in system() {
+        let gone: HashSet<usize> = p.plan.remove.iter().copied().collect();
+        staying.extend(
+            p.state
+                .entries
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !gone.contains(i))
+                .filter_map(|(_, e)| e.cert.as_ref().map(|c| c.sha256)),
+        );
+    }
+    let removed = system()
+        .flat_map(|p| p.plan.remove.iter().map(|&i| &p.state.entries[i]))
+        .filter_map(|e| e.cert.as_ref())
+        .filter(|c| !staying.contains(&c.sha256))
+        .collect();
+    (added, removed)
+}

@@ -1,0 +1,373 @@
+//! install, sync and remove: read the desired set (or the selectors), plan every store, then —
+//! unless `--check` — apply, run the hook once and judge the effect. remove is a plan whose
+//! adds are empty; all three go through the same `apply` and `report::build`.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use crate::apply::{self, Planned};
+use crate::cert;
+use crate::error::{Error, Result};
+use crate::input::source::{self, Missing};
+use crate::plan::{self, Mode, Selection, StorePlan};
+use crate::platform::Target;
+use crate::policy::{self, Candidate};
+use crate::report::{self, Failure, Header, HookReport, Report, StoreRun};
+use crate::request::{ChangeOptions, ChangeRequest, Global, RemoveRequest};
+use crate::store::hook::Hook;
+use crate::store::nss::{self, NssStores};
+use crate::store::system::SystemStore;
+use crate::store::Store;
+
+/// The desired anchors, what policy skipped, and what reading the sources noted.
+pub struct Desired {
+    pub accepted: Vec<Candidate>,
+    pub skipped: Vec<policy::Skipped>,
+    pub warnings: Vec<String>,
+}
+
+/// The PKCS#12 password: `--password-file` (first line) or `ANCHORAGE_PASSWORD`. Never logged.
+fn password(opts: &ChangeOptions) -> Result<Option<String>> {
+    if let Some(file) = &opts.password_file {
+        let text = std::fs::read_to_string(file).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NoInput { path: file.clone() },
+            _ => Error::io("cannot read the password file", file, e),
+        })?;
+        let line = text.lines().next().unwrap_or("");
+        return Ok(Some(line.to_string()));
+    }
+    Ok(std::env::var("ANCHORAGE_PASSWORD").ok())
+}
+
+/// Read and judge the sources. Everything that can fail on input fails here, before any write.
+pub fn desired(
+    sources: &[PathBuf],
+    opts: &ChangeOptions,
+    mode: Mode,
+    missing: Missing,
+) -> Result<Desired> {
+    let password = password(opts)?;
+    let loaded = source::load(sources, password.as_deref(), missing)?;
+    let decision = policy::decide(&loaded, opts.allow, opts.name.as_deref(), cert::now())?;
+    // A SOURCE that yields no installable certificate is bad input for install; for sync an
+    // empty directory is a valid desired set (but a file without anchors is still an error).
+    for (arg, src) in sources.iter().enumerate() {
+        let files: Vec<_> = loaded.files.iter().filter(|f| f.arg == arg).collect();
+        let yields = files.iter().any(|f| {
+            f.indexes.iter().any(|&i| {
+                decision
+                    .accepted
+                    .iter()
+                    .any(|c| c.cert.sha256 == loaded.certs[i].cert.sha256)
+            })
+        });
+        if yields {
+            continue;
+        }
+        let stdin = src.as_os_str() == "-";
+        let is_dir = !stdin && src.is_dir();
+        let exists = stdin || src.exists();
+        if (mode == Mode::Sync || missing == Missing::Empty) && (is_dir || !exists) {
+            continue;
+        }
+        let why = if files.is_empty() {
+            "no certificate found"
+        } else {
+            "no installable certificate (all skipped by policy)"
+        };
+        return Err(Error::bad_input(
+            src,
+            why,
+            "give a file or directory holding a CA certificate (PEM, DER, PKCS#7 or PKCS#12)",
+        ));
+    }
+    Ok(Desired {
+        accepted: decision.accepted,
+        skipped: decision.skipped,
+        warnings: loaded.warnings,
+    })
+}
+
+pub fn change(global: &Global, req: &ChangeRequest) -> std::result::Result<Report, Failure> {
+    let desired = desired(&req.sources, &req.opts, req.mode, Missing::Error)?;
+    let target = Target::open(&global.root, global.platform)?;
+    let nss = nss::open(&target, &global.nss)?;
+    let report = converge(&target, nss, &desired, req.mode, &req.opts);
+    // The process ends after the report: freeing 10,000 certificates one by one would only
+    // delay the exit (the kernel reclaims the memory at once).
+    std::mem::forget(desired);
+    report
+}
+
+fn header(target: &Target, check: bool) -> Header {
+    Header {
+        platform: target.platform_name().to_string(),
+        root: target.root.display().to_string(),
+        check,
+    }
+}
+
+fn planned(store: impl Store + 'static, state: crate::store::State, plan: StorePlan) -> Planned {
+    Planned {
+        store: Box::new(store),
+        state,
+        plan,
+    }
+}
+
+/// install/sync `desired` on the target (also `exec`'s step).
+pub fn converge(
+    target: &Target,
+    nss: Option<NssStores>,
+    desired: &Desired,
+    mode: Mode,
+    opts: &ChangeOptions,
+) -> std::result::Result<Report, Failure> {
+    let (root, layout) = (&target.root, target.layout());
+    let system = SystemStore::new(root, layout, opts.debian_conf)?;
+    let mut warnings = desired.warnings.clone();
+    let (nss_stores, notes) = nss.map_or((Vec::new(), Vec::new()), |n| (n.stores, n.notes));
+    warnings.extend(notes);
+    let _lock = apply::lock(root, opts.check)?;
+    let state = system.read(!opts.no_update)?;
+    let plan = plan::diff(
+        &desired.accepted,
+        &state.entries,
+        state.effective.as_ref(),
+        mode,
+    );
+    let named = plan::names(&plan, &state.entries);
+    let removes = !plan.remove.is_empty();
+    let mut all = vec![planned(system, state, plan)];
+    let changes = apply::hook_needed(&all);
+    // Resolve the hook before writing anything: a missing hook must change nothing.
+    let mut hook = None;
+    if changes && !opts.no_update {
+        match Hook::resolve(root, layout, removes) {
+            Ok(h) => hook = Some(h),
+            Err(e) if opts.check => warnings.push(format!("the update hook would fail: {e}")),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if changes && !opts.check {
+        // Debian's other placement feeds the same bundle: a certificate it still manages
+        // legitimately stays there (read for the effect check only).
+        for other in SystemStore::all(root, layout)? {
+            if other.is_conf() != opts.debian_conf {
+                let state = other.read(false).unwrap_or_default();
+                all.push(planned(other, state, StorePlan::default()));
+            }
+        }
+    }
+    for store in nss_stores {
+        let state = store.read(false)?;
+        let label = store.db.rel.clone();
+        let plan = plan::diff_nss(
+            &desired.accepted,
+            &named,
+            &state,
+            mode,
+            opts.name.as_deref(),
+            &label,
+        )?;
+        all.push(planned(store, state, plan));
+    }
+    let store_notes: Vec<String> = all.iter().flat_map(|p| p.plan.notes.clone()).collect();
+    let hook_report = hook.as_ref().map(|h| HookReport {
+        command: h.display(),
+        ran: false,
+        exit_code: None,
+    });
+    let header = header(target, opts.check);
+    if opts.check {
+        warnings.extend(store_notes);
+        let runs = runs(&all, None);
+        return Ok(report::build(
+            header,
+            &desired.accepted,
+            &desired.skipped,
+            &runs,
+            hook_report,
+            warnings,
+        ));
+    }
+    let bundle = platform_bundle(target);
+    let (applied, result) = apply::apply(
+        &all,
+        &desired.accepted,
+        hook.as_ref(),
+        opts.hook_timeout,
+        &bundle,
+    );
+    warnings.extend(applied.hook_note.clone());
+    if changes && opts.no_update {
+        warnings.push(format!(
+            "--no-update: run the platform's update command ({}) to make the changes effective",
+            layout.hook_path
+        ));
+    }
+    warnings.extend(store_notes);
+    let runs = runs(&all, Some(&applied.done));
+    let report = report::build(
+        header,
+        &desired.accepted,
+        &desired.skipped,
+        &runs,
+        applied.hook.or(hook_report),
+        warnings,
+    );
+    finish(report, result)
+}
+
+fn platform_bundle(target: &Target) -> PathBuf {
+    crate::platform::in_root(&target.root, target.layout().bundle)
+}
+
+fn finish(report: Report, result: Result<()>) -> std::result::Result<Report, Failure> {
+    match result {
+        Ok(()) => Ok(report),
+        Err(error) => Err(Failure {
+            error,
+            partial: Some(Box::new(report)),
+        }),
+    }
+}
+
+/// The report's view of each store: planned only (`done` = None), or as far as applied
+/// (stores the run never reached are left out).
+fn runs<'a>(all: &'a [Planned], done: Option<&[Option<crate::store::Done>]>) -> Vec<StoreRun<'a>> {
+    all.iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let done = match done {
+                None => None,
+                Some(d) => Some(d[i]?),
+            };
+            Some(StoreRun {
+                id: p.store.id(),
+                entries: &p.state.entries,
+                plan: &p.plan,
+                done,
+            })
+        })
+        .collect()
+}
+
+fn normalize_fingerprint(s: &str) -> Option<String> {
+    let hex: String = s
+        .chars()
+        .filter(|c| *c != ':')
+        .collect::<String>()
+        .to_ascii_lowercase();
+    (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
+}
+
+/// Each selector with the fingerprints it stands for. Selectors that are files are read
+/// first: any failure reading them happens before a write.
+fn selectors(req: &RemoveRequest) -> Result<Vec<(String, HashSet<String>)>> {
+    let password = password(&req.opts)?;
+    let mut out = Vec::new();
+    for sel in &req.selectors {
+        let path = Path::new(sel);
+        let set: HashSet<String> = if sel == "-" || path.exists() {
+            let loaded = source::load(&[PathBuf::from(sel)], password.as_deref(), Missing::Error)?;
+            loaded.certs.iter().map(|s| s.cert.fingerprint()).collect()
+        } else if let Some(hex) = normalize_fingerprint(sel) {
+            HashSet::from([hex])
+        } else if sel.contains('/') {
+            return Err(Error::NoInput {
+                path: path.to_path_buf(),
+            });
+        } else {
+            HashSet::new()
+        };
+        out.push((sel.clone(), set));
+    }
+    Ok(out)
+}
+
+pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Report, Failure> {
+    let opts = &req.opts;
+    let selectors = selectors(req)?;
+    let target = Target::open(&global.root, global.platform)?;
+    let (root, layout) = (&target.root, target.layout());
+    let nss = nss::open(&target, &global.nss)?;
+    let _lock = apply::lock(root, opts.check)?;
+    let stores = if opts.debian_conf {
+        vec![SystemStore::new(root, layout, true)?]
+    } else {
+        SystemStore::all(root, layout)?
+    };
+    let mut selection = Selection {
+        fingerprints: selectors
+            .iter()
+            .flat_map(|(_, s)| s.iter().cloned())
+            .collect(),
+        names: selectors.iter().map(|(s, _)| s.clone()).collect(),
+    };
+    let mut matched: HashSet<String> = HashSet::new();
+    let mut all = Vec::new();
+    for store in stores {
+        let state = store.read(false)?;
+        let plan = plan::select(&state, &selection);
+        for &i in &plan.remove {
+            let e = &state.entries[i];
+            let fp = e.cert.as_ref().map(|c| c.fingerprint());
+            let hit = selectors
+                .iter()
+                .find(|(sel, set)| fp.as_ref().is_some_and(|f| set.contains(f)) || *sel == e.name);
+            matched.extend(hit.map(|(sel, _)| sel.clone()));
+        }
+        all.push(planned(store, state, plan));
+    }
+    // NSS entries go by the same fingerprints and names (plus those of the system matches).
+    selection.widen(
+        all.iter()
+            .flat_map(|p| p.plan.remove.iter().map(|&i| &p.state.entries[i])),
+    );
+    let mut hit: HashSet<String> = HashSet::new();
+    for store in nss.map(|n| n.stores).unwrap_or_default() {
+        let state = store.read(false)?;
+        let plan = plan::select(&state, &selection);
+        for &i in &plan.remove {
+            let e = &state.entries[i];
+            hit.insert(e.name.clone());
+            hit.extend(e.cert.as_ref().map(|c| c.fingerprint()));
+        }
+        all.push(planned(store, state, plan));
+    }
+    matched.extend(
+        selectors
+            .iter()
+            .filter(|(sel, set)| hit.contains(sel) || set.iter().any(|s| hit.contains(s)))
+            .map(|(sel, _)| sel.clone()),
+    );
+    let unmatched: Vec<String> = selectors
+        .iter()
+        .filter(|(sel, _)| !matched.contains(sel))
+        .map(|(sel, _)| format!("nothing managed by anchorage matches '{sel}'"))
+        .collect();
+    let header = header(&target, opts.check);
+    if opts.check {
+        return Ok(report::build(
+            header,
+            &[],
+            &[],
+            &runs(&all, None),
+            None,
+            unmatched,
+        ));
+    }
+    let hook = if apply::hook_needed(&all) && !opts.no_update {
+        Some(Hook::resolve(root, layout, true)?)
+    } else {
+        None
+    };
+    let bundle = platform_bundle(&target);
+    let (applied, result) = apply::apply(&all, &[], hook.as_ref(), opts.hook_timeout, &bundle);
+    let mut warnings: Vec<String> = applied.hook_note.iter().cloned().collect();
+    warnings.extend(unmatched);
+    let runs = runs(&all, Some(&applied.done));
+    let report = report::build(header, &[], &[], &runs, applied.hook, warnings);
+    finish(report, result)
+}

@@ -1,0 +1,201 @@
+//! list and doctor: read every store (never write) and say what is managed, where, whether it
+//! is effective, and what is wrong.
+
+use std::collections::HashSet;
+
+use crate::cert;
+use crate::error::Result;
+use crate::platform::{PlatformId, Target};
+use crate::report::{DoctorHook, DoctorPaths, DoctorReport, ListEntry, ListReport};
+use crate::request::Global;
+use crate::store::hook::Hook;
+use crate::store::nss::{self, DbKind, NssStores};
+use crate::store::system::SystemStore;
+use crate::store::{Store, StoreId};
+
+/// Managed anchors, problems reading them, and the effective bundle's digests.
+type Listing = (Vec<ListEntry>, Vec<String>, Option<HashSet<[u8; 32]>>);
+
+fn list_entries(target: &Target) -> Result<Listing> {
+    let mut entries = Vec::new();
+    let mut warnings = Vec::new();
+    let mut effective = None;
+    for store in SystemStore::all(&target.root, target.layout())? {
+        if effective.is_none() {
+            effective = store.effective()?;
+        }
+        for m in store.managed()? {
+            match &m.cert {
+                Some(c) => entries.push(ListEntry {
+                    name: m.name.clone(),
+                    subject: c.subject.clone(),
+                    issuer: c.issuer.clone(),
+                    sha256: c.fingerprint(),
+                    not_after: c.not_after_rfc3339(),
+                    stores: vec![StoreId::System],
+                    paths: vec![m.path.display().to_string()],
+                    in_bundle: effective.as_ref().is_some_and(|e| e.contains(&c.sha256))
+                        && m.registered,
+                }),
+                None => warnings.push(format!(
+                    "{}: {}",
+                    m.path.display(),
+                    m.problem.clone().unwrap_or_else(|| "unreadable".into())
+                )),
+            }
+        }
+    }
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((entries, warnings, effective))
+}
+
+/// Add NSS presence to list entries (and entries only in a database); problems for doctor.
+fn annotate(nss: &NssStores, entries: &mut Vec<ListEntry>) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    for store in &nss.stores {
+        let db = &store.db;
+        let id = store.id();
+        if db.kind() == DbKind::Missing {
+            problems.push(format!("{}: no NSS database there", db.rel));
+            continue;
+        }
+        if let Some(o) = store.expected_owner() {
+            for f in db.unreadable_by(o) {
+                problems.push(format!(
+                    "{}: the owner ({}:{}) cannot read {f}",
+                    db.rel, o.0, o.1
+                ));
+            }
+        }
+        for e in store.read(false)?.entries {
+            let Some(cert) = &e.cert else { continue };
+            let fp = cert.fingerprint();
+            if let Some(le) = entries.iter_mut().find(|le| le.sha256 == fp) {
+                le.stores.push(id.clone());
+            } else if e.ours {
+                entries.push(ListEntry {
+                    name: e.name.clone(),
+                    subject: cert.subject.clone(),
+                    issuer: cert.issuer.clone(),
+                    sha256: fp,
+                    not_after: cert.not_after_rfc3339(),
+                    stores: vec![id.clone()],
+                    paths: vec![store.path().display().to_string()],
+                    in_bundle: false,
+                });
+            }
+        }
+        for le in entries
+            .iter()
+            .filter(|le| le.stores.contains(&StoreId::System) && !le.stores.contains(&id))
+        {
+            problems.push(format!(
+                "{}: managed anchor '{}' is not in this database",
+                db.rel, le.name
+            ));
+        }
+    }
+    Ok(problems)
+}
+
+pub fn list(global: &Global) -> Result<ListReport> {
+    let target = Target::open(&global.root, global.platform)?;
+    let (mut certificates, mut warnings, _) = list_entries(&target)?;
+    if let Some(nss) = nss::open(&target, &global.nss)? {
+        warnings.extend(nss.notes.iter().cloned());
+        annotate(&nss, &mut certificates)?;
+    }
+    Ok(ListReport {
+        platform: target.platform_name().to_string(),
+        root: target.root.display().to_string(),
+        certificates,
+        warnings,
+    })
+}
+
+pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
+    let target = Target::open(&global.root, global.platform)?;
+    let store = SystemStore::new(&target.root, target.layout(), false)?;
+    let (mut managed, warnings, effective) = list_entries(&target)?;
+    let mut problems = Vec::new();
+    let mut doc_warnings = Vec::new();
+    if let Some(nss) = nss::open(&target, &global.nss)? {
+        doc_warnings.extend(nss.notes.iter().cloned());
+        problems.extend(annotate(&nss, &mut managed)?);
+    }
+    let hook = match Hook::resolve(&target.root, target.layout(), false) {
+        Ok(h) => DoctorHook {
+            command: h.display(),
+            found: true,
+        },
+        Err(e) => {
+            problems.push(format!("update hook: {e}"));
+            DoctorHook {
+                command: vec![target.layout().hook_path.to_string()],
+                found: false,
+            }
+        }
+    };
+    if effective.is_none() {
+        problems.push(format!(
+            "the effective bundle {} does not exist",
+            store.bundle_path().display()
+        ));
+    }
+    for w in &warnings {
+        problems.push(format!("broken managed file: {w}"));
+    }
+    let now = cert::now();
+    let mut missing = Vec::new();
+    let mut expiring = Vec::new();
+    let mut expired = Vec::new();
+    for m in &managed {
+        if !m.in_bundle && m.stores.contains(&StoreId::System) {
+            missing.push(m.name.clone());
+            problems.push(format!(
+                "managed anchor '{}' ({}) is not in the effective bundle",
+                m.name, m.subject
+            ));
+        }
+        let not_after = time::OffsetDateTime::parse(
+            &m.not_after,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map(|t| t.unix_timestamp())
+        .unwrap_or(i64::MAX);
+        if not_after < now {
+            expired.push(m.name.clone());
+            problems.push(format!(
+                "managed anchor '{}' expired on {}",
+                m.name, m.not_after
+            ));
+        } else if (not_after - now) / 86_400 < warn_days {
+            expiring.push(m.name.clone());
+            doc_warnings.push(format!(
+                "managed anchor '{}' expires on {} (within {warn_days} days)",
+                m.name, m.not_after
+            ));
+        }
+    }
+    let conf =
+        (target.detected.id == PlatformId::Debian).then(|| store.conf_path().display().to_string());
+    Ok(DoctorReport {
+        ok: problems.is_empty(),
+        platform: target.platform_name().to_string(),
+        evidence: target.detected.evidence.clone(),
+        root: target.root.display().to_string(),
+        paths: DoctorPaths {
+            anchors: store.dir().display().to_string(),
+            bundle: store.bundle_path().display().to_string(),
+            bundle_exists: effective.is_some(),
+            conf,
+        },
+        hook,
+        managed,
+        missing_from_bundle: missing,
+        expiring,
+        expired,
+        problems,
+        warnings: doc_warnings,
+    })
+}

@@ -1,0 +1,36 @@
+//! One function per subcommand, dispatched from a validated `Request`. Each returns an
+//! `Outcome` for `report::render` (or a `Failure` with what it had already changed).
+
+use crate::error::Error;
+use crate::report::{Failure, Outcome};
+use crate::request::{Command, Request};
+
+pub mod change;
+pub mod exec;
+pub mod inspect;
+
+pub fn run(request: &Request) -> Result<Outcome, Failure> {
+    let global = &request.global;
+    match &request.command {
+        Command::Change(req) => change::change(global, req).map(Outcome::Change),
+        Command::Remove(req) => change::remove(global, req).map(Outcome::Change),
+        Command::Exec(req) => Ok(Outcome::Exec(exec::exec(global, req))),
+        Command::Env(req) => Ok(Outcome::Env(exec::env(global, req)?)),
+        Command::Verify(req) => Ok(Outcome::Verify(crate::probe::verify(global, req)?)),
+        Command::List => Ok(Outcome::List(inspect::list(global)?)),
+        Command::Doctor { warn_days } => Ok(Outcome::Doctor(inspect::doctor(global, *warn_days)?)),
+        Command::Completions(shell) => {
+            let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+            let mut buf = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "anchorage", &mut buf);
+            Ok(Outcome::Text(buf))
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<crate::cli::Cli as clap::CommandFactory>::command())
+                .render(&mut buf)
+                .map_err(|e| Error::io("cannot render the man page", "-", e))?;
+            Ok(Outcome::Text(buf))
+        }
+    }
+}

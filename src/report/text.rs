@@ -1,0 +1,131 @@
+//! Text rendering of the reports, for humans.
+
+use super::{Action, DoctorReport, ListReport, Report};
+use crate::store::StoreId;
+
+fn join(stores: &[StoreId]) -> String {
+    stores
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub fn short(sha: &str) -> &str {
+    sha.get(..16).unwrap_or(sha)
+}
+
+impl Report {
+    pub fn to_text(&self, quiet: bool) -> String {
+        let mut out = String::new();
+        let mut counts = std::collections::BTreeMap::new();
+        for c in &self.certificates {
+            *counts.entry(c.action.as_str()).or_insert(0) += 1;
+            if quiet && c.action == Action::Unchanged {
+                continue;
+            }
+            let stores = if c.stores.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", join(&c.stores))
+            };
+            out.push_str(&format!(
+                "{:<12} {}  {}  sha256:{}…{}\n",
+                c.action.as_str(),
+                c.name,
+                c.subject,
+                short(&c.sha256),
+                stores
+            ));
+        }
+        if let Some(h) = &self.hook {
+            if h.ran {
+                out.push_str(&format!(
+                    "hook: {} (exit {})\n",
+                    h.command.join(" "),
+                    h.exit_code
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "none".into())
+                ));
+            }
+        }
+        if !quiet {
+            let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            let prefix = if self.check { "check: " } else { "" };
+            let summary = if summary.is_empty() {
+                "nothing to do".to_string()
+            } else {
+                summary.join(", ")
+            };
+            out.push_str(&format!(
+                "{prefix}{summary} ({}; root {})\n",
+                self.platform, self.root
+            ));
+        }
+        out
+    }
+}
+
+impl ListReport {
+    pub fn to_text(&self) -> String {
+        if self.certificates.is_empty() {
+            return format!(
+                "no anchors managed by anchorage ({}; root {})\n",
+                self.platform, self.root
+            );
+        }
+        let mut out = String::new();
+        for c in &self.certificates {
+            out.push_str(&format!(
+                "{}\n  subject:   {}\n  sha256:    {}\n  not_after: {}\n  stores:    {}\n  paths:     {}\n  in bundle: {}\n",
+                c.name,
+                c.subject,
+                c.sha256,
+                c.not_after,
+                join(&c.stores),
+                c.paths.join(", "),
+                if c.in_bundle { "yes" } else { "no" }
+            ));
+        }
+        out
+    }
+}
+
+impl DoctorReport {
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "platform:  {} ({})\nroot:      {}\nanchors:   {}\nbundle:    {}{}\n",
+            self.platform,
+            self.evidence.join("; "),
+            self.root,
+            self.paths.anchors,
+            self.paths.bundle,
+            if self.paths.bundle_exists {
+                ""
+            } else {
+                " (missing)"
+            }
+        );
+        if let Some(conf) = &self.paths.conf {
+            out.push_str(&format!("conf:      {conf}\n"));
+        }
+        out.push_str(&format!(
+            "hook:      {} ({})\nmanaged:   {} anchor(s)\n",
+            self.hook.command.join(" "),
+            if self.hook.found {
+                "found"
+            } else {
+                "NOT FOUND"
+            },
+            self.managed.len()
+        ));
+        for p in &self.problems {
+            out.push_str(&format!("problem: {p}\n"));
+        }
+        for w in &self.warnings {
+            out.push_str(&format!("warning: {w}\n"));
+        }
+        out.push_str(if self.ok { "ok\n" } else { "problems found\n" });
+        out
+    }
+}

@@ -1,0 +1,208 @@
+//! Validated, clap-free requests: the only place that reads the values clap parsed
+//! (`Request::from_cli`). Everything after `main` works on these types.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::cli::{ChangeArgs, ChangeOpts, Cli, Command as CliCommand};
+use crate::platform::PlatformId;
+use crate::policy::Allow;
+
+/// Output format of reports on stdout (also the `--format` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// `exec --on-error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnError {
+    /// Print the reason and exit non-zero without starting PROGRAM.
+    Fail,
+    /// Print the reason and start PROGRAM anyway.
+    Continue,
+}
+
+/// Options every subcommand shares.
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub root: PathBuf,
+    /// `None`: detect from the tree.
+    pub platform: Option<PlatformId>,
+    pub format: Format,
+    pub verbose: u8,
+    pub quiet: bool,
+    pub nss: NssRequest,
+}
+
+/// Which NSS databases to manage besides the system store.
+#[derive(Debug, Clone, Default)]
+pub struct NssRequest {
+    pub dirs: Vec<String>,
+    pub owner: Option<String>,
+    pub discover: bool,
+}
+
+/// install / sync: the desired set is read from `sources`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Add missing anchors; never remove.
+    Install,
+    /// Make the managed set equal to the desired one.
+    Sync,
+}
+
+/// How a change is carried out (install, sync, remove, exec, env).
+#[derive(Debug, Clone)]
+pub struct ChangeOptions {
+    /// Plan, do not apply.
+    pub check: bool,
+    /// Do not run the platform's update command.
+    pub no_update: bool,
+    /// Debian: the ca-certificates.conf store instead of the local directory.
+    pub debian_conf: bool,
+    pub name: Option<String>,
+    pub password_file: Option<PathBuf>,
+    pub allow: Allow,
+    pub hook_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChangeRequest {
+    pub mode: Mode,
+    pub sources: Vec<PathBuf>,
+    pub opts: ChangeOptions,
+}
+
+#[derive(Debug, Clone)]
+pub struct RemoveRequest {
+    pub selectors: Vec<String>,
+    pub opts: ChangeOptions,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExecRequest {
+    pub sources: Vec<PathBuf>,
+    pub opts: ChangeOptions,
+    pub on_error: OnError,
+    pub override_env: bool,
+    pub program: Vec<OsString>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnvRequest {
+    pub sources: Vec<PathBuf>,
+    pub opts: ChangeOptions,
+    pub override_env: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct VerifyRequest {
+    pub target: String,
+    pub ca_file: Option<PathBuf>,
+    pub servername: Option<String>,
+    pub proxy: Option<String>,
+    /// Seconds (validated by the probe: at least 1).
+    pub timeout: u64,
+    pub save_chain: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    Change(ChangeRequest),
+    Remove(RemoveRequest),
+    List,
+    Doctor { warn_days: i64 },
+    Exec(ExecRequest),
+    Env(EnvRequest),
+    Verify(VerifyRequest),
+    Completions(clap_complete::Shell),
+    Man,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub global: Global,
+    pub command: Command,
+}
+
+impl ChangeOptions {
+    fn from_cli(o: ChangeOpts) -> ChangeOptions {
+        ChangeOptions {
+            check: o.check,
+            no_update: o.no_update,
+            debian_conf: o.debian_conf,
+            name: o.name,
+            password_file: o.password_file,
+            allow: Allow {
+                intermediate: o.allow_intermediate,
+                leaf: o.allow_leaf,
+                expired: o.allow_expired,
+            },
+            hook_timeout: Duration::from_secs(o.hook_timeout),
+        }
+    }
+}
+
+impl Request {
+    pub fn from_cli(cli: Cli) -> Request {
+        let change = |mode: Mode, a: ChangeArgs| {
+            Command::Change(ChangeRequest {
+                mode,
+                sources: a.sources,
+                opts: ChangeOptions::from_cli(a.opts),
+            })
+        };
+        let command = match cli.command {
+            CliCommand::Install(a) => change(Mode::Install, a),
+            CliCommand::Sync(a) => change(Mode::Sync, a),
+            CliCommand::Remove(a) => Command::Remove(RemoveRequest {
+                selectors: a.selectors,
+                opts: ChangeOptions::from_cli(a.opts),
+            }),
+            CliCommand::List => Command::List,
+            CliCommand::Doctor(a) => Command::Doctor {
+                warn_days: a.warn_days,
+            },
+            CliCommand::Exec(a) => Command::Exec(ExecRequest {
+                sources: a.sources,
+                opts: ChangeOptions::from_cli(a.opts),
+                on_error: a.on_error,
+                override_env: a.override_env,
+                program: a.program,
+            }),
+            CliCommand::Env(a) => Command::Env(EnvRequest {
+                sources: a.sources,
+                opts: ChangeOptions::from_cli(a.opts),
+                override_env: a.override_env,
+            }),
+            CliCommand::Verify(a) => Command::Verify(VerifyRequest {
+                target: a.target,
+                ca_file: a.ca_file,
+                servername: a.servername,
+                proxy: a.proxy,
+                timeout: a.timeout,
+                save_chain: a.save_chain,
+            }),
+            CliCommand::Completions { shell } => Command::Completions(shell),
+            CliCommand::Man => Command::Man,
+        };
+        Request {
+            global: Global {
+                root: cli.root,
+                platform: cli.platform.0,
+                format: cli.format,
+                verbose: cli.verbose,
+                quiet: cli.quiet,
+                nss: NssRequest {
+                    dirs: cli.nssdb,
+                    owner: cli.nss_owner,
+                    discover: cli.nss_discover,
+                },
+            },
+            command,
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The platform's update hook (`update-ca-certificates`, `update-ca-trust extract`, `trust
+//! extract-compat`): which command to run for a tree — the host's when `--root` is `/`, the
+//! tree's own under `chroot`, or the host's Debian hook pointed into the tree — and running it
+//! once per run. Resolved before the first write, so a missing hook changes nothing.
+
+use std::ffi::OsString;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::fsx;
+use crate::platform::{self, Layout, PlatformId};
+use crate::run;
+
+/// A resolved hook command.
+#[derive(Debug, Clone)]
+pub struct Hook {
+    pub argv: Vec<OsString>,
+    root: PathBuf,
+    layout: &'static Layout,
+}
+
+/// What running the hook gave.
+#[derive(Debug, Clone)]
+pub struct HookRun {
+    pub argv: Vec<String>,
+    pub output: run::Output,
+    /// Its stderr worth showing as a warning (Debian's rehash noise about the bundle removed).
+    pub stderr_note: Option<String>,
+}
+
+impl Hook {
+    /// The update command for this tree (`removed`: anchors were removed, Debian needs
+    /// `--fresh`), or why there is none.
+    pub fn resolve(root: &Path, layout: &'static Layout, removed: bool) -> Result<Hook> {
+        let argv = command(root, layout, removed)?;
+        Ok(Hook {
+            argv,
+            root: root.to_path_buf(),
+            layout,
+        })
+    }
+
+    pub fn display(&self) -> Vec<String> {
+        display(&self.argv)
+    }
+
+    /// Run it. A failing hook is an error carrying its argv, status and stderr.
+    pub fn run(&self, timeout: Duration) -> Result<HookRun> {
+        // Debian's hook needs the target directory of its links to exist.
+        if self.layout.id == PlatformId::Debian {
+            fsx::ensure_dir(&self.root, "etc/ssl/certs")?;
+        }
+        let output = run::run(&self.argv, timeout)?;
+        // Debian's rehash always complains about the bundle itself sitting in /etc/ssl/certs.
+        let noise = "does not contain exactly one certificate or CRL";
+        let stderr: Vec<&str> = output
+            .stderr
+            .lines()
+            .filter(|l| !l.contains(noise))
+            .collect();
+        let stderr = stderr.join("\n");
+        let stderr = stderr.trim();
+        let stderr_note = (output.success() && !stderr.is_empty()).then(|| stderr.to_string());
+        Ok(HookRun {
+            argv: output.argv.clone(),
+            output,
+            stderr_note,
+        })
+    }
+}
+
+pub fn display(argv: &[OsString]) -> Vec<String> {
+    argv.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect()
+}
+
+fn command(root: &Path, l: &'static Layout, removed: bool) -> Result<Vec<OsString>> {
+    let hook_name = Path::new(l.hook_path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut args: Vec<OsString> = l.hook_args.iter().map(OsString::from).collect();
+    if removed {
+        args.extend(l.hook_remove_args.iter().map(OsString::from));
+    }
+    let host_root = fs::canonicalize(root)
+        .map(|p| p == Path::new("/"))
+        .unwrap_or(false);
+    if host_root {
+        let path = run::find_in(&hook_name, run::SAFE_PATH)
+            .ok_or_else(|| missing(root, l, &hook_name, None))?;
+        let mut argv = vec![path.into_os_string()];
+        argv.extend(args);
+        return Ok(argv);
+    }
+    let tree_hook = platform::in_root(root, l.hook_path);
+    let tree_shell = platform::in_root(root, "bin/sh");
+    if tree_hook.is_file() && tree_shell.exists() {
+        let chroot =
+            run::find_in("chroot", run::SAFE_PATH).ok_or_else(|| Error::MissingProgram {
+                program: "chroot".into(),
+                in_tree: None,
+                hint: Some("install coreutils".into()),
+            })?;
+        let mut argv = vec![
+            chroot.into_os_string(),
+            root.to_path_buf().into_os_string(),
+            format!("/{}", l.hook_path).into(),
+        ];
+        argv.extend(args);
+        return Ok(argv);
+    }
+    if l.id == PlatformId::Debian {
+        if let Some(host) = run::find_in("update-ca-certificates", run::SAFE_PATH) {
+            let r = |rel: &str| platform::in_root(root, rel).into_os_string();
+            let mut argv = vec![host.into_os_string()];
+            for (flag, rel) in [
+                ("--certsconf", "etc/ca-certificates.conf"),
+                ("--certsdir", "usr/share/ca-certificates"),
+                ("--localcertsdir", "usr/local/share/ca-certificates"),
+                ("--etccertsdir", "etc/ssl/certs"),
+                ("--hooksdir", "etc/ca-certificates/update.d"),
+            ] {
+                argv.push(flag.into());
+                argv.push(r(rel));
+            }
+            argv.extend(args);
+            return Ok(argv);
+        }
+    }
+    Err(missing(root, l, &hook_name, Some(root.to_path_buf())))
+}
+
+fn missing(root: &Path, l: &Layout, hook: &str, in_tree: Option<PathBuf>) -> Error {
+    Error::MissingProgram {
+        program: hook.to_string(),
+        in_tree,
+        hint: Some(format!(
+            "install the `{}` package{}, or pass --no-update and run the hook yourself",
+            l.hook_package,
+            if root == Path::new("/") {
+                ""
+            } else {
+                " in the tree"
+            }
+        )),
+    }
+}

@@ -1,0 +1,185 @@
+//! NSS databases as stores. Which databases (`--nssdb`, `--nss-discover`), `certutil` and the
+//! owner are resolved up front (so a missing certutil or an unknown user changes nothing);
+//! each database is then one `Store`: read by certutil, idempotent by fingerprint, anchorage's
+//! entries carrying the nickname prefix `anchorage-`.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::plan::StorePlan;
+use crate::platform::Target;
+use crate::policy::Candidate;
+use crate::request::NssRequest;
+use crate::store::{Done, Entry, State, Store, StoreId};
+
+pub mod db;
+
+pub use db::{nickname, DbKind, NssDb, NICK_PREFIX};
+
+pub struct NssStore {
+    pub db: NssDb,
+    certutil: PathBuf,
+    /// `--nss-owner`, for databases named on the command line.
+    owner: Option<(u32, u32)>,
+    root: PathBuf,
+}
+
+/// The databases of a run and the notes found while choosing them.
+pub struct NssStores {
+    pub stores: Vec<NssStore>,
+    pub notes: Vec<String>,
+}
+
+/// Resolve everything that can fail before a write. `None` when no database is in play.
+pub fn open(target: &Target, o: &NssRequest) -> Result<Option<NssStores>> {
+    let root = &target.root;
+    let mut dbs: Vec<NssDb> = o
+        .dirs
+        .iter()
+        .filter(|d| !d.is_empty())
+        .map(|d| NssDb::new(root, d, false))
+        .collect();
+    let mut notes = Vec::new();
+    if o.discover {
+        for db in db::discover(root) {
+            if dbs.iter().any(|d| d.abs == db.abs) {
+                continue;
+            }
+            if db.kind() == DbKind::Dbm {
+                notes.push(format!(
+                    "found NSS database {} (legacy dbm: cert8.db), left untouched",
+                    db.rel
+                ));
+                continue;
+            }
+            notes.push(format!("found NSS database {}", db.rel));
+            dbs.push(db);
+        }
+    }
+    if dbs.is_empty() {
+        if o.owner.is_some() {
+            return Err(Error::usage("--nss-owner needs --nssdb"));
+        }
+        return Ok(None);
+    }
+    for db in dbs
+        .iter()
+        .filter(|d| !d.discovered && d.kind() == DbKind::Dbm)
+    {
+        notes.push(format!(
+            "{}: legacy dbm database (cert8.db); used as is, not converted",
+            db.rel
+        ));
+    }
+    let certutil = db::find_certutil(target.layout().nss_package)?;
+    let owner = o
+        .owner
+        .as_deref()
+        .map(|s| crate::users::resolve_owner(root, s))
+        .transpose()?;
+    for db in &dbs {
+        db.check_safe(root)?;
+    }
+    let stores = dbs
+        .into_iter()
+        .map(|db| NssStore {
+            db,
+            certutil: certutil.clone(),
+            owner,
+            root: root.clone(),
+        })
+        .collect();
+    Ok(Some(NssStores { stores, notes }))
+}
+
+impl NssStore {
+    /// Explicit databases go to --nss-owner; discovered ones keep their owner.
+    fn give_owner(&self, created: &[PathBuf]) -> Result<()> {
+        let owner = if self.db.discovered {
+            self.db.owner()
+        } else {
+            self.owner
+        };
+        match owner {
+            Some(o) => self.db.chown(o, created),
+            None => Ok(()),
+        }
+    }
+
+    /// The owner whose access doctor checks: --nss-owner, else the directory's.
+    pub fn expected_owner(&self) -> Option<(u32, u32)> {
+        if self.db.discovered {
+            self.db.owner()
+        } else {
+            self.owner.or_else(|| self.db.owner())
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.db.abs
+    }
+}
+
+impl Store for NssStore {
+    fn id(&self) -> StoreId {
+        StoreId::Nss(self.db.rel.clone())
+    }
+
+    fn read(&self, _effective: bool) -> Result<State> {
+        let entries: Vec<Entry> = self
+            .db
+            .entries(&self.certutil)?
+            .into_iter()
+            .map(|e| Entry {
+                name: e.nickname.trim_start_matches(NICK_PREFIX).to_string(),
+                path: self.db.abs.clone(),
+                ours: e.ours(),
+                nickname: e.nickname,
+                cert: Some(e.cert),
+                problem: None,
+                registered: true,
+                trust: e.trust,
+            })
+            .collect();
+        // What the database trusts is what it holds: certutil adds take effect at once.
+        let effective = entries
+            .iter()
+            .filter_map(|e| e.cert.as_ref().map(|c| c.sha256))
+            .collect();
+        Ok(State {
+            entries,
+            effective: Some(effective),
+        })
+    }
+
+    fn apply(
+        &self,
+        plan: &StorePlan,
+        state: &State,
+        desired: &[Candidate],
+        done: &mut Done,
+    ) -> Result<()> {
+        if plan.is_noop() {
+            return Ok(());
+        }
+        let created = if self.db.kind() == DbKind::Missing {
+            self.db.create(&self.root, &self.certutil)?
+        } else {
+            Vec::new()
+        };
+        for &i in &plan.remove {
+            self.db.delete(&self.certutil, &state.entries[i].nickname)?;
+            done.removed += 1;
+        }
+        for a in &plan.add {
+            self.db
+                .add(&self.certutil, &a.key, &desired[a.desired].cert)?;
+            done.added += 1;
+        }
+        self.give_owner(&created)
+    }
+
+    fn needs_hook(&self) -> bool {
+        false
+    }
+}
