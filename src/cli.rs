@@ -1,14 +1,13 @@
 //! Command-line definitions (clap derive only). `request::Request::from_cli` turns these into
-//! a validated request; nothing else in the crate sees the parsed values. The value enums
-//! (`PlatformChoice`, `Format`, `OnError`) are the crate's own types, so there is no
-//! hand-mapped copy of them here.
+//! a validated request; nothing else in the crate sees the parsed values. `--platform` takes
+//! the platform table's own enum (`PlatformChoice`), so there is no hand-mapped copy of it;
+//! `Format` and `OnError` are defined here and re-exported by `request`.
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::platform::PlatformChoice;
-use crate::request::{Format, OnError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -79,6 +78,22 @@ pub struct Cli {
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Output format of reports on stdout (also the `--format` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// `exec --on-error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnError {
+    /// Print the reason and exit non-zero without starting PROGRAM.
+    Fail,
+    /// Print the reason and start PROGRAM anyway.
+    Continue,
 }
 
 #[derive(Debug, Subcommand)]

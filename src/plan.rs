@@ -8,38 +8,9 @@ use std::collections::{HashMap, HashSet};
 use crate::error::Error;
 use crate::policy::Candidate;
 use crate::store::{nss, Entry, State};
+pub use crate::store::{Add, StorePlan};
 
 pub use crate::request::Mode;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Add {
-    /// Index into the desired list.
-    pub desired: usize,
-    /// Managed name (reports, file names).
-    pub name: String,
-    /// How the store addresses it: the NSS nickname; the name for files.
-    pub key: String,
-    /// The file is already there but not effective (registered/in the bundle): only the
-    /// registration or the hook is missing.
-    pub repair: bool,
-}
-
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct StorePlan {
-    pub add: Vec<Add>,
-    /// Indexes into the store's entries.
-    pub remove: Vec<usize>,
-    /// (desired index, entry index) already in place.
-    pub keep: Vec<(usize, usize)>,
-    /// Things planning noticed that the report should say (NSS: present but not trusted).
-    pub notes: Vec<String>,
-}
-
-impl StorePlan {
-    pub fn is_noop(&self) -> bool {
-        self.add.is_empty() && self.remove.is_empty()
-    }
-}
 
 /// The system store: `effective` is the bundle's digests, or `None` when it is not consulted
 /// (`--no-update`, where only the files count).

@@ -6,24 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ChangeArgs, ChangeOpts, Cli, Command as CliCommand};
+pub use crate::cli::{Format, OnError};
 use crate::platform::PlatformId;
 use crate::policy::Allow;
-
-/// Output format of reports on stdout (also the `--format` values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
-
-/// `exec --on-error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum OnError {
-    /// Print the reason and exit non-zero without starting PROGRAM.
-    Fail,
-    /// Print the reason and start PROGRAM anyway.
-    Continue,
-}
 
 /// Options every subcommand shares.
 #[derive(Debug, Clone)]

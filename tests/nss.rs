@@ -398,7 +398,9 @@ fn certutil_failure_is_1_and_reports_system_changes() {
     let root = t.path();
     let db = root.join("srv/broken");
     std::fs::create_dir_all(&db).unwrap();
-    std::fs::write(db.join("cert9.db"), b"this is not sqlite").unwrap();
+    // No cert9.db yet, so planning reads nothing; a garbage key4.db makes `certutil -N` fail
+    // while applying, after the system store was written.
+    std::fs::write(db.join("key4.db"), b"this is not sqlite").unwrap();
     let o = run(anchorage(root)
         .args([
             "install",
@@ -417,6 +419,61 @@ fn certutil_failure_is_1_and_reports_system_changes() {
     let certs = f.certificates.expect("partial report");
     assert_eq!(certs[0].action, "added");
     assert_eq!(certs[0].stores, vec!["system"]);
+}
+
+#[test]
+fn unreadable_database_stops_the_run_before_the_system_store_changes() {
+    let t = debian_tree();
+    let root = t.path();
+    let db = root.join("srv/broken");
+    std::fs::create_dir_all(&db).unwrap();
+    std::fs::write(db.join("cert9.db"), b"this is not sqlite").unwrap();
+    let before = snapshot(root);
+    let o = run(anchorage(root)
+        .args([
+            "install",
+            "--no-update",
+            "--format",
+            "json",
+            "--nssdb",
+            "/srv/broken",
+        ])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("certutil"), "{}", stderr(&o));
+    let f = failure(&o);
+    assert!(f.failed && !f.changed);
+    assert!(f.certificates.is_none(), "nothing was applied");
+    assert_eq!(
+        snapshot(root),
+        before,
+        "every store is planned before any is written"
+    );
+}
+
+#[test]
+fn nickname_conflict_stops_the_run_before_the_system_store_changes() {
+    let t = debian_tree();
+    let root = t.path();
+    let db = root.join(DB.trim_start_matches('/'));
+    std::fs::create_dir_all(&db).unwrap();
+    certutil_create(&db);
+    certutil_add(&db, "anchorage-Mine", &fx("ca2.pem"));
+    let before = snapshot(root);
+    let o = run(anchorage(root)
+        .args([
+            "install", "--format", "json", "--name", "Mine", "--nssdb", DB,
+        ])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("already holds a different certificate"),
+        "{}",
+        stderr(&o)
+    );
+    let f = failure(&o);
+    assert!(!f.changed && f.certificates.is_none());
+    assert_eq!(snapshot(root), before, "the system store was not written");
 }
 
 #[test]

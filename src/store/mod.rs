@@ -8,7 +8,6 @@ use std::fmt;
 
 use crate::cert::Certificate;
 use crate::error::Result;
-use crate::plan::StorePlan;
 use crate::policy::Candidate;
 
 pub mod bundle;
@@ -73,6 +72,38 @@ impl State {
     /// The entries anchorage manages, with their index into `entries`.
     pub fn managed(&self) -> impl Iterator<Item = (usize, &Entry)> {
         self.entries.iter().enumerate().filter(|(_, e)| e.ours)
+    }
+}
+
+/// One addition of a plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Add {
+    /// Index into the desired list.
+    pub desired: usize,
+    /// Managed name (reports, file names).
+    pub name: String,
+    /// How the store addresses it: the NSS nickname; the name for files.
+    pub key: String,
+    /// The file is already there but not effective (registered/in the bundle): only the
+    /// registration or the hook is missing.
+    pub repair: bool,
+}
+
+/// What one store is to do (computed by `plan`, carried out by `Store::apply`).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StorePlan {
+    pub add: Vec<Add>,
+    /// Indexes into the store's entries.
+    pub remove: Vec<usize>,
+    /// (desired index, entry index) already in place.
+    pub keep: Vec<(usize, usize)>,
+    /// Things planning noticed that the report should say (NSS: present but not trusted).
+    pub notes: Vec<String>,
+}
+
+impl StorePlan {
+    pub fn is_noop(&self) -> bool {
+        self.add.is_empty() && self.remove.is_empty()
     }
 }
 

@@ -10,11 +10,10 @@ use std::path::{Path, PathBuf};
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
 use crate::fsx::{self, Attrs};
-use crate::plan::StorePlan;
 use crate::platform::{self, Layout, PlatformId, ANCHORAGE};
 use crate::policy::Candidate;
 use crate::store::debian_conf::{self, ConfFile};
-use crate::store::{bundle, Done, Entry, State, Store, StoreId};
+use crate::store::{bundle, Done, Entry, State, Store, StoreId, StorePlan};
 
 /// Where and how the managed files live. Decided once from the layout row.
 #[derive(Debug, Clone)]

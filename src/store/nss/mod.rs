@@ -6,11 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::plan::StorePlan;
 use crate::platform::Target;
 use crate::policy::Candidate;
 use crate::request::NssRequest;
-use crate::store::{Done, Entry, State, Store, StoreId};
+use crate::store::{Done, Entry, State, Store, StoreId, StorePlan};
 
 pub mod db;
 
