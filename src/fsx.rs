@@ -118,19 +118,21 @@ pub fn atomic_write(
     let target = dir.join(name);
     refuse_link(&target)?;
     let tmp = temp_path(staging);
-    let result = (|| {
-        write_temp(&tmp, bytes, attrs, true)?;
-        fs::rename(&tmp, &target).map_err(|e| Error::io("cannot rename into place", &target, e))?;
-        sync_dir(dir)?;
-        if staging != dir {
-            sync_dir(staging)?;
-        }
-        Ok(())
-    })();
+    let result = write_and_rename(&tmp, &target, bytes, attrs);
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+        return result;
     }
-    result
+    sync_dir(dir)?;
+    if staging != dir {
+        sync_dir(staging)?;
+    }
+    Ok(())
+}
+
+fn write_and_rename(tmp: &Path, target: &Path, bytes: &[u8], attrs: Attrs) -> Result<()> {
+    write_temp(tmp, bytes, attrs, true)?;
+    fs::rename(tmp, target).map_err(|e| Error::io("cannot rename into place", target, e))
 }
 
 /// Write several files atomically (each one is either the old or the new content, never torn)
