@@ -81,7 +81,9 @@ fn run(
             continue;
         }
         let done = applied.done[i].insert(Done::default());
-        p.store.apply(&p.plan, &p.state, desired, done)?;
+        if !p.plan.is_noop() {
+            p.store.apply(&p.plan, &p.state, desired, done)?;
+        }
     }
     if let (true, Some(hook)) = (system_changes, hook) {
         let out = hook.run(timeout)?;
@@ -106,7 +108,9 @@ fn run(
             continue;
         }
         let done = applied.done[i].insert(Done::default());
-        p.store.apply(&p.plan, &p.state, desired, done)?;
+        if !p.plan.is_noop() {
+            p.store.apply(&p.plan, &p.state, desired, done)?;
+        }
     }
     Ok(())
 }

@@ -126,7 +126,8 @@ pub trait Store {
     fn id(&self) -> StoreId;
     /// The store as it is now. `effective`: also read what is trusted (the bundle).
     fn read(&self, effective: bool) -> Result<State>;
-    /// Carry out `plan` (computed from `state`); `done` records progress even on failure.
+    /// Carry out a non-empty `plan` (computed from `state`); `done` records progress even on
+    /// failure.
     fn apply(
         &self,
         plan: &StorePlan,

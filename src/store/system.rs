@@ -283,9 +283,6 @@ impl Store for SystemStore {
         desired: &[Candidate],
         done: &mut Done,
     ) -> Result<()> {
-        if plan.is_noop() {
-            return Ok(());
-        }
         self.prepare()?;
         let removals: Vec<&Entry> = plan.remove.iter().map(|&i| &state.entries[i]).collect();
         let outcome = self.delete_all(&removals);

@@ -158,9 +158,6 @@ impl Store for NssStore {
         desired: &[Candidate],
         done: &mut Done,
     ) -> Result<()> {
-        if plan.is_noop() {
-            return Ok(());
-        }
         let created = if self.db.kind() == DbKind::Missing {
             self.db.create(&self.root, &self.certutil)?
         } else {
