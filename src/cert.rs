@@ -8,6 +8,7 @@ use x509_parser::extensions::BasicConstraints;
 use x509_parser::nom::Parser;
 use x509_parser::oid_registry::OID_X509_EXT_BASIC_CONSTRAINTS;
 use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::x509::X509Name;
 
 /// The role a certificate plays, which decides the install policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +41,15 @@ pub fn sha256(der: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(&digest);
     out
+}
+
+/// The first common name (CN) of a distinguished name, when it is a readable string: the name
+/// anchorage shows for a subject or an issuer (each caller picks its own fallback).
+pub fn common_name_of(name: &X509Name<'_>) -> Option<String> {
+    name.iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        .map(str::to_string)
 }
 
 impl Certificate {
@@ -77,12 +87,7 @@ impl Certificate {
         let len = bytes.len() - rest.len();
         let subject = x509.subject().to_string();
         let issuer = x509.issuer().to_string();
-        let common_name = x509
-            .subject()
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok())
-            .map(str::to_string)
+        let common_name = common_name_of(x509.subject())
             .or_else(|| {
                 x509.subject()
                     .iter_organization()
@@ -165,31 +170,24 @@ pub fn now() -> i64 {
     OffsetDateTime::now_utc().unix_timestamp()
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/// One PEM block of `label` with 64-column base64 lines (RFC 7468's strict form).
 pub fn pem_encode(label: &str, der: &[u8]) -> String {
-    let mut b64 = String::with_capacity(der.len() * 4 / 3 + 4);
-    for chunk in der.chunks(3) {
-        let n = match chunk.len() {
-            3 => (u32::from(chunk[0]) << 16) | (u32::from(chunk[1]) << 8) | u32::from(chunk[2]),
-            2 => (u32::from(chunk[0]) << 16) | (u32::from(chunk[1]) << 8),
-            _ => u32::from(chunk[0]) << 16,
-        };
-        let chars = [(n >> 18) & 63, (n >> 12) & 63, (n >> 6) & 63, n & 63];
-        for (i, c) in chars.iter().enumerate() {
-            if i <= chunk.len() {
-                b64.push(B64[*c as usize] as char);
-            } else {
-                b64.push('=');
-            }
-        }
-    }
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).unwrap_or_default());
+    let b64 = data_encoding::BASE64.encode(der);
+    let mut out = String::with_capacity(b64.len() + b64.len() / 64 + 2 * label.len() + 34);
+    out.push_str("-----BEGIN ");
+    out.push_str(label);
+    out.push_str("-----\n");
+    // Base64 is ASCII, so every 64-byte chunk is a whole &str.
+    let mut rest = b64.as_str();
+    while !rest.is_empty() {
+        let (line, tail) = rest.split_at(rest.len().min(64));
+        out.push_str(line);
         out.push('\n');
+        rest = tail;
     }
-    out.push_str(&format!("-----END {label}-----\n"));
+    out.push_str("-----END ");
+    out.push_str(label);
+    out.push_str("-----\n");
     out
 }
 
@@ -233,6 +231,59 @@ pub mod fake {
             registered: true,
             ours: nickname.is_empty() || nickname.starts_with("anchorage-"),
             trust: if nickname.is_empty() { "" } else { "C,," }.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pem_encode;
+
+    #[test]
+    fn pem_of_known_bytes() {
+        let want = "-----BEGIN CERTIFICATE-----\n\
+                    AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v\n\
+                    MDEyMzQ1Njc4OTo7PD0+P0BBQkNERUZHSElKS0xNTk9QUVJTVFVWV1hZWltcXV5f\n\
+                    YGFiYw==\n\
+                    -----END CERTIFICATE-----\n";
+        let bytes: Vec<u8> = (0..100).collect();
+        assert_eq!(pem_encode("CERTIFICATE", &bytes), want);
+        assert_eq!(pem_encode("X", b""), "-----BEGIN X-----\n-----END X-----\n");
+        assert_eq!(
+            pem_encode("PKCS7", b"anchorage"),
+            "-----BEGIN PKCS7-----\nYW5jaG9yYWdl\n-----END PKCS7-----\n"
+        );
+    }
+
+    #[test]
+    fn pem_lines_padding_and_round_trip() {
+        for n in 0..=70usize {
+            let bytes: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            let pem = pem_encode("CERTIFICATE", &bytes);
+            let body = pem
+                .strip_prefix("-----BEGIN CERTIFICATE-----\n")
+                .and_then(|b| b.strip_suffix("-----END CERTIFICATE-----\n"))
+                .unwrap_or_else(|| panic!("{n}: bad framing: {pem:?}"));
+            let lines: Vec<&str> = body.split_terminator('\n').collect();
+            assert!(body.is_empty() || body.ends_with('\n'), "{n}: {body:?}");
+            let chars = n.div_ceil(3) * 4;
+            assert_eq!(lines.len(), chars.div_ceil(64), "{n}: {body:?}");
+            for (i, line) in lines.iter().enumerate() {
+                let width = if i + 1 < lines.len() {
+                    64
+                } else {
+                    chars - 64 * i
+                };
+                assert_eq!(line.len(), width, "{n}: line {i} of {body:?}");
+            }
+            let pad = body.bytes().filter(|&b| b == b'=').count();
+            assert_eq!(pad, (3 - n % 3) % 3, "{n}: {body:?}");
+            let joined: String = lines.concat();
+            assert_eq!(
+                data_encoding::BASE64.decode(joined.as_bytes()).unwrap(),
+                bytes,
+                "{n}"
+            );
         }
     }
 }

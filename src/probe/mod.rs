@@ -17,16 +17,21 @@ use serde::Serialize;
 
 use crate::cert;
 use crate::error::{Error, Result};
-use crate::input::source::{self, Missing};
 use crate::platform::Target;
 use crate::request::{Global, VerifyRequest};
-use crate::store::system::SystemStore;
 
+mod bundle;
+mod diagnosis;
+mod facts;
 mod judge;
 mod net;
 mod target;
+mod text;
 
-use judge::{Facts, Reason};
+use bundle::{ca_file, effective_bundle, managed};
+use facts::Facts;
+use judge::Reason;
+use text::{diagnosis_text, trusted_line};
 
 /// The result of `verify`. JSON: exactly `trusted`, `reason`, `chain`, `anchor`, `host`, `port`.
 #[derive(Debug, Serialize)]
@@ -79,13 +84,6 @@ impl VerifyReport {
     pub fn to_text(&self) -> String {
         self.text.clone()
     }
-}
-
-/// Where the anchors came from, for messages.
-struct Bundle {
-    label: String,
-    certs: Vec<Facts>,
-    notes: Vec<String>,
 }
 
 pub fn verify(global: &Global, args: &VerifyRequest) -> Result<VerifyReport> {
@@ -201,82 +199,6 @@ pub fn verify(global: &Global, args: &VerifyRequest) -> Result<VerifyReport> {
     })
 }
 
-fn ca_file(file: &Path, algs: &rustls::crypto::WebPkiSupportedAlgorithms) -> Result<Bundle> {
-    let loaded = source::load(&[file.to_path_buf()], None, Missing::Error)?;
-    let mut notes = loaded.warnings;
-    let mut certs = Vec::new();
-    for s in &loaded.certs {
-        match Facts::parse(&s.cert.der, algs) {
-            Ok(f) => certs.push(f),
-            Err(e) => notes.push(format!("{}: skipped a certificate: {e}", s.source)),
-        }
-    }
-    Ok(Bundle {
-        label: format!(
-            "--ca-file {} ({} certificates)",
-            file.display(),
-            certs.len()
-        ),
-        certs,
-        notes,
-    })
-}
-
-fn effective_bundle(
-    t: &Target,
-    algs: &rustls::crypto::WebPkiSupportedAlgorithms,
-) -> Result<Bundle> {
-    let path = crate::platform::in_root(&t.root, t.layout().bundle);
-    let mut notes = Vec::new();
-    let certs = match fs::read(&path) {
-        Ok(bytes) => {
-            let (certs, skipped) = judge::read_pem_bundle(&bytes, algs);
-            if skipped > 0 {
-                notes.push(format!(
-                    "{}: skipped {skipped} unreadable certificate block(s)",
-                    path.display()
-                ));
-            }
-            certs
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            notes.push(format!(
-                "the effective bundle {} does not exist: nothing is trusted (install a CA with `anchorage install`)",
-                path.display()
-            ));
-            Vec::new()
-        }
-        Err(e) => return Err(Error::io("cannot read the effective bundle", &path, e)),
-    };
-    Ok(Bundle {
-        label: format!("{} ({} certificates)", path.display(), certs.len()),
-        certs,
-        notes,
-    })
-}
-
-/// Managed anchors of the tree (name, sha256): the platform's store and, on Debian, conf mode.
-fn managed(t: &Target, notes: &mut Vec<String>) -> Vec<(String, [u8; 32])> {
-    let mut out = Vec::new();
-    let stores = match SystemStore::all(&t.root, t.layout()) {
-        Ok(s) => s,
-        Err(e) => {
-            notes.push(format!("cannot list managed anchors: {e}"));
-            return out;
-        }
-    };
-    for store in stores {
-        match store.managed() {
-            Ok(list) => out.extend(
-                list.into_iter()
-                    .filter_map(|m| m.cert.map(|c| (m.name, c.sha256))),
-            ),
-            Err(e) => notes.push(format!("cannot list managed anchors: {e}")),
-        }
-    }
-    out
-}
-
 fn chain_entry(
     der: &[u8],
     f: &std::result::Result<Facts, String>,
@@ -312,29 +234,12 @@ fn chain_entry(
     }
 }
 
-/// A file-name-safe form of a certificate's common name.
+/// A file-name-safe form of a certificate's common name (`crate::policy::safe_name`), with
+/// "certificate" when there is none or nothing of it is safe.
 fn safe_name(cn: Option<&str>) -> String {
-    let cn = cn.unwrap_or("certificate");
-    let mut out = String::new();
-    for ch in cn.chars() {
-        let ch = if ch.is_ascii_alphanumeric() || matches!(ch, '.' | '-' | '_') {
-            ch
-        } else {
-            '_'
-        };
-        if !(ch == '_' && out.ends_with('_')) {
-            out.push(ch);
-        }
-    }
-    let out: String = out
-        .trim_matches(|c| c == '_' || c == '.')
-        .chars()
-        .take(64)
-        .collect();
-    if out.is_empty() {
-        "certificate".into()
-    } else {
-        out
+    match cn.map(crate::policy::safe_name) {
+        Some(name) if !name.is_empty() => name,
+        _ => "certificate".into(),
     }
 }
 
@@ -369,143 +274,6 @@ fn save_chain(
     Ok(written)
 }
 
-fn plural(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
-}
-
-fn trusted_line(
-    where_: &str,
-    facts: &[std::result::Result<Facts, String>],
-    anchor: Option<&AnchorEntry>,
-    saved: &[String],
-    late_error: Option<&str>,
-    now: i64,
-) -> String {
-    let Some(Ok(leaf)) = facts.first() else {
-        return format!("trusted: {where_}\n");
-    };
-    let anchor = match anchor {
-        Some(a) => format!(
-            "anchor {} (sha256 {}, {})",
-            a.name,
-            a.sha256,
-            if a.managed {
-                "managed by anchorage"
-            } else {
-                "not managed by anchorage"
-            }
-        ),
-        None => "anchor not identified".into(),
-    };
-    let days = leaf.cert.days_left(now);
-    let mut line = format!(
-        "trusted: {where_}: {} issued by {}; {anchor}; expires in {}",
-        leaf.cert.subject,
-        leaf.cert.issuer,
-        plural(usize::try_from(days).unwrap_or(0), "day")
-    );
-    if !saved.is_empty() {
-        line.push_str(&format!(
-            "; saved {} to {}",
-            plural(saved.len(), "certificate"),
-            parent_of(&saved[0])
-        ));
-    }
-    if let Some(e) = late_error {
-        line.push_str(&format!("; note: the handshake then failed: {e}"));
-    }
-    line.push('\n');
-    line
-}
-
-fn parent_of(file: &str) -> String {
-    Path::new(file)
-        .parent()
-        .map(|p| p.display().to_string())
-        .unwrap_or_default()
-}
-
-fn diagnosis_text(
-    where_: &str,
-    bundle: &Bundle,
-    chain: &[ChainEntry],
-    hs: &net::Handshake,
-    verdict: &judge::Verdict,
-    now: i64,
-) -> String {
-    let mut out = format!("not trusted: {where_}, checked against {}\n", bundle.label);
-    out.push_str(&format!(
-        "presented chain ({}{}):\n",
-        plural(chain.len(), "certificate"),
-        hs.protocol
-            .as_deref()
-            .map(|p| format!(", {p}"))
-            .unwrap_or_default()
-    ));
-    for (i, c) in chain.iter().enumerate() {
-        if let Some(e) = &c.error {
-            out.push_str(&format!(
-                "  [{i}] unreadable certificate: {e}\n      sha256: {}\n",
-                c.sha256
-            ));
-        } else {
-            let state = match (cert_time(&c.not_before), cert_time(&c.not_after)) {
-                (Some(nb), _) if nb > now => "NOT YET VALID".to_string(),
-                (_, Some(na)) if na < now => "EXPIRED".to_string(),
-                (_, Some(na)) => format!(
-                    "{} left",
-                    plural(usize::try_from((na - now) / 86_400).unwrap_or(0), "day")
-                ),
-                _ => String::new(),
-            };
-            out.push_str(&format!("  [{i}] {}\n", c.subject));
-            out.push_str(&format!("      issuer:   {}\n", c.issuer));
-            out.push_str(&format!(
-                "      validity: {} .. {} ({state})\n",
-                c.not_before, c.not_after
-            ));
-            out.push_str(&format!(
-                "      CA: {}{}   sha256: {}\n",
-                if c.is_ca { "yes" } else { "no" },
-                if c.self_signed { ", self-signed" } else { "" },
-                c.sha256
-            ));
-            if i == 0 && !c.names.is_empty() {
-                out.push_str(&format!("      names:    {}\n", c.names.join(", ")));
-            }
-        }
-        if let Some(f) = &c.file {
-            out.push_str(&format!("      saved as: {f}\n"));
-        }
-    }
-    out.push_str(&format!(
-        "reason: {}: {}\n",
-        verdict.reason.code(),
-        verdict.diagnosis
-    ));
-    for f in &verdict.fixes {
-        out.push_str(&format!("fix: {f}\n"));
-    }
-    for n in verdict.notes.iter().chain(&bundle.notes) {
-        out.push_str(&format!("note: {n}\n"));
-    }
-    if let Some(e) = &hs.late_error {
-        out.push_str(&format!(
-            "note: the handshake failed after the server sent its certificates: {e}\n"
-        ));
-    }
-    if !chain.iter().any(|c| c.file.is_some()) {
-        out.push_str("(--save-chain DIR writes the presented certificates as PEM files to inspect; it installs nothing)\n");
-    }
-    out
-}
-
-fn cert_time(rfc3339: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,5 +288,11 @@ mod tests {
         assert_eq!(safe_name(Some("...")), "certificate");
         assert_eq!(safe_name(None), "certificate");
         assert_eq!(safe_name(Some(&"x".repeat(200))).len(), 64);
+        // policy::safe_name's rules: '-' is trimmed too, and so is a separator left at the cut.
+        assert_eq!(safe_name(Some("-Test CA-")), "Test_CA");
+        assert_eq!(
+            safe_name(Some(&format!("{}_y", "x".repeat(63)))),
+            "x".repeat(63)
+        );
     }
 }
