@@ -2,7 +2,7 @@
 //! the file named, never a panic, never a hang, and leaves the `--root` tree byte-identical.
 //!
 //! The corpus is generated at test time, deterministically (fixed PRNG seed), from the valid
-//! fixtures that `tests/fixtures/make-fixtures.sh` makes (see `tests/hostile/fixtures.rs`):
+//! fixtures that `tests/fixtures/make-fixtures.sh` makes (see `fixtures.rs`):
 //! random bytes, truncated DER at many offsets, corrupt base64, empty PEM blocks, huge DER
 //! lengths, deeply nested ASN.1, PKCS#12 with a wrong MAC / hostile iteration counts / scrypt
 //! parameters / no certificates, PKCS#7 without certificates, keys only, files over the 64 MiB
@@ -10,8 +10,7 @@
 //! symbolic-link loops, and mixes of good and bad sources. Each item runs the real binary twice
 //! (text and `--format json`) under a 10 s deadline against a temporary Debian-layout tree.
 
-#[path = "hostile/fixtures.rs"]
-mod fixtures;
+pub mod fixtures;
 
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};

@@ -2,9 +2,7 @@
 //! with the fixtures of make-fixtures.sh, a tiny CONNECT proxy written here, temporary Debian
 //! trees with the real `update-ca-certificates`. No other network access.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};

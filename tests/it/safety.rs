@@ -6,9 +6,7 @@
 //! has a static busybox as /bin/sh (anchorage then runs the tree's own hook with chroot): the
 //! real Debian hook cannot be made to hang, fail or silently do nothing on demand.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -2,9 +2,7 @@
 //! with the real `update-ca-certificates`, fixtures made with the vendor guides' openssl
 //! commands, and the non-Debian layouts with `--no-update`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::Path;
 
 const CA: &str = "myNewCa_Test_Root";

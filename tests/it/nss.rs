@@ -1,9 +1,7 @@
 //! NSS databases (issue 3) with the real certutil from libnss3-tools: the guide-003 BrowserBot
 //! steps as `--nssdb`/`--nss-owner`, discovery, idempotency by fingerprint, link safety.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::Path;
 use std::process::Command;

@@ -1,5 +1,5 @@
 //! Valid base material for the hostile-input corpus and the property tests, shared by
-//! `tests/hostile.rs` and `tests/properties.rs` (`#[path = "hostile/fixtures.rs"] mod fixtures;`).
+//! `hostile` and `properties` (as `crate::hostile::fixtures`).
 //!
 //! `tests/fixtures/make-fixtures.sh` runs once per test process (guarded by a `OnceLock`) in a
 //! temporary directory, plus a few extra `openssl` commands for inputs the script does not
