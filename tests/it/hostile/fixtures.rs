@@ -1,10 +1,10 @@
 //! Valid base material for the hostile-input corpus and the property tests, shared by
-//! `tests/hostile.rs` and `tests/properties.rs` (`#[path = "hostile/fixtures.rs"] mod fixtures;`).
+//! `hostile` and `properties` (as `crate::hostile::fixtures`).
 //!
-//! `tests/fixtures/make-fixtures.sh` runs once per test process (guarded by a `OnceLock`) in a
-//! temporary directory, plus a few extra `openssl` commands for inputs the script does not
-//! make. Every file is read into memory and the directory is removed again, so nothing is
-//! left behind.
+//! Once per test process (guarded by a `OnceLock`), the files `tests/fixtures/make-fixtures.sh`
+//! made (`common::fixture_dir`) are copied to a temporary directory, and a few extra `openssl`
+//! commands make inputs the script does not. Every file is read into memory and the directory
+//! is removed again, so nothing is left behind.
 
 #![allow(dead_code)]
 
@@ -58,15 +58,17 @@ fn run(dir: &Path, program: &str, args: &[&str]) {
 
 fn generate() -> Fixtures {
     let dir = tempfile::Builder::new()
-        .prefix("anchorage-fixtures-")
+        .prefix("anchorage-hostile-fixtures-")
         .tempdir()
         .expect("temp dir");
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/make-fixtures.sh"
-    );
-    let out_dir = dir.path().to_str().expect("UTF-8 temp dir");
-    run(dir.path(), "bash", &[script, out_dir]);
+    // A copy of what make-fixtures.sh made for this process (`common::fixture_dir`), so the
+    // script runs once per process and the extra files below stay out of the shared directory.
+    for entry in std::fs::read_dir(crate::common::fixture_dir()).expect("read fixture dir") {
+        let entry = entry.expect("fixture entry");
+        if entry.file_type().expect("file type").is_file() {
+            std::fs::copy(entry.path(), dir.path().join(entry.file_name())).expect("copy fixture");
+        }
+    }
     assert!(
         dir.path().join(".complete").exists(),
         "make-fixtures.sh did not complete"

@@ -2,9 +2,7 @@
 //! `exec` keeps the PID and the exit code, syncs what is mounted, refuses to start on bad
 //! input unless told to continue, and falls back to an environment bundle when unprivileged.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};

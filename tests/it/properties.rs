@@ -9,13 +9,11 @@
 //!
 //! Case counts are kept small enough for the whole file to run in a few seconds in debug.
 
-#[path = "hostile/fixtures.rs"]
-mod fixtures;
-
 use anchorage::cert::Certificate;
 use anchorage::input::{decode, Decoded};
-use fixtures::{fixtures, P12_PASSWORD};
 use proptest::prelude::*;
+
+use crate::hostile::fixtures::{fixtures, P12_PASSWORD};
 
 /// The fixture certificates, as parsed DER (every PEM and DER certificate fixture).
 fn fixture_certs() -> &'static [Certificate] {
@@ -48,7 +46,7 @@ fn fixture_certs() -> &'static [Certificate] {
 
 fn config(cases: u32) -> ProptestConfig {
     // No regression files: a failure prints the minimal input, and the hostile corpus
-    // (tests/hostile.rs) is where fixed inputs are kept.
+    // (tests/it/hostile) is where fixed inputs are kept.
     ProptestConfig {
         cases,
         failure_persistence: None,

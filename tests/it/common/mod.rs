@@ -1,25 +1,64 @@
 //! Shared helpers for the integration tests: fixtures made by the vendor guides' own openssl
 //! commands (tests/fixtures/make-fixtures.sh, once per test process), temporary Debian-layout
-//! `--root` trees copied from the host, the binary as a command, and tree snapshots.
+//! `--root` trees copied from the host, the binary as a command, tree snapshots, and the JSON
+//! reports, typed (`json.rs`).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
-use serde::Deserialize;
+mod json;
+pub use json::*;
 
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_anchorage")
 }
 
-/// The fixture directory (made once per test binary).
+/// A fixture file (see `fixture_dir`).
 pub fn fx(name: &str) -> PathBuf {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("anchorage-fixtures-{}", std::process::id()));
+    fixture_dir().join(name)
+}
+
+/// The fixtures of tests/fixtures/make-fixtures.sh, made once per test process in
+/// `$TMPDIR/anchorage-fixtures-PID`, and removed when the process ends.
+///
+/// Removal: statics are never dropped and libtest has no hook after the last test, so the
+/// directory's life is tied to the process's instead. A small `sh` blocks reading a pipe
+/// whose only write end this process holds (kept in the static; close-on-exec, as std makes
+/// every pipe, so no child inherits it). However the process ends (return, panic, abort,
+/// SIGKILL) the kernel closes that end, the read sees end-of-file and the `sh` removes the
+/// directory. It runs in its own process group, so a Ctrl-C or a kill of the test's group
+/// does not take it first. Directories of processes that no longer run (left by the older
+/// scheme, or if the cleaner itself was killed) are removed when the next run starts.
+pub fn fixture_dir() -> &'static Path {
+    struct Fixtures {
+        dir: PathBuf,
+        /// The cleaner, holding the write end of its standard input: never written, never
+        /// closed, never waited for.
+        _cleaner: Child,
+    }
+    static FIXTURES: OnceLock<Fixtures> = OnceLock::new();
+    let fixtures = FIXTURES.get_or_init(|| {
+        let tmp = std::env::temp_dir();
+        remove_stale_fixture_dirs(&tmp);
+        let dir = tmp.join(format!("anchorage-fixtures-{}", std::process::id()));
+        let cleaner = Command::new("sh")
+            .args([
+                "-c",
+                "cat >/dev/null; exec rm -rf -- \"$1\"",
+                "anchorage-fixtures-cleanup",
+            ])
+            .arg(&dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .expect("spawn the fixture cleaner");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/make-fixtures.sh");
         let out = Command::new("bash")
             .arg(&script)
@@ -31,9 +70,35 @@ pub fn fx(name: &str) -> PathBuf {
             "make-fixtures.sh failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        dir
+        Fixtures {
+            dir,
+            _cleaner: cleaner,
+        }
     });
-    dir.join(name)
+    &fixtures.dir
+}
+
+/// Remove `anchorage-fixtures-PID` directories whose process is gone (only where /proc shows
+/// which processes run).
+fn remove_stale_fixture_dirs(tmp: &Path) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(tmp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("anchorage-fixtures-"))
+            .and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !Path::new("/proc").join(pid.to_string()).exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
 }
 
 /// A temporary Debian-layout tree: the host's /usr/share/ca-certificates and
@@ -93,78 +158,6 @@ pub fn stderr(o: &Output) -> String {
 
 pub fn code(o: &Output) -> i32 {
     o.status.code().unwrap_or(-1)
-}
-
-/// The JSON report, parsed strictly: an unknown or missing field fails the test.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Report {
-    pub changed: bool,
-    pub check: bool,
-    pub platform: String,
-    pub root: String,
-    pub certificates: Vec<Cert>,
-    pub hook: Option<Hook>,
-    pub warnings: Vec<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Cert {
-    pub sha256: String,
-    pub subject: String,
-    pub issuer: String,
-    pub not_after: String,
-    pub name: String,
-    pub action: String,
-    pub stores: Vec<String>,
-    pub warnings: Vec<String>,
-    pub source: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Hook {
-    pub command: Vec<String>,
-    pub ran: bool,
-    pub exit_code: Option<i32>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Failure {
-    pub changed: bool,
-    pub failed: bool,
-    pub msg: String,
-    pub error: ErrorInfo,
-    #[serde(default)]
-    pub certificates: Option<Vec<Cert>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorInfo {
-    pub kind: String,
-    pub path: Option<String>,
-}
-
-pub fn report(o: &Output) -> Report {
-    assert_eq!(code(o), 0, "expected success, stderr: {}", stderr(o));
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "bad JSON report ({e}): {}",
-            String::from_utf8_lossy(&o.stdout)
-        )
-    })
-}
-
-pub fn failure(o: &Output) -> Failure {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "bad JSON failure ({e}): {}",
-            String::from_utf8_lossy(&o.stdout)
-        )
-    })
 }
 
 /// sha256 fingerprint of a fixture, computed by openssl (independent of anchorage).

@@ -1,0 +1,22 @@
+//! The integration tests, as one test binary (one link, one fixture set per run): each area is
+//! a module. They drive the real binary (`CARGO_BIN_EXE_anchorage`) against temporary `--root`
+//! trees with the real `update-ca-certificates`, `certutil` and `openssl`; some need root
+//! (mounts, chown, setpriv). Run one area with `cargo test --test it nss::`.
+//!
+//! * `common`: fixtures (tests/fixtures/make-fixtures.sh), trees, the command, JSON reports;
+//! * `core`: install/remove/sync/list/doctor on Debian trees and the other layouts;
+//! * `exec`: the container start-up step;
+//! * `nss`: NSS databases with certutil;
+//! * `properties`: property tests of the decoder;
+//! * `safety`: atomicity, kill -9, locking, links, file-system errors, secrets, hooks;
+//! * `verify`: `anchorage verify` against local TLS servers;
+//! * `hostile`: the hostile-input corpus.
+
+mod common;
+mod core;
+mod exec;
+mod hostile;
+mod nss;
+mod properties;
+mod safety;
+mod verify;
