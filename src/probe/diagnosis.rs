@@ -7,7 +7,7 @@ use rustls::pki_types::ServerName;
 use rustls::CertificateError;
 
 use super::facts::{top, Facts};
-use super::judge::{Context, Reason, Verdict};
+use super::verdict::{Context, Reason, Verdict};
 use crate::cert;
 
 fn role(i: usize) -> &'static str {

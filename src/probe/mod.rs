@@ -27,6 +27,7 @@ mod judge;
 mod net;
 mod target;
 mod text;
+mod verdict;
 
 use bundle::{ca_file, effective_bundle, managed};
 use facts::Facts;
