@@ -357,3 +357,29 @@ pub struct DoctorArgs {
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub warn_days: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn twins_keep_the_global_options_values() {
+        // A hidden twin (list --nss-owner) and a global given before the subcommand both
+        // reach `Cli`.
+        let cli = Cli::try_parse_from(["anchorage", "--nssdb", "a", "list", "--nss-owner", "u"])
+            .expect("parses");
+        assert_eq!(cli.nss.nssdb, ["a"]);
+        assert_eq!(cli.nss.nss_owner.as_deref(), Some("u"));
+        let cli = Cli::try_parse_from(["anchorage", "man", "--root", "/t", "--format", "json"])
+            .expect("parses");
+        assert_eq!(cli.tree.root, PathBuf::from("/t"));
+        assert_eq!(cli.output.format, Format::Json);
+    }
+}
