@@ -5,7 +5,7 @@
 #
 # Checks: the portable binaries (glibc symbol versions <= 2.17 with objdump -T, static musl,
 # they run here); the .deb with dpkg-deb -I/-c (Depends ca-certificates, Recommends
-# libnss3-tools, binary in /usr/bin identical to the portable one, man page, bash/zsh/fish
+# libnss3-tools, binary in /usr/bin identical to the portable one, man pages, bash/zsh/fish
 # completions, README and licences); the .rpm with rpm -qip/-qlp (Requires ca-certificates,
 # Recommends nss-tools, gzip payload) and unpacked by rpm itself into a scratch --root; then
 # dpkg -i, anchorage --version, anchorage doctor, packaging/install.sh against a --root sandbox
@@ -83,6 +83,18 @@ else
     echo "# SKIP: no $ARM (build.sh skipped the aarch64 target)"
 fi
 
+# The man pages the binary writes: anchorage.1 and one anchorage-SUBCOMMAND.1 per subcommand.
+"$GNU" man --dir "$WORK/man" >/dev/null 2>&1
+PAGES=$(cd "$WORK/man" 2>/dev/null && printf '%s\n' *.1 | LC_ALL=C sort)
+# has_pages LISTING PREFIX: every page of $PAGES, gzipped, is in LISTING under PREFIX.
+has_pages() {
+    local page
+    [[ $PAGES == *anchorage-install.1* ]] || return 1
+    while read -r page; do
+        grep -q "$2/${page//./\\.}\\.gz\$" <<<"$1" || return 1
+    done <<<"$PAGES"
+}
+
 # --- .deb --------------------------------------------------------------------------------------
 info=$(dpkg-deb -I "$DEB" 2>&1)
 files=$(dpkg-deb -c "$DEB" 2>&1)
@@ -92,6 +104,7 @@ check "deb: Depends on ca-certificates ($(sed -n 's/^ Depends: //p' <<<"$info"))
 check "deb: Recommends libnss3-tools" has "$info" '^ Recommends: .*libnss3-tools'
 check "deb: /usr/bin/anchorage, mode 0755" has "$files" '^-rwxr-xr-x .* \./usr/bin/anchorage$'
 check "deb: man page" has "$files" ' \./usr/share/man/man1/anchorage\.1\.gz$'
+check "deb: man pages of the subcommands ($(tr '\n' ' ' <<<"$PAGES"))" has_pages "$files" ' \./usr/share/man/man1'
 check "deb: bash completion" has "$files" ' \./usr/share/bash-completion/completions/anchorage$'
 check "deb: zsh completion" has "$files" ' \./usr/share/zsh/vendor-completions/_anchorage$'
 check "deb: fish completion" has "$files" ' \./usr/share/fish/vendor_completions\.d/anchorage\.fish$'
@@ -101,6 +114,8 @@ dpkg-deb -x "$DEB" "$WORK/deb"
 check "deb: its /usr/bin/anchorage is the portable binary" cmp -s "$GNU" "$WORK/deb/usr/bin/anchorage"
 check "deb: the man page is the one the binary generates" \
     bash -c 'cmp -s <(zcat "$1/usr/share/man/man1/anchorage.1.gz") <("$2" man)' _ "$WORK/deb" "$GNU"
+check "deb: the subcommands' man pages are the ones the binary generates" \
+    bash -c 'while read -r p; do cmp -s <(zcat "$1/usr/share/man/man1/$p.gz") "$2/$p" || exit 1; done <<<"$3"' _ "$WORK/deb" "$WORK/man" "$PAGES"
 check "deb: the completions are the ones the binary generates" \
     bash -c 'cmp -s "$1/usr/share/bash-completion/completions/anchorage" <("$2" completions bash) &&
              cmp -s "$1/usr/share/zsh/vendor-completions/_anchorage" <("$2" completions zsh) &&
@@ -121,6 +136,7 @@ else
     check "rpm: gzip payload (readable by rpm 4.11 on RHEL 7)" test "$(rpm -qp --qf '%{PAYLOADCOMPRESSOR}' "$RPM" 2>/dev/null)" == gzip
     check "rpm: /usr/bin/anchorage" has "$rfiles" '^/usr/bin/anchorage$'
     check "rpm: man page" has "$rfiles" '^/usr/share/man/man1/anchorage\.1\.gz$'
+    check "rpm: man pages of the subcommands" has_pages "$rfiles" '^/usr/share/man/man1'
     check "rpm: bash, zsh and fish completions" bash -c 'for f in /usr/share/bash-completion/completions/anchorage /usr/share/zsh/site-functions/_anchorage /usr/share/fish/vendor_completions.d/anchorage.fish; do grep -qx "$f" <<<"$1" || exit 1; done' _ "$rfiles"
     check "rpm: README and licences" bash -c 'for f in /usr/share/doc/anchorage/README.md /usr/share/licenses/anchorage/LICENSE-MIT /usr/share/licenses/anchorage/LICENSE-APACHE; do grep -qx "$f" <<<"$1" || exit 1; done' _ "$rfiles"
     # rpm itself unpacks the payload into a scratch root (no scriptlets, no dependencies there).

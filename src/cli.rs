@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Arg, Args, Parser, Subcommand, ValueEnum};
 
 use crate::platform::PlatformChoice;
 
@@ -20,6 +20,61 @@ reached the effective bundle.",
     after_help = "Examples:\n  sudo anchorage install myNewCa.crt\n  anchorage sync --check --format json /etc/anchorage/cas/\n  anchorage doctor"
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub output: OutputOpts,
+    #[command(flatten)]
+    pub tree: TreeOpts,
+    #[command(flatten)]
+    pub nss: NssOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+// Which options each subcommand shows.
+//
+// The three groups below are `global`: they are accepted before the subcommand and after it
+// (`anchorage --root T install X`, `anchorage install X --root T`, the Ansible module's
+// `anchorage --format json --nssdb D install ...`) and from their environment variables, with
+// clap's precedence (command line over environment over default) no matter where they are
+// given. Making them per-subcommand options instead would break the first form, or need a
+// second copy on `Cli` and hand-written merging of the two. So they stay global, and a
+// subcommand they do not apply to gets a hidden *twin*: the same argument (same id, parser,
+// environment variable), hidden. clap propagates a global argument only to subcommands that
+// do not define its id themselves, so the twin replaces the visible copy there, and the
+// parsed value still reaches `Cli` (global values are merged by id). Result: the help and
+// the man pages show each subcommand's options only, and every command line accepted before
+// is accepted now, with the same meaning (an option that does not apply is ignored, as it
+// always was). The subcommands' own flattened options that one of them ignores
+// (`env --check`, `remove --name`) are hidden the same way (`mut_args = hide(..)`). A twin can
+// also carry its own help text: `exec --format` (the report goes to stderr there).
+
+/// `--format`, `-v`, `-q`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputOpts {
+    /// Output format of the report on stdout.
+    #[arg(
+        long,
+        global = true,
+        env = "ANCHORAGE_FORMAT",
+        default_value = "text",
+        value_enum
+    )]
+    pub format: Format,
+
+    /// More log output on stderr (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Only errors on stderr; no text report lines for unchanged anchors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// `--root`, `--platform`: the tree and its trust-store layout.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Tree")]
+pub struct TreeOpts {
     /// Operate on the tree at DIR (image trees, chroots, tests).
     #[arg(
         long,
@@ -39,25 +94,12 @@ pub struct Cli {
         value_parser = PlatformChoice::parser()
     )]
     pub platform: PlatformChoice,
+}
 
-    /// Output format of the report on stdout.
-    #[arg(
-        long,
-        global = true,
-        env = "ANCHORAGE_FORMAT",
-        default_value = "text",
-        value_enum
-    )]
-    pub format: Format,
-
-    /// More log output on stderr (-v debug, -vv trace).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-
-    /// Only errors on stderr; no text report lines for unchanged anchors.
-    #[arg(short, long, global = true)]
-    pub quiet: bool,
-
+/// `--nssdb`, `--nss-owner`, `--nss-discover`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "NSS databases")]
+pub struct NssOpts {
     /// Also manage the NSS database at DIR (inside --root); repeatable.
     #[arg(
         long,
@@ -75,9 +117,40 @@ pub struct Cli {
     /// Also manage existing NSS databases of the tree's users (Chromium, Firefox, /etc/pki/nssdb).
     #[arg(long, global = true)]
     pub nss_discover: bool,
+}
 
-    #[command(subcommand)]
-    pub command: Command,
+const OUTPUT: &[&str] = &["format", "verbose", "quiet"];
+const TREE: &[&str] = &["root", "platform"];
+const NSS: &[&str] = &["nssdb", "nss_owner", "nss_discover"];
+
+/// A global option as defined in its group (for a twin).
+fn global(id: &str) -> Arg {
+    let groups = NssOpts::augment_args(TreeOpts::augment_args(OutputOpts::augment_args(
+        clap::Command::new("anchorage"),
+    )));
+    let arg = groups.get_arguments().find(|a| a.get_id() == id).cloned();
+    arg.unwrap_or_else(|| panic!("no global option {id}"))
+}
+
+/// Hidden twins of the global options in `groups` (see above). Without their help heading:
+/// the order of the headings follows the first argument of each, hidden or not.
+fn hidden(groups: &[&[&str]]) -> Vec<Arg> {
+    groups
+        .iter()
+        .flat_map(|g| g.iter())
+        .map(|id| global(id).hide(true).help_heading(None))
+        .collect()
+}
+
+/// Hide a subcommand's own options `ids` (accepted, ignored).
+fn hide(ids: &'static [&'static str]) -> impl FnMut(Arg) -> Arg {
+    move |a| {
+        if ids.contains(&a.get_id().as_str()) {
+            a.hide(true)
+        } else {
+            a
+        }
+    }
 }
 
 /// Output format of reports on stdout (also the `--format` values).
@@ -107,40 +180,57 @@ pub enum Command {
     #[command(
         after_help = "Example:\n  sudo anchorage remove myNewCa_Test_Root\n  sudo anchorage remove 3f:a1:...:9c"
     )]
+    #[command(mut_args = hide(&["name", "allow_intermediate", "allow_leaf", "allow_expired"]))]
     Remove(RemoveArgs),
     /// Make the managed set equal to SOURCEs (adds new, removes managed ones not listed).
     #[command(after_help = "Example:\n  sudo anchorage sync /etc/anchorage/cas/")]
     Sync(ChangeArgs),
     /// List managed anchors: name, subject, sha256, not_after, where installed.
-    #[command(after_help = "Example:\n  anchorage list --format json")]
+    #[command(
+        after_help = "Example:\n  anchorage list --format json",
+        args = hidden(&[&["nss_owner"]])
+    )]
     List,
     /// Container startup step: sync SOURCEs (default $ANCHORAGE_SOURCES), then replace this
     /// process with PROGRAM (same PID, signals and exit code go to PROGRAM).
     #[command(
-        after_help = "Examples:\n  ENTRYPOINT [\"anchorage\", \"exec\", \"/usr/local/share/ca-certificates/custom\", \"--\"]\n  anchorage exec /run/cas -- /usr/bin/agent --config /etc/agent.yaml\n  ANCHORAGE_SOURCES=/certs anchorage exec -- curl https://collector:8443/"
+        after_help = "Examples:\n  ENTRYPOINT [\"anchorage\", \"exec\", \"/usr/local/share/ca-certificates/custom\", \"--\"]\n  anchorage exec /run/cas -- /usr/bin/agent --config /etc/agent.yaml\n  ANCHORAGE_SOURCES=/certs anchorage exec -- curl https://collector:8443/",
+        arg = global("format").help(
+            "Output format of the report, on stderr (stdout belongs to PROGRAM)"
+        )
     )]
     Exec(ExecArgs),
     /// Print `export` lines pointing TLS clients at a bundle of the system CAs plus SOURCEs.
-    #[command(after_help = "Example:\n  eval \"$(anchorage env /run/cas)\" && exec agent")]
+    #[command(
+        after_help = "Example:\n  eval \"$(anchorage env /run/cas)\" && exec agent",
+        arg = global("format").help(
+            "Output format of a failure report on stdout (the export lines are shell either way)"
+        ),
+        args = hidden(&[NSS]),
+        mut_args = hide(&["check", "no_update", "debian_conf", "hook_timeout"])
+    )]
     Env(EnvArgs),
     /// Prove that a TLS server is trusted now; if not, say which CA is missing.
     #[command(
-        after_help = "Examples:\n  anchorage verify collector.example.net:8443\n  anchorage verify --proxy http://proxy:3128 https://api.thousandeyes.com/\n  anchorage verify --save-chain /tmp/chain 10.0.0.5:443"
+        after_help = "Examples:\n  anchorage verify collector.example.net:8443\n  anchorage verify --proxy http://proxy:3128 https://api.thousandeyes.com/\n  anchorage verify --save-chain /tmp/chain 10.0.0.5:443",
+        args = hidden(&[NSS])
     )]
     Verify(VerifyArgs),
     /// Print a shell completion script.
     #[command(
-        after_help = "Example:\n  anchorage completions bash > /etc/bash_completion.d/anchorage"
+        after_help = "Example:\n  anchorage completions bash > /etc/bash_completion.d/anchorage",
+        args = hidden(&[OUTPUT, TREE, NSS])
     )]
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff).
+    /// Print the man page (roff); with --dir, write every page (anchorage.1, anchorage-SUB.1).
     #[command(
-        after_help = "Example:\n  anchorage man | gzip > /usr/share/man/man1/anchorage.1.gz"
+        after_help = "Examples:\n  anchorage man | gzip > /usr/share/man/man1/anchorage.1.gz\n  anchorage man --dir /usr/share/man/man1",
+        args = hidden(&[OUTPUT, TREE, NSS])
     )]
-    Man,
+    Man(ManArgs),
     /// Check the platform, paths, hook, managed anchors in the effective bundle, expiry.
     #[command(after_help = "Example:\n  anchorage doctor --warn-days 90")]
     Doctor(DoctorArgs),
@@ -254,8 +344,42 @@ pub struct VerifyArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write anchorage.1 and one anchorage-SUBCOMMAND.1 per subcommand into DIR (created if
+    /// missing) instead of printing the main page.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct DoctorArgs {
     /// Warn about anchors expiring within N days.
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub warn_days: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn twins_keep_the_global_options_values() {
+        // A hidden twin (list --nss-owner) and a global given before the subcommand both
+        // reach `Cli`.
+        let cli = Cli::try_parse_from(["anchorage", "--nssdb", "a", "list", "--nss-owner", "u"])
+            .expect("parses");
+        assert_eq!(cli.nss.nssdb, ["a"]);
+        assert_eq!(cli.nss.nss_owner.as_deref(), Some("u"));
+        let cli = Cli::try_parse_from(["anchorage", "man", "--root", "/t", "--format", "json"])
+            .expect("parses");
+        assert_eq!(cli.tree.root, PathBuf::from("/t"));
+        assert_eq!(cli.output.format, Format::Json);
+    }
 }

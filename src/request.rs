@@ -99,12 +99,17 @@ pub enum Command {
     Change(ChangeRequest),
     Remove(RemoveRequest),
     List,
-    Doctor { warn_days: i64 },
+    Doctor {
+        warn_days: i64,
+    },
     Exec(ExecRequest),
     Env(EnvRequest),
     Verify(VerifyRequest),
     Completions(clap_complete::Shell),
-    Man,
+    /// `None`: print the main page; `Some(dir)`: write every page into `dir`.
+    Man {
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -172,19 +177,19 @@ impl Request {
                 save_chain: a.save_chain,
             }),
             CliCommand::Completions { shell } => Command::Completions(shell),
-            CliCommand::Man => Command::Man,
+            CliCommand::Man(a) => Command::Man { dir: a.dir },
         };
         Request {
             global: Global {
-                root: cli.root,
-                platform: cli.platform.0,
-                format: cli.format,
-                verbose: cli.verbose,
-                quiet: cli.quiet,
+                root: cli.tree.root,
+                platform: cli.tree.platform.0,
+                format: cli.output.format,
+                verbose: cli.output.verbose,
+                quiet: cli.output.quiet,
                 nss: NssRequest {
-                    dirs: cli.nssdb,
-                    owner: cli.nss_owner,
-                    discover: cli.nss_discover,
+                    dirs: cli.nss.nssdb,
+                    owner: cli.nss.nss_owner,
+                    discover: cli.nss.nss_discover,
                 },
             },
             command,

@@ -1,7 +1,6 @@
 //! One function per subcommand, dispatched from a validated `Request`. Each returns an
 //! `Outcome` for `report::render` (or a `Failure` with what it had already changed).
 
-use crate::error::Error;
 use crate::report::{Failure, Outcome};
 use crate::request::{Command, Request};
 
@@ -25,12 +24,14 @@ pub fn run(request: &Request) -> Result<Outcome, Failure> {
             clap_complete::generate(*shell, &mut cmd, "anchorage", &mut buf);
             Ok(Outcome::Text(buf))
         }
-        Command::Man => {
-            let mut buf = Vec::new();
-            clap_mangen::Man::new(<crate::cli::Cli as clap::CommandFactory>::command())
-                .render(&mut buf)
-                .map_err(|e| Error::io("cannot render the man page", "-", e))?;
-            Ok(Outcome::Text(buf))
+        Command::Man { dir: None } => Ok(Outcome::Text(crate::manpage::main_page()?)),
+        Command::Man { dir: Some(dir) } => {
+            let written = crate::manpage::write_all(dir)?;
+            let lines: String = written
+                .iter()
+                .map(|p| format!("{}\n", p.display()))
+                .collect();
+            Ok(Outcome::Text(lines.into_bytes()))
         }
     }
 }

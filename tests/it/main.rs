@@ -4,6 +4,7 @@
 //! (mounts, chown, setpriv). Run one area with `cargo test --test it nss::`.
 //!
 //! * `common`: fixtures (tests/fixtures/make-fixtures.sh), trees, the command, JSON reports;
+//! * `cli_help`: each subcommand's `--help`, the man pages, the accepted option orders;
 //! * `core`: install/remove/sync/list/doctor on Debian trees and the other layouts;
 //! * `exec`: the container start-up step;
 //! * `nss`: NSS databases with certutil;
@@ -12,6 +13,7 @@
 //! * `verify`: `anchorage verify` against local TLS servers;
 //! * `hostile`: the hostile-input corpus.
 
+mod cli_help;
 mod common;
 mod core;
 mod exec;
