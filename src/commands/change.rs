@@ -202,7 +202,7 @@ pub fn converge(
     warnings.extend(applied.hook_note.clone());
     if changes && opts.no_update {
         warnings.push(format!(
-            "--no-update: run the platform's update command ({}) to make the changes effective",
+            "--no-update: run the platform's update command (/{}) to make the changes effective",
             layout.hook_path
         ));
     }
