@@ -175,6 +175,7 @@ pub fn converge(
     let store_notes: Vec<String> = all.iter().flat_map(|p| p.plan.notes.clone()).collect();
     let hook_report = hook.as_ref().map(|h| HookReport {
         command: h.display(),
+        program: h.name().to_string(),
         ran: false,
         exit_code: None,
     });
