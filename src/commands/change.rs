@@ -31,7 +31,7 @@ fn password(opts: &ChangeOptions) -> Result<Option<String>> {
     if let Some(file) = &opts.password_file {
         let text = std::fs::read_to_string(file).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::NoInput { path: file.clone() },
-            _ => Error::io("cannot read the password file", file, e),
+            _ => Error::io_source("cannot read the password file", file, e),
         })?;
         let line = text.lines().next().unwrap_or("");
         return Ok(Some(line.to_string()));
@@ -172,6 +172,7 @@ pub fn converge(
         )?;
         all.push(planned(store, state, plan));
     }
+    log_plans(&all);
     let store_notes: Vec<String> = all.iter().flat_map(|p| p.plan.notes.clone()).collect();
     let hook_report = hook.as_ref().map(|h| HookReport {
         command: h.display(),
@@ -220,6 +221,21 @@ pub fn converge(
     finish(report, result)
 }
 
+/// The plan at debug: per store, what it holds and what is to change.
+fn log_plans(all: &[Planned]) {
+    for p in all {
+        tracing::debug!(
+            "plan: {}: {} entries ({} managed), {} to add, {} to remove, {} unchanged",
+            p.store.id(),
+            p.state.entries.len(),
+            p.state.managed().count(),
+            p.plan.add.len(),
+            p.plan.remove.len(),
+            p.plan.keep.len()
+        );
+    }
+}
+
 fn platform_bundle(target: &Target) -> PathBuf {
     crate::platform::in_root(&target.root, target.layout().bundle)
 }
@@ -254,37 +270,78 @@ fn runs<'a>(all: &'a [Planned], done: Option<&[Option<crate::store::Done>]>) -> 
         .collect()
 }
 
-fn normalize_fingerprint(s: &str) -> Option<String> {
-    let hex: String = s
-        .chars()
-        .filter(|c| *c != ':')
-        .collect::<String>()
-        .to_ascii_lowercase();
-    (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
-}
-
-/// Each selector with the fingerprints it stands for. Selectors that are files are read
-/// first: any failure reading them happens before a write.
-fn selectors(req: &RemoveRequest) -> Result<Vec<(String, HashSet<String>)>> {
+/// Each selector, and for a file selector the fingerprints it holds (a typed selector is
+/// resolved against the managed entries later). Files are read first: any failure reading
+/// them happens before a write.
+fn selectors(req: &RemoveRequest) -> Result<Vec<(String, Option<HashSet<String>>)>> {
     let password = password(&req.opts)?;
     let mut out = Vec::new();
     for sel in &req.selectors {
         let path = Path::new(sel);
-        let set: HashSet<String> = if sel == "-" || path.exists() {
+        let set = if sel == "-" || path.exists() {
             let loaded = source::load(&[PathBuf::from(sel)], password.as_deref(), Missing::Error)?;
-            loaded.certs.iter().map(|s| s.cert.fingerprint()).collect()
-        } else if let Some(hex) = normalize_fingerprint(sel) {
-            HashSet::from([hex])
-        } else if sel.contains('/') {
+            Some(loaded.certs.iter().map(|s| s.cert.fingerprint()).collect())
+        } else if sel.contains('/') && plan::fingerprint_prefix(sel).is_none() {
             return Err(Error::NoInput {
                 path: path.to_path_buf(),
             });
         } else {
-            HashSet::new()
+            None
         };
         out.push((sel.clone(), set));
     }
     Ok(out)
+}
+
+/// The selection of every selector (a file's fingerprints; a typed selector resolved against
+/// `managed`), and a warning for each that selects nothing. An ambiguous fingerprint prefix is
+/// a usage error listing the candidates.
+fn resolve(
+    selectors: &[(String, Option<HashSet<String>>)],
+    managed: &[&crate::store::Entry],
+) -> Result<(Selection, Vec<String>)> {
+    let mut selection = Selection::default();
+    let mut unmatched = Vec::new();
+    let present: HashSet<String> = managed
+        .iter()
+        .filter_map(|e| e.cert.as_ref().map(|c| c.fingerprint()))
+        .collect();
+    for (sel, set) in selectors {
+        let none = format!("nothing managed by anchorage matches '{sel}'");
+        match set {
+            Some(fps) => {
+                if !fps.iter().any(|f| present.contains(f)) {
+                    unmatched.push(none);
+                }
+                selection.fingerprints.extend(fps.iter().cloned());
+            }
+            None => match plan::resolve(sel, managed) {
+                plan::Resolved::Matched(s) => {
+                    selection.fingerprints.extend(s.fingerprints);
+                    selection.names.extend(s.names);
+                }
+                plan::Resolved::Ambiguous(candidates) => {
+                    let list: Vec<String> = candidates
+                        .iter()
+                        .map(|(name, fp)| format!("{name} (sha256 {fp})"))
+                        .collect();
+                    return Err(Error::usage_hint(
+                        format!(
+                            "'{sel}' matches {} managed anchors: {}",
+                            candidates.len(),
+                            list.join(", ")
+                        ),
+                        "give more digits of the sha256, or the managed name",
+                    ));
+                }
+                plan::Resolved::Unmatched(close) => unmatched.push(match close {
+                    Some(c) => format!("{none}; did you mean '{c}'?"),
+                    None => none,
+                }),
+            },
+        }
+    }
+    Ok((selection, unmatched))
 }
 
 pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Report, Failure> {
@@ -299,26 +356,31 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     } else {
         SystemStore::all(root, layout)?
     };
-    let mut selection = Selection {
-        fingerprints: selectors
-            .iter()
-            .flat_map(|(_, s)| s.iter().cloned())
-            .collect(),
-        names: selectors.iter().map(|(s, _)| s.clone()).collect(),
-    };
-    let mut matched: HashSet<String> = HashSet::new();
-    let mut all = Vec::new();
+    let mut system = Vec::new();
     for store in stores {
         let state = store.read(false)?;
+        system.push((store, state));
+    }
+    let mut others = Vec::new();
+    for store in nss.map(|n| n.stores).unwrap_or_default() {
+        let state = store.read(false)?;
+        others.push((store, state));
+    }
+    let managed: Vec<&crate::store::Entry> = system
+        .iter()
+        .map(|(_, st)| st)
+        .chain(others.iter().map(|(_, st)| st))
+        .flat_map(|st| st.managed().map(|(_, e)| e))
+        .collect();
+    let (mut selection, unmatched) = resolve(&selectors, &managed)?;
+    tracing::debug!(
+        fingerprints = selection.fingerprints.len(),
+        names = selection.names.len(),
+        "remove: selection"
+    );
+    let mut all = Vec::new();
+    for (store, state) in system {
         let plan = plan::select(&state, &selection);
-        for &i in &plan.remove {
-            let e = &state.entries[i];
-            let fp = e.cert.as_ref().map(|c| c.fingerprint());
-            let hit = selectors
-                .iter()
-                .find(|(sel, set)| fp.as_ref().is_some_and(|f| set.contains(f)) || *sel == e.name);
-            matched.extend(hit.map(|(sel, _)| sel.clone()));
-        }
         all.push(planned(store, state, plan));
     }
     // NSS entries go by the same fingerprints and names (plus those of the system matches).
@@ -326,28 +388,11 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
         all.iter()
             .flat_map(|p| p.plan.remove.iter().map(|&i| &p.state.entries[i])),
     );
-    let mut hit: HashSet<String> = HashSet::new();
-    for store in nss.map(|n| n.stores).unwrap_or_default() {
-        let state = store.read(false)?;
+    for (store, state) in others {
         let plan = plan::select(&state, &selection);
-        for &i in &plan.remove {
-            let e = &state.entries[i];
-            hit.insert(e.name.clone());
-            hit.extend(e.cert.as_ref().map(|c| c.fingerprint()));
-        }
         all.push(planned(store, state, plan));
     }
-    matched.extend(
-        selectors
-            .iter()
-            .filter(|(sel, set)| hit.contains(sel) || set.iter().any(|s| hit.contains(s)))
-            .map(|(sel, _)| sel.clone()),
-    );
-    let unmatched: Vec<String> = selectors
-        .iter()
-        .filter(|(sel, _)| !matched.contains(sel))
-        .map(|(sel, _)| format!("nothing managed by anchorage matches '{sel}'"))
-        .collect();
+    log_plans(&all);
     let header = header(&target, opts.check);
     if opts.check {
         return Ok(report::build(

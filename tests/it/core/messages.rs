@@ -3,6 +3,7 @@
 
 use super::CA;
 use crate::common::*;
+use std::os::unix::process::CommandExt;
 
 #[test]
 fn no_update_warning_names_the_absolute_hook_path() {
@@ -32,7 +33,6 @@ fn skip_warnings_name_the_file() {
     let label = file.display().to_string();
     assert!(skips.iter().all(|l| l.contains(&label)), "{err}");
     assert!(err.contains("end-entity certificate"), "{err}");
-    let _ = CA;
 }
 
 #[test]
@@ -59,4 +59,127 @@ fn hook_line_is_the_program_name_hidden_by_quiet_and_json_keeps_the_argv() {
     let argv = &r.hook.as_ref().expect("hook").command;
     assert!(argv[0].ends_with("update-ca-certificates"), "{argv:?}");
     assert!(argv.iter().any(|a| a == "--certsconf"), "{argv:?}");
+}
+
+#[test]
+fn remove_accepts_printed_prefix_cn_and_suggests_on_typos() {
+    let t = debian_tree();
+    let root = t.path();
+    let o = run(anchorage(root)
+        .args(["install", "--no-update"])
+        .arg(fx("myNewCa.pem"))
+        .arg(fx("ca2.pem")));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    // The prefix exactly as the text report prints it.
+    let printed = out
+        .lines()
+        .find(|l| l.contains(CA))
+        .and_then(|l| l.split_whitespace().find(|w| w.starts_with("sha256:")))
+        .expect("sha256 in the report")
+        .to_string();
+    assert!(printed.ends_with('…'), "{printed}");
+    // A typo: a warning suggesting the managed name, exit 0, nothing removed.
+    let o = run(anchorage(root).args(["remove", "--no-update", "myNewCa_Test_Rot"]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did you mean 'myNewCa_Test_Root'?"),
+        "{}",
+        stderr(&o)
+    );
+    let r = report(&run(anchorage(root).args([
+        "remove",
+        "--no-update",
+        "--format",
+        "json",
+        &printed,
+    ])));
+    assert_eq!(r.certificates.len(), 1, "{:?}", r.certificates);
+    assert_eq!(r.certificates[0].name, CA);
+    assert_eq!(r.certificates[0].action, "removed");
+    // The CN as typed (spaces), not the managed name.
+    let cn = String::from_utf8_lossy(
+        &run(std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-subject", "-nameopt", "multiline", "-in"])
+            .arg(fx("ca2.pem")))
+        .stdout,
+    )
+    .lines()
+    .find_map(|l| {
+        l.trim()
+            .strip_prefix("commonName")
+            .map(|v| v.trim_start_matches([' ', '=']).trim().to_string())
+    })
+    .expect("CN");
+    assert!(cn.contains(' '), "{cn}");
+    let r = report(&run(anchorage(root).args([
+        "remove",
+        "--no-update",
+        "--format",
+        "json",
+        &cn,
+    ])));
+    assert_eq!(r.certificates.len(), 1, "{:?}", r.certificates);
+    assert_eq!(r.certificates[0].action, "removed");
+    // A prefix too short to be one is an unmatched selector (no suggestion), still exit 0.
+    let o = run(anchorage(root).args(["remove", "--no-update", "abcdef1"]));
+    assert_eq!(code(&o), 0);
+    assert!(stderr(&o).contains("nothing managed by anchorage matches 'abcdef1'"));
+}
+
+#[test]
+fn nss_owner_not_found_and_unreadable_source_have_hints() {
+    let t = debian_tree();
+    let root = t.path();
+    let o = run(anchorage(root)
+        .args([
+            "install",
+            "--no-update",
+            "--nssdb",
+            "/db",
+            "--nss-owner",
+            "nobody-here",
+        ])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: create the user in the tree"),
+        "{}",
+        stderr(&o)
+    );
+    // An unreadable source, as an unprivileged user: the hint is about the file, not --root.
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("ca.pem");
+    std::fs::copy(fx("myNewCa.pem"), &src).unwrap();
+    std::fs::set_permissions(&src, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let o = run(anchorage(root)
+        .args(["install", "--no-update"])
+        .arg(&src)
+        .uid(65534)
+        .gid(65534));
+    assert_eq!(code(&o), 77, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("hint: make the file readable"),
+        "{}",
+        stderr(&o)
+    );
+    // A tree this user cannot write, under --root: no "use --root".
+    std::fs::set_permissions(&src, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let o = run(anchorage(root)
+        .args(["install", "--no-update"])
+        .arg(&src)
+        .uid(65534)
+        .gid(65534));
+    assert_eq!(code(&o), 77, "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("hint: run as root, or as a user who can write the tree"),
+        "{err}"
+    );
+    assert!(!err.contains("use --root"), "{err}");
 }
