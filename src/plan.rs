@@ -209,6 +209,57 @@ pub enum Resolved {
     Unmatched(Option<String>),
 }
 
+/// The selection of every selector (a file's fingerprints; a typed selector resolved against
+/// `managed`), and a warning for each that selects nothing. An ambiguous fingerprint prefix is
+/// a usage error listing the candidates.
+pub fn resolve_all(
+    selectors: &[(String, Option<HashSet<String>>)],
+    managed: &[&Entry],
+) -> Result<(Selection, Vec<String>), Error> {
+    let mut selection = Selection::default();
+    let mut unmatched = Vec::new();
+    let present: HashSet<String> = managed
+        .iter()
+        .filter_map(|e| e.cert.as_ref().map(|c| c.fingerprint()))
+        .collect();
+    for (sel, set) in selectors {
+        let none = format!("nothing managed by anchorage matches '{sel}'");
+        match set {
+            Some(fps) => {
+                if !fps.iter().any(|f| present.contains(f)) {
+                    unmatched.push(none);
+                }
+                selection.fingerprints.extend(fps.iter().cloned());
+            }
+            None => match resolve(sel, managed) {
+                Resolved::Matched(s) => {
+                    selection.fingerprints.extend(s.fingerprints);
+                    selection.names.extend(s.names);
+                }
+                Resolved::Ambiguous(candidates) => {
+                    let list: Vec<String> = candidates
+                        .iter()
+                        .map(|(name, fp)| format!("{name} (sha256 {fp})"))
+                        .collect();
+                    return Err(Error::usage_hint(
+                        format!(
+                            "'{sel}' matches {} managed anchors: {}",
+                            candidates.len(),
+                            list.join(", ")
+                        ),
+                        "give more digits of the sha256, or the managed name",
+                    ));
+                }
+                Resolved::Unmatched(close) => unmatched.push(match close {
+                    Some(c) => format!("{none}; did you mean '{c}'?"),
+                    None => none,
+                }),
+            },
+        }
+    }
+    Ok((selection, unmatched))
+}
+
 /// Shortest fingerprint prefix accepted (hex digits).
 pub const MIN_PREFIX: usize = 8;
 

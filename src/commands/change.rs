@@ -9,7 +9,7 @@ use crate::apply::{self, Planned};
 use crate::cert;
 use crate::error::{Error, Result};
 use crate::input::source::{self, Missing};
-use crate::plan::{self, Mode, Selection, StorePlan};
+use crate::plan::{self, Mode, StorePlan};
 use crate::platform::Target;
 use crate::policy::{self, Candidate};
 use crate::report::{self, Failure, Header, HookReport, Report, StoreRun};
@@ -293,57 +293,6 @@ fn selectors(req: &RemoveRequest) -> Result<Vec<(String, Option<HashSet<String>>
     Ok(out)
 }
 
-/// The selection of every selector (a file's fingerprints; a typed selector resolved against
-/// `managed`), and a warning for each that selects nothing. An ambiguous fingerprint prefix is
-/// a usage error listing the candidates.
-fn resolve(
-    selectors: &[(String, Option<HashSet<String>>)],
-    managed: &[&crate::store::Entry],
-) -> Result<(Selection, Vec<String>)> {
-    let mut selection = Selection::default();
-    let mut unmatched = Vec::new();
-    let present: HashSet<String> = managed
-        .iter()
-        .filter_map(|e| e.cert.as_ref().map(|c| c.fingerprint()))
-        .collect();
-    for (sel, set) in selectors {
-        let none = format!("nothing managed by anchorage matches '{sel}'");
-        match set {
-            Some(fps) => {
-                if !fps.iter().any(|f| present.contains(f)) {
-                    unmatched.push(none);
-                }
-                selection.fingerprints.extend(fps.iter().cloned());
-            }
-            None => match plan::resolve(sel, managed) {
-                plan::Resolved::Matched(s) => {
-                    selection.fingerprints.extend(s.fingerprints);
-                    selection.names.extend(s.names);
-                }
-                plan::Resolved::Ambiguous(candidates) => {
-                    let list: Vec<String> = candidates
-                        .iter()
-                        .map(|(name, fp)| format!("{name} (sha256 {fp})"))
-                        .collect();
-                    return Err(Error::usage_hint(
-                        format!(
-                            "'{sel}' matches {} managed anchors: {}",
-                            candidates.len(),
-                            list.join(", ")
-                        ),
-                        "give more digits of the sha256, or the managed name",
-                    ));
-                }
-                plan::Resolved::Unmatched(close) => unmatched.push(match close {
-                    Some(c) => format!("{none}; did you mean '{c}'?"),
-                    None => none,
-                }),
-            },
-        }
-    }
-    Ok((selection, unmatched))
-}
-
 pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Report, Failure> {
     let opts = &req.opts;
     let selectors = selectors(req)?;
@@ -372,7 +321,7 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
         .chain(others.iter().map(|(_, st)| st))
         .flat_map(|st| st.managed().map(|(_, e)| e))
         .collect();
-    let (mut selection, unmatched) = resolve(&selectors, &managed)?;
+    let (mut selection, unmatched) = plan::resolve_all(&selectors, &managed)?;
     tracing::debug!(
         fingerprints = selection.fingerprints.len(),
         names = selection.names.len(),

@@ -160,15 +160,21 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         problems.extend(nss_problems);
         doc_warnings.extend(notes);
     }
+    let program = std::path::Path::new(target.layout().hook_path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let hook = match Hook::resolve(&target.root, target.layout(), false) {
         Ok(h) => DoctorHook {
             command: h.display(),
+            program,
             found: true,
         },
         Err(e) => {
             problems.push(format!("update hook: {e}"));
             DoctorHook {
                 command: vec![target.layout().hook_path.to_string()],
+                program,
                 found: false,
             }
         }

@@ -193,5 +193,8 @@ pub struct DoctorPaths {
 #[derive(Debug, Clone, Serialize)]
 pub struct DoctorHook {
     pub command: Vec<String>,
+    /// The hook's file name (for the text report's hint).
+    #[serde(skip)]
+    pub program: String,
     pub found: bool,
 }

@@ -149,6 +149,36 @@ impl DoctorReport {
             out.push_str(&format!("warning: {w}\n"));
         }
         out.push_str(if self.ok { "ok\n" } else { "problems found\n" });
+        if let Some(hint) = self.hint() {
+            out.push_str(&format!("hint: {hint}\n"));
+        }
         out
+    }
+
+    /// What to run for the fixable problems (from the report's fields, never its wording).
+    fn hint(&self) -> Option<String> {
+        let tree = if self.root == "/" { "" } else { " in the tree" };
+        if !self.hook.found {
+            return Some(format!(
+                "install the package that provides `{}`{tree} (ca-certificates), then run it",
+                self.hook.program
+            ));
+        }
+        if !self.paths.bundle_exists {
+            return Some(format!(
+                "run `{}`{tree}, or `anchorage install CA` (it runs the hook)",
+                self.hook.program
+            ));
+        }
+        if !self.missing_from_bundle.is_empty() {
+            return Some(format!(
+                "run `{}`{tree}, or `anchorage install` the missing anchors again (it re-registers them and runs the hook)",
+                self.hook.program
+            ));
+        }
+        (!self.expired.is_empty()).then(|| {
+            "replace the expired anchors: `anchorage install NEW-CA`, then `anchorage remove NAME`"
+                .to_string()
+        })
     }
 }

@@ -183,3 +183,26 @@ fn nss_owner_not_found_and_unreadable_source_have_hints() {
     );
     assert!(!err.contains("use --root"), "{err}");
 }
+
+#[test]
+fn doctor_on_a_fresh_tree_says_what_to_run() {
+    let t = debian_tree();
+    let o = run(anchorage(t.path()).arg("doctor"));
+    assert_eq!(code(&o), 1);
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    let last = out.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("hint: run `update-ca-certificates` in the tree")
+            && last.contains("anchorage install"),
+        "{out}"
+    );
+    // -v: the platform decision, the plan and the hook are logged on stderr.
+    let o = run(anchorage(t.path())
+        .args(["-v", "install"])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let err = stderr(&o);
+    for want in ["platform:", "plan: system", "hook: running"] {
+        assert!(err.contains(want), "{want}: {err}");
+    }
+}
