@@ -89,6 +89,7 @@ fn run(
         let out = hook.run(timeout)?;
         applied.hook = Some(HookReport {
             command: out.argv.clone(),
+            program: hook.name().to_string(),
             ran: true,
             exit_code: out.output.code,
         });

@@ -16,6 +16,13 @@ pub fn check(
     added: &[&Certificate],
     removed: &[&Certificate],
 ) -> Result<()> {
+    tracing::debug!(
+        "effect: {}: {} certificate(s); expecting {} added present, {} removed gone",
+        bundle.display(),
+        effective.len(),
+        added.len(),
+        removed.len()
+    );
     let mut problems = Vec::new();
     for c in added.iter().filter(|c| !effective.contains(&c.sha256)) {
         problems.push(format!(

@@ -38,7 +38,7 @@ impl std::fmt::Display for Status {
 pub enum Error {
     /// Wrong combination of options or arguments.
     #[error("{msg}")]
-    Usage { msg: String },
+    Usage { msg: String, hint: Option<String> },
 
     /// A source exists but cannot be used: unparseable, no certificate, wrong password,
     /// policy refusal, too large, not a regular file.
@@ -81,9 +81,10 @@ pub enum Error {
     #[error("{msg}: {}", path.display())]
     Unsafe { path: PathBuf, msg: String },
 
-    /// Not allowed to write.
+    /// Not allowed to read or write `path`; `access` says what kind of path it is (the remedy
+    /// differs).
     #[error("permission denied: {}", path.display())]
-    Permission { path: PathBuf },
+    Permission { path: PathBuf, access: Access },
 
     /// A program anchorage ran (hook, certutil) failed: its argv, how it ended, its stderr.
     #[error("`{}` failed ({status}){}", argv.join(" "), stderr_suffix(stderr))]
@@ -101,6 +102,16 @@ pub enum Error {
         path: Option<PathBuf>,
         hint: Option<String>,
     },
+}
+
+/// What a refused path is, for the hint of `Error::Permission`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// A file the user named (a SOURCE, the password file): reading it was refused.
+    Source,
+    /// A path of the target tree; `root` is the `--root` tree when one other than `/` was
+    /// given (set by `Error::in_root`).
+    Tree { root: Option<PathBuf> },
 }
 
 fn stderr_suffix(stderr: &str) -> String {
@@ -136,7 +147,17 @@ impl Error {
     }
 
     pub fn usage(msg: impl Into<String>) -> Self {
-        Error::Usage { msg: msg.into() }
+        Error::Usage {
+            msg: msg.into(),
+            hint: None,
+        }
+    }
+
+    pub fn usage_hint(msg: impl Into<String>, hint: impl Into<String>) -> Self {
+        Error::Usage {
+            msg: msg.into(),
+            hint: Some(hint.into()),
+        }
     }
 
     pub fn failed(msg: impl Into<String>, hint: impl Into<String>) -> Self {
@@ -159,11 +180,30 @@ impl Error {
         }
     }
 
-    /// Wrap an I/O error, turning EACCES/EPERM into `Permission` so the caller gets 77.
+    /// Wrap an I/O error on a path of the target tree, turning EACCES/EPERM into
+    /// `Permission` so the caller gets 77.
     pub fn io(what: impl Into<String>, path: impl AsRef<Path>, source: std::io::Error) -> Self {
+        Self::io_on(what, path, source, Access::Tree { root: None })
+    }
+
+    /// `io` for a file the user named (a SOURCE, the password file).
+    pub fn io_source(
+        what: impl Into<String>,
+        path: impl AsRef<Path>,
+        source: std::io::Error,
+    ) -> Self {
+        Self::io_on(what, path, source, Access::Source)
+    }
+
+    fn io_on(
+        what: impl Into<String>,
+        path: impl AsRef<Path>,
+        source: std::io::Error,
+        access: Access,
+    ) -> Self {
         let path = path.as_ref().to_path_buf();
         match source.raw_os_error() {
-            Some(nix::libc::EACCES) | Some(nix::libc::EPERM) => Error::Permission { path },
+            Some(nix::libc::EACCES) | Some(nix::libc::EPERM) => Error::Permission { path, access },
             Some(nix::libc::ELOOP) => Error::Unsafe {
                 path,
                 msg: "refusing to follow a symbolic link".into(),
@@ -173,6 +213,22 @@ impl Error {
                 path,
                 source,
             },
+        }
+    }
+
+    /// Say which `--root` tree a refused tree path belongs to (`/` is no tree of its own).
+    pub fn in_root(self, root: &Path) -> Self {
+        match self {
+            Error::Permission {
+                path,
+                access: Access::Tree { root: None },
+            } if root != Path::new("/") => Error::Permission {
+                path,
+                access: Access::Tree {
+                    root: Some(root.to_path_buf()),
+                },
+            },
+            other => other,
         }
     }
 
@@ -208,7 +264,7 @@ impl Error {
             | Error::NoInput { path }
             | Error::Io { path, .. }
             | Error::Unsafe { path, .. }
-            | Error::Permission { path } => Some(path),
+            | Error::Permission { path, .. } => Some(path),
             Error::MissingProgram { in_tree, .. } => in_tree.as_deref(),
             Error::Failed { path, .. } => path.as_deref(),
             Error::Usage { .. } | Error::Network { .. } | Error::Command { .. } => None,
@@ -227,13 +283,26 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::BadInput { hint, .. }
+            | Error::Usage { hint, .. }
             | Error::MissingProgram { hint, .. }
             | Error::Command { hint, .. }
             | Error::Failed { hint, .. } => hint.clone(),
             Error::NoInput { .. } => {
                 Some("check the path; use `-` to read from standard input".into())
             }
-            Error::Permission { .. } => Some("run as root or use --root".into()),
+            Error::Permission { access, .. } => Some(match access {
+                Access::Source => {
+                    "make the file readable by this user (its mode, owner and directories), or run as root"
+                        .into()
+                }
+                Access::Tree { root: None } => {
+                    "run as root, or use --root DIR for a tree this user can write".into()
+                }
+                Access::Tree { root: Some(r) } => format!(
+                    "run as root, or as a user who can write the tree {}",
+                    r.display()
+                ),
+            }),
             Error::Unsafe { .. } => Some(
                 "anchorage never writes through symbolic links or outside --root; remove the link"
                     .into(),
@@ -245,7 +314,7 @@ impl Error {
                 "the file system is read-only; use `anchorage exec` (environment bundle) or --root on a writable tree"
                     .into(),
             ),
-            Error::Io { .. } | Error::Network { .. } | Error::Usage { .. } => None,
+            Error::Io { .. } | Error::Network { .. } => None,
         }
     }
 }

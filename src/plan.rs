@@ -172,7 +172,7 @@ pub fn diff_nss(
 }
 
 /// What `remove` selects: managed entries whose fingerprint or managed name is listed.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
     pub fingerprints: HashSet<String>,
     pub names: HashSet<String>,
@@ -196,6 +196,166 @@ impl Selection {
             }
         }
     }
+}
+
+/// What a typed `remove` selector stands for among the managed entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// The managed entries it names: their fingerprints and names.
+    Matched(Selection),
+    /// A fingerprint prefix shared by several certificates: (name, full sha256) of each.
+    Ambiguous(Vec<(String, String)>),
+    /// Nothing; the closest managed name or CN when one is close.
+    Unmatched(Option<String>),
+}
+
+/// The selection of every selector (a file's fingerprints; a typed selector resolved against
+/// `managed`), and a warning for each that selects nothing. An ambiguous fingerprint prefix is
+/// a usage error listing the candidates.
+pub fn resolve_all(
+    selectors: &[(String, Option<HashSet<String>>)],
+    managed: &[&Entry],
+) -> Result<(Selection, Vec<String>), Error> {
+    let mut selection = Selection::default();
+    let mut unmatched = Vec::new();
+    let present: HashSet<String> = managed
+        .iter()
+        .filter_map(|e| e.cert.as_ref().map(|c| c.fingerprint()))
+        .collect();
+    for (sel, set) in selectors {
+        let none = format!("nothing managed by anchorage matches '{sel}'");
+        match set {
+            Some(fps) => {
+                if !fps.iter().any(|f| present.contains(f)) {
+                    unmatched.push(none);
+                }
+                selection.fingerprints.extend(fps.iter().cloned());
+            }
+            None => match resolve(sel, managed) {
+                Resolved::Matched(s) => {
+                    selection.fingerprints.extend(s.fingerprints);
+                    selection.names.extend(s.names);
+                }
+                Resolved::Ambiguous(candidates) => {
+                    let list: Vec<String> = candidates
+                        .iter()
+                        .map(|(name, fp)| format!("{name} (sha256 {fp})"))
+                        .collect();
+                    return Err(Error::usage_hint(
+                        format!(
+                            "'{sel}' matches {} managed anchors: {}",
+                            candidates.len(),
+                            list.join(", ")
+                        ),
+                        "give more digits of the sha256, or the managed name",
+                    ));
+                }
+                Resolved::Unmatched(close) => unmatched.push(match close {
+                    Some(c) => format!("{none}; did you mean '{c}'?"),
+                    None => none,
+                }),
+            },
+        }
+    }
+    Ok((selection, unmatched))
+}
+
+/// Shortest fingerprint prefix accepted (hex digits).
+pub const MIN_PREFIX: usize = 8;
+
+/// A selector as a sha256 prefix: `sha256:` optional, a trailing `…` (or `...`) as the text
+/// report prints it, colons anywhere, any case; at least `MIN_PREFIX` hex digits.
+pub fn fingerprint_prefix(s: &str) -> Option<String> {
+    let s = s.trim();
+    let s = s
+        .get(..7)
+        .filter(|p| p.eq_ignore_ascii_case("sha256:"))
+        .map_or(s, |_| &s[7..]);
+    let s = s.trim_end_matches('…').trim_end_matches("...");
+    let hex: String = s.chars().filter(|c| *c != ':').collect();
+    (hex.len() >= MIN_PREFIX && hex.len() <= 64 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| hex.to_ascii_lowercase())
+}
+
+/// Resolve a typed selector against `managed` (every store's managed entries): the managed
+/// name, the subject CN (or the whole subject) as printed, or a unique fingerprint prefix.
+pub fn resolve(selector: &str, managed: &[&Entry]) -> Resolved {
+    let mut sel = Selection::default();
+    let named = |e: &Entry| {
+        e.name == selector
+            || e.cert.as_ref().is_some_and(|c| {
+                c.common_name == selector
+                    || c.subject == selector
+                    || selector.strip_prefix("CN=") == Some(&c.common_name)
+            })
+    };
+    let mut hits: Vec<&Entry> = managed.iter().copied().filter(|e| named(e)).collect();
+    if hits.is_empty() {
+        if let Some(prefix) = fingerprint_prefix(selector) {
+            hits = managed
+                .iter()
+                .copied()
+                .filter(|e| {
+                    e.cert
+                        .as_ref()
+                        .is_some_and(|c| c.fingerprint().starts_with(&prefix))
+                })
+                .collect();
+            let mut distinct: Vec<(String, String)> = Vec::new();
+            for e in &hits {
+                let fp = e.cert.as_ref().map(|c| c.fingerprint()).unwrap_or_default();
+                if !distinct.iter().any(|(_, f)| *f == fp) {
+                    distinct.push((e.name.clone(), fp));
+                }
+            }
+            if distinct.len() > 1 {
+                distinct.sort();
+                return Resolved::Ambiguous(distinct);
+            }
+        }
+    }
+    if hits.is_empty() {
+        return Resolved::Unmatched(suggest(selector, managed));
+    }
+    sel.widen(hits);
+    Resolved::Matched(sel)
+}
+
+/// The managed name or CN closest to `selector`, when one is close: equal but for case or
+/// `_` against space, or within an edit distance of 2 (the first closest: a name before its CN).
+fn suggest(selector: &str, managed: &[&Entry]) -> Option<String> {
+    let fold = |s: &str| s.to_lowercase().replace(' ', "_");
+    let wanted = fold(selector);
+    let mut best: Option<(usize, String)> = None;
+    for e in managed {
+        let cn = e.cert.as_ref().map(|c| c.common_name.as_str());
+        for candidate in std::iter::once(e.name.as_str()).chain(cn) {
+            let d = if fold(candidate) == wanted {
+                0
+            } else {
+                distance(selector, candidate)
+            };
+            if d <= 2 && best.as_ref().is_none_or(|(bd, _)| d < *bd) {
+                best = Some((d, candidate.to_string()));
+            }
+        }
+    }
+    best.map(|(_, s)| s)
+}
+
+/// Levenshtein distance over characters.
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let subst = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = subst.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 /// remove: a plan whose adds are empty: the managed entries that match.

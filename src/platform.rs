@@ -87,9 +87,16 @@ impl Target {
                 root.display()
             )));
         }
+        let detected = detect(root, forced)?;
+        tracing::debug!(
+            "platform: {} ({}) in {}",
+            detected.id.name(),
+            detected.evidence.join("; "),
+            root.display()
+        );
         Ok(Target {
             root: root.to_path_buf(),
-            detected: detect(root, forced)?,
+            detected,
         })
     }
 

@@ -65,7 +65,10 @@ pub fn decide(loaded: &Loaded, allow: Allow, name: Option<&str>, now: i64) -> Re
                     ),
                 )),
                 Role::Leaf => Some((
-                    format!("this is a server certificate issued by '{}'", cert.issuer),
+                    format!(
+                        "this is an end-entity certificate issued by '{}'",
+                        cert.issuer
+                    ),
                     format!("install '{}' instead (or pass --allow-leaf)", cert.issuer),
                 )),
             };
@@ -75,7 +78,7 @@ pub fn decide(loaded: &Loaded, allow: Allow, name: Option<&str>, now: i64) -> Re
                         decision.skipped.push(Skipped {
                             cert: cert.clone(),
                             source: file.label.clone(),
-                            reason: format!("'{}' skipped: {msg}", cert.subject),
+                            reason: format!("'{}' in {} skipped: {msg}", cert.subject, file.label),
                         });
                     }
                     continue;
@@ -195,5 +198,54 @@ mod tests {
         assert_eq!(safe_name("../../etc/passwd"), "etc_passwd");
         assert_eq!(safe_name("ÄÖÜ"), "");
         assert_eq!(safe_name(&"x".repeat(100)).len(), 64);
+    }
+
+    fn loaded(file: &str, certs: Vec<Certificate>) -> Loaded {
+        let certs: Vec<crate::input::source::Sourced> = certs
+            .into_iter()
+            .map(|c| crate::input::source::Sourced {
+                cert: std::sync::Arc::new(c),
+                source: file.into(),
+            })
+            .collect();
+        Loaded {
+            files: vec![crate::input::source::FileCerts {
+                label: file.into(),
+                arg: 0,
+                indexes: (0..certs.len()).collect(),
+            }],
+            certs,
+            warnings: Vec::new(),
+        }
+    }
+
+    fn leaf() -> Certificate {
+        let mut c = crate::cert::fake::cert(2, "client");
+        c.issuer = "CN=Issuer".into();
+        c.is_ca = false;
+        c.role = Role::Leaf;
+        c
+    }
+
+    #[test]
+    fn skip_reasons_name_the_file_and_leaves_are_end_entity_certificates() {
+        let l = loaded(
+            "bundle.p12",
+            vec![crate::cert::fake::cert(1, "Root"), leaf()],
+        );
+        let d = decide(&l, Allow::default(), None, 0).unwrap();
+        assert_eq!(d.accepted.len(), 1);
+        assert_eq!(
+            d.skipped[0].reason,
+            "'CN=client' in bundle.p12 skipped: this is an end-entity certificate issued by 'CN=Issuer'"
+        );
+        // Alone, a leaf refuses the batch with the same words (a client certificate is not a
+        // "server certificate").
+        let err = decide(&loaded("id.p12", vec![leaf()]), Allow::default(), None, 0).unwrap_err();
+        assert!(
+            err.to_string().contains("end-entity certificate")
+                && !err.to_string().contains("server"),
+            "{err}"
+        );
     }
 }

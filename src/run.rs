@@ -94,13 +94,19 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
                 Error::MissingProgram {
                     program: shown[0].clone(),
                     in_tree: None,
-                    hint: None,
+                    hint: Some(format!(
+                        "install the package that provides {} (looked up in {SAFE_PATH})",
+                        shown[0]
+                    )),
                 }
             } else {
                 Error::Failed {
                     msg: format!("cannot run `{}`: {e}", shown.join(" ")),
                     path: None,
-                    hint: None,
+                    hint: Some(format!(
+                        "check that {} is an executable the current user may run",
+                        shown[0]
+                    )),
                 }
             }
         })?;

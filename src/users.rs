@@ -55,32 +55,38 @@ pub fn resolve_owner(root: &Path, spec: &str) -> Result<(u32, u32)> {
     let (uid, primary) = if let Ok(uid) = user.parse::<u32>() {
         (uid, users.iter().find(|u| u.uid == uid).map(|u| u.gid))
     } else {
-        let u = users
-            .iter()
-            .find(|u| u.name == user)
-            .ok_or_else(|| Error::Usage {
-                msg: format!(
+        let u = users.iter().find(|u| u.name == user).ok_or_else(|| {
+            Error::usage_hint(
+                format!(
                     "--nss-owner: user '{user}' not found in {}",
                     where_().display()
                 ),
-            })?;
+                "create the user in the tree first (useradd --root), or give a numeric UID:GID",
+            )
+        })?;
         (u.uid, Some(u.gid))
     };
     let gid = match group {
         Some(g) if !g.is_empty() => match g.parse::<u32>() {
             Ok(gid) => gid,
-            Err(_) => group_gid(root, g).ok_or_else(|| Error::Usage {
-                msg: format!(
-                    "--nss-owner: group '{g}' not found in {}",
-                    root.join("etc/group").display()
-                ),
+            Err(_) => group_gid(root, g).ok_or_else(|| {
+                Error::usage_hint(
+                    format!(
+                        "--nss-owner: group '{g}' not found in {}",
+                        root.join("etc/group").display()
+                    ),
+                    "create the group in the tree first (groupadd --root), or give a numeric GID",
+                )
             })?,
         },
-        _ => primary.ok_or_else(|| Error::Usage {
-            msg: format!(
-                "--nss-owner: uid {uid} has no entry in {}; give USER:GROUP",
-                where_().display()
-            ),
+        _ => primary.ok_or_else(|| {
+            Error::usage_hint(
+                format!(
+                    "--nss-owner: uid {uid} has no entry in {}",
+                    where_().display()
+                ),
+                "give the group too: --nss-owner UID:GID",
+            )
         })?,
     };
     Ok((uid, gid))

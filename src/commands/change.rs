@@ -9,7 +9,7 @@ use crate::apply::{self, Planned};
 use crate::cert;
 use crate::error::{Error, Result};
 use crate::input::source::{self, Missing};
-use crate::plan::{self, Mode, Selection, StorePlan};
+use crate::plan::{self, Mode, StorePlan};
 use crate::platform::Target;
 use crate::policy::{self, Candidate};
 use crate::report::{self, Failure, Header, HookReport, Report, StoreRun};
@@ -31,7 +31,7 @@ fn password(opts: &ChangeOptions) -> Result<Option<String>> {
     if let Some(file) = &opts.password_file {
         let text = std::fs::read_to_string(file).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::NoInput { path: file.clone() },
-            _ => Error::io("cannot read the password file", file, e),
+            _ => Error::io_source("cannot read the password file", file, e),
         })?;
         let line = text.lines().next().unwrap_or("");
         return Ok(Some(line.to_string()));
@@ -172,9 +172,11 @@ pub fn converge(
         )?;
         all.push(planned(store, state, plan));
     }
+    log_plans(&all);
     let store_notes: Vec<String> = all.iter().flat_map(|p| p.plan.notes.clone()).collect();
     let hook_report = hook.as_ref().map(|h| HookReport {
         command: h.display(),
+        program: h.name().to_string(),
         ran: false,
         exit_code: None,
     });
@@ -202,7 +204,7 @@ pub fn converge(
     warnings.extend(applied.hook_note.clone());
     if changes && opts.no_update {
         warnings.push(format!(
-            "--no-update: run the platform's update command ({}) to make the changes effective",
+            "--no-update: run the platform's update command (/{}) to make the changes effective",
             layout.hook_path
         ));
     }
@@ -217,6 +219,21 @@ pub fn converge(
         warnings,
     );
     finish(report, result)
+}
+
+/// The plan at debug: per store, what it holds and what is to change.
+fn log_plans(all: &[Planned]) {
+    for p in all {
+        tracing::debug!(
+            "plan: {}: {} entries ({} managed), {} to add, {} to remove, {} unchanged",
+            p.store.id(),
+            p.state.entries.len(),
+            p.state.managed().count(),
+            p.plan.add.len(),
+            p.plan.remove.len(),
+            p.plan.keep.len()
+        );
+    }
 }
 
 fn platform_bundle(target: &Target) -> PathBuf {
@@ -253,33 +270,23 @@ fn runs<'a>(all: &'a [Planned], done: Option<&[Option<crate::store::Done>]>) -> 
         .collect()
 }
 
-fn normalize_fingerprint(s: &str) -> Option<String> {
-    let hex: String = s
-        .chars()
-        .filter(|c| *c != ':')
-        .collect::<String>()
-        .to_ascii_lowercase();
-    (hex.len() == 64 && hex.chars().all(|c| c.is_ascii_hexdigit())).then_some(hex)
-}
-
-/// Each selector with the fingerprints it stands for. Selectors that are files are read
-/// first: any failure reading them happens before a write.
-fn selectors(req: &RemoveRequest) -> Result<Vec<(String, HashSet<String>)>> {
+/// Each selector, and for a file selector the fingerprints it holds (a typed selector is
+/// resolved against the managed entries later). Files are read first: any failure reading
+/// them happens before a write.
+fn selectors(req: &RemoveRequest) -> Result<Vec<(String, Option<HashSet<String>>)>> {
     let password = password(&req.opts)?;
     let mut out = Vec::new();
     for sel in &req.selectors {
         let path = Path::new(sel);
-        let set: HashSet<String> = if sel == "-" || path.exists() {
+        let set = if sel == "-" || path.exists() {
             let loaded = source::load(&[PathBuf::from(sel)], password.as_deref(), Missing::Error)?;
-            loaded.certs.iter().map(|s| s.cert.fingerprint()).collect()
-        } else if let Some(hex) = normalize_fingerprint(sel) {
-            HashSet::from([hex])
-        } else if sel.contains('/') {
+            Some(loaded.certs.iter().map(|s| s.cert.fingerprint()).collect())
+        } else if sel.contains('/') && plan::fingerprint_prefix(sel).is_none() {
             return Err(Error::NoInput {
                 path: path.to_path_buf(),
             });
         } else {
-            HashSet::new()
+            None
         };
         out.push((sel.clone(), set));
     }
@@ -298,26 +305,31 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     } else {
         SystemStore::all(root, layout)?
     };
-    let mut selection = Selection {
-        fingerprints: selectors
-            .iter()
-            .flat_map(|(_, s)| s.iter().cloned())
-            .collect(),
-        names: selectors.iter().map(|(s, _)| s.clone()).collect(),
-    };
-    let mut matched: HashSet<String> = HashSet::new();
-    let mut all = Vec::new();
+    let mut system = Vec::new();
     for store in stores {
         let state = store.read(false)?;
+        system.push((store, state));
+    }
+    let mut others = Vec::new();
+    for store in nss.map(|n| n.stores).unwrap_or_default() {
+        let state = store.read(false)?;
+        others.push((store, state));
+    }
+    let managed: Vec<&crate::store::Entry> = system
+        .iter()
+        .map(|(_, st)| st)
+        .chain(others.iter().map(|(_, st)| st))
+        .flat_map(|st| st.managed().map(|(_, e)| e))
+        .collect();
+    let (mut selection, unmatched) = plan::resolve_all(&selectors, &managed)?;
+    tracing::debug!(
+        fingerprints = selection.fingerprints.len(),
+        names = selection.names.len(),
+        "remove: selection"
+    );
+    let mut all = Vec::new();
+    for (store, state) in system {
         let plan = plan::select(&state, &selection);
-        for &i in &plan.remove {
-            let e = &state.entries[i];
-            let fp = e.cert.as_ref().map(|c| c.fingerprint());
-            let hit = selectors
-                .iter()
-                .find(|(sel, set)| fp.as_ref().is_some_and(|f| set.contains(f)) || *sel == e.name);
-            matched.extend(hit.map(|(sel, _)| sel.clone()));
-        }
         all.push(planned(store, state, plan));
     }
     // NSS entries go by the same fingerprints and names (plus those of the system matches).
@@ -325,28 +337,11 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
         all.iter()
             .flat_map(|p| p.plan.remove.iter().map(|&i| &p.state.entries[i])),
     );
-    let mut hit: HashSet<String> = HashSet::new();
-    for store in nss.map(|n| n.stores).unwrap_or_default() {
-        let state = store.read(false)?;
+    for (store, state) in others {
         let plan = plan::select(&state, &selection);
-        for &i in &plan.remove {
-            let e = &state.entries[i];
-            hit.insert(e.name.clone());
-            hit.extend(e.cert.as_ref().map(|c| c.fingerprint()));
-        }
         all.push(planned(store, state, plan));
     }
-    matched.extend(
-        selectors
-            .iter()
-            .filter(|(sel, set)| hit.contains(sel) || set.iter().any(|s| hit.contains(s)))
-            .map(|(sel, _)| sel.clone()),
-    );
-    let unmatched: Vec<String> = selectors
-        .iter()
-        .filter(|(sel, _)| !matched.contains(sel))
-        .map(|(sel, _)| format!("nothing managed by anchorage matches '{sel}'"))
-        .collect();
+    log_plans(&all);
     let header = header(&target, opts.check);
     if opts.check {
         return Ok(report::build(

@@ -49,9 +49,13 @@ fn list_entries(target: &Target) -> Result<Listing> {
     Ok((entries, warnings, effective))
 }
 
-/// Add NSS presence to list entries (and entries only in a database); problems for doctor.
-fn annotate(nss: &NssStores, entries: &mut Vec<ListEntry>) -> Result<Vec<String>> {
+/// Add NSS presence to list entries (and entries only in a database); problems and notes for
+/// doctor. Each database is judged against what was installed into it — its own `anchorage-`
+/// entries must be readable certificates with TLS trust; a system anchor that was never put
+/// into a database is only a note.
+fn annotate(nss: &NssStores, entries: &mut Vec<ListEntry>) -> Result<(Vec<String>, Vec<String>)> {
     let mut problems = Vec::new();
+    let mut notes = Vec::new();
     for store in &nss.stores {
         let db = &store.db;
         let id = store.id();
@@ -67,8 +71,31 @@ fn annotate(nss: &NssStores, entries: &mut Vec<ListEntry>) -> Result<Vec<String>
                 ));
             }
         }
-        for e in store.read(false)?.entries {
-            let Some(cert) = &e.cert else { continue };
+        let state = store.read(false)?;
+        tracing::debug!(
+            "doctor: {}: {} entries, {} of them anchorage's",
+            db.rel,
+            state.entries.len(),
+            state.managed().count()
+        );
+        for e in state.entries {
+            if e.ours && !tls_trusted(&e.trust) {
+                problems.push(format!(
+                    "{}: '{}' is there with trust '{}' (not a trusted TLS CA); run `anchorage install` for it again",
+                    db.rel, e.nickname, e.trust
+                ));
+            }
+            let Some(cert) = &e.cert else {
+                if e.ours {
+                    problems.push(format!(
+                        "{}: '{}' {}",
+                        db.rel,
+                        e.nickname,
+                        e.problem.as_deref().unwrap_or("cannot be read")
+                    ));
+                }
+                continue;
+            };
             let fp = cert.fingerprint();
             if let Some(le) = entries.iter_mut().find(|le| le.sha256 == fp) {
                 le.stores.push(id.clone());
@@ -89,13 +116,21 @@ fn annotate(nss: &NssStores, entries: &mut Vec<ListEntry>) -> Result<Vec<String>
             .iter()
             .filter(|le| le.stores.contains(&StoreId::System) && !le.stores.contains(&id))
         {
-            problems.push(format!(
-                "{}: managed anchor '{}' is not in this database",
+            notes.push(format!(
+                "{}: managed anchor '{}' was not installed into this database",
                 db.rel, le.name
             ));
         }
     }
-    Ok(problems)
+    Ok((problems, notes))
+}
+
+/// NSS trust flags that make a TLS CA (the SSL field holds `C` or `T`).
+fn tls_trusted(trust: &str) -> bool {
+    trust
+        .split(',')
+        .next()
+        .is_some_and(|ssl| ssl.contains(['C', 'T']))
 }
 
 pub fn list(global: &Global) -> Result<ListReport> {
@@ -103,7 +138,7 @@ pub fn list(global: &Global) -> Result<ListReport> {
     let (mut certificates, mut warnings, _) = list_entries(&target)?;
     if let Some(nss) = nss::open(&target, &global.nss)? {
         warnings.extend(nss.notes.iter().cloned());
-        annotate(&nss, &mut certificates)?;
+        let _ = annotate(&nss, &mut certificates)?;
     }
     Ok(ListReport {
         platform: target.platform_name().to_string(),
@@ -121,17 +156,25 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
     let mut doc_warnings = Vec::new();
     if let Some(nss) = nss::open(&target, &global.nss)? {
         doc_warnings.extend(nss.notes.iter().cloned());
-        problems.extend(annotate(&nss, &mut managed)?);
+        let (nss_problems, notes) = annotate(&nss, &mut managed)?;
+        problems.extend(nss_problems);
+        doc_warnings.extend(notes);
     }
+    let program = std::path::Path::new(target.layout().hook_path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let hook = match Hook::resolve(&target.root, target.layout(), false) {
         Ok(h) => DoctorHook {
             command: h.display(),
+            program,
             found: true,
         },
         Err(e) => {
             problems.push(format!("update hook: {e}"));
             DoctorHook {
                 command: vec![target.layout().hook_path.to_string()],
+                program,
                 found: false,
             }
         }

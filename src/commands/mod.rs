@@ -9,6 +9,22 @@ pub mod exec;
 pub mod inspect;
 
 pub fn run(request: &Request) -> Result<Outcome, Failure> {
+    let root = &request.global.root;
+    match dispatch(request) {
+        // A refused tree path says which --root tree it is in (the hint depends on it).
+        Ok(Outcome::Exec(mut o)) => {
+            o.error = o.error.map(|e| e.in_root(root));
+            Ok(Outcome::Exec(o))
+        }
+        Ok(o) => Ok(o),
+        Err(mut f) => {
+            f.error = f.error.in_root(root);
+            Err(f)
+        }
+    }
+}
+
+fn dispatch(request: &Request) -> Result<Outcome, Failure> {
     let global = &request.global;
     match &request.command {
         Command::Change(req) => change::change(global, req).map(Outcome::Change),

@@ -115,7 +115,7 @@ fn load_dir(
                         "remove the link or its target",
                     )
                 } else {
-                    Error::io(
+                    Error::io_source(
                         "cannot read source directory",
                         &path,
                         std::io::Error::new(io.kind(), io.to_string()),
@@ -142,7 +142,7 @@ fn load_dir(
         let path = entry.path();
         let meta = entry
             .metadata()
-            .map_err(|e| Error::io("cannot read source", path, e.into()))?;
+            .map_err(|e| Error::io_source("cannot read source", path, e.into()))?;
         if !meta.is_file() {
             loaded
                 .warnings
@@ -169,7 +169,7 @@ fn stat_error(path: &Path, e: std::io::Error) -> Error {
         Some(nix::libc::ENAMETOOLONG) => {
             Error::bad_input(path, "file name too long", "check the path")
         }
-        _ => Error::io("cannot read source", path, e),
+        _ => Error::io_source("cannot read source", path, e),
     }
 }
 
@@ -210,7 +210,7 @@ fn read_file(path: &Path, len: u64) -> Result<Vec<u8>> {
         .read(true)
         .custom_flags(nix::libc::O_NONBLOCK | nix::libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| Error::io("cannot read source", path, e))?;
+        .map_err(|e| Error::io_source("cannot read source", path, e))?;
     read_capped_sized(file, path, len as usize)
 }
 
@@ -224,7 +224,7 @@ fn read_capped_sized(reader: impl Read, path: &Path, hint: usize) -> Result<Vec<
     reader
         .take(MAX_INPUT + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| Error::io("cannot read source", path, e))?;
+        .map_err(|e| Error::io_source("cannot read source", path, e))?;
     if bytes.len() as u64 > MAX_INPUT {
         return Err(too_large(path));
     }

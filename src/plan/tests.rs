@@ -115,3 +115,100 @@ fn select_matches_managed_names_and_fingerprints_only() {
     assert_eq!(plan.remove, vec![0, 1]);
     assert!(plan.add.is_empty() && plan.keep.is_empty());
 }
+
+#[test]
+fn fingerprint_prefixes_as_printed() {
+    let fp = hex::encode([0x8b; 32]);
+    assert_eq!(
+        fingerprint_prefix("sha256:8b8b8b8b8b8b8b8b…"),
+        Some("8b8b8b8b8b8b8b8b".into())
+    );
+    assert_eq!(fingerprint_prefix("8B:8B:8B:8B"), Some("8b8b8b8b".into()));
+    assert_eq!(
+        fingerprint_prefix("SHA256:8b8b8b8b..."),
+        Some("8b8b8b8b".into())
+    );
+    assert_eq!(fingerprint_prefix(&fp), Some(fp.clone()));
+    assert_eq!(fingerprint_prefix("8b8b8b8"), None, "fewer than 8 digits");
+    assert_eq!(fingerprint_prefix("Corp_Root"), None);
+    assert_eq!(
+        fingerprint_prefix(&format!("{fp}00")),
+        None,
+        "longer than sha256"
+    );
+}
+
+fn named(n: u8, name: &str, cn: &str) -> Entry {
+    let mut e = entry(n, name, "");
+    if let Some(c) = e.cert.as_mut() {
+        c.common_name = cn.into();
+        c.subject = format!("CN={cn}, O=Corp");
+    }
+    e
+}
+
+#[test]
+fn resolve_by_name_cn_and_unique_prefix() {
+    let a = named(0xab, "Corp_Root_CA_2", "Corp Root CA 2");
+    let mut b = named(0xac, "Other", "Other CA");
+    // b's fingerprint shares its first 8 digits with c's.
+    if let Some(c) = b.cert.as_mut() {
+        c.sha256 = [0xcd; 32];
+    }
+    let mut c = named(0xce, "Third", "Third CA");
+    if let Some(cert) = c.cert.as_mut() {
+        cert.sha256[..4].copy_from_slice(&[0xcd; 4]);
+    }
+    let managed = [&a, &b, &c];
+    let sel = |names: &[&str], fps: &[[u8; 32]]| {
+        Resolved::Matched(Selection {
+            names: names.iter().map(|s| s.to_string()).collect(),
+            fingerprints: fps.iter().map(hex::encode).collect(),
+        })
+    };
+    let want_a = sel(&["Corp_Root_CA_2"], &[[0xab; 32]]);
+    assert_eq!(resolve("Corp_Root_CA_2", &managed), want_a);
+    assert_eq!(resolve("Corp Root CA 2", &managed), want_a);
+    assert_eq!(resolve("CN=Corp Root CA 2, O=Corp", &managed), want_a);
+    assert_eq!(resolve("sha256:abababababababab…", &managed), want_a);
+    assert_eq!(resolve("AB:AB:AB:AB", &managed), want_a);
+    // Shared prefix: ambiguous, listing both with their full sha256.
+    match resolve("cdcdcdcd", &managed) {
+        Resolved::Ambiguous(c) => assert_eq!(
+            c,
+            vec![
+                ("Other".to_string(), hex::encode([0xcd; 32])),
+                (
+                    "Third".to_string(),
+                    format!("{}{}", "cd".repeat(4), "ce".repeat(28))
+                ),
+            ]
+        ),
+        other => panic!("{other:?}"),
+    }
+    // One more digit decides.
+    assert!(matches!(
+        resolve("cdcdcdcdcd", &managed),
+        Resolved::Matched(_)
+    ));
+    // The same certificate in two stores is one candidate, not an ambiguity.
+    let a_nss = entry(0xab, "Corp_Root_CA_2", "anchorage-Corp_Root_CA_2");
+    assert_eq!(resolve("abababab", &[&a, &a_nss]), want_a);
+}
+
+#[test]
+fn unmatched_selectors_suggest_a_close_name_or_cn() {
+    let a = named(1, "Corp_Root_CA_2", "Corp Root CA 2");
+    let b = named(2, "Other", "Other CA");
+    let managed = [&a, &b];
+    let hint = |s: &str| match resolve(s, &managed) {
+        Resolved::Unmatched(h) => h,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(hint("corp_root_ca_2"), Some("Corp_Root_CA_2".into()));
+    assert_eq!(hint("corp root ca 2"), Some("Corp_Root_CA_2".into()));
+    assert_eq!(hint("Corp_Root_CA_3"), Some("Corp_Root_CA_2".into()));
+    assert_eq!(hint("Othr CA"), Some("Other CA".into()));
+    assert_eq!(hint("Something else entirely"), None);
+    assert_eq!(hint("deadbeefdeadbeef"), None);
+}

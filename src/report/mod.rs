@@ -109,7 +109,11 @@ impl CertReport {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HookReport {
+    /// The full argv (JSON `hook.command`).
     pub command: Vec<String>,
+    /// The hook's file name (`update-ca-certificates`, also under chroot): the text report's.
+    #[serde(skip)]
+    pub program: String,
     pub ran: bool,
     pub exit_code: Option<i32>,
 }
@@ -189,5 +193,8 @@ pub struct DoctorPaths {
 #[derive(Debug, Clone, Serialize)]
 pub struct DoctorHook {
     pub command: Vec<String>,
+    /// The hook's file name (for the text report's hint).
+    #[serde(skip)]
+    pub program: String,
     pub found: bool,
 }

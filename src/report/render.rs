@@ -129,7 +129,7 @@ fn exec(plan: ExecOutcome, format: Format, quiet: bool) -> Next {
             Format::Json => eprint!("{}", json(report)),
             Format::Text if !quiet => {
                 warn_all(&report.warnings, quiet);
-                eprint!("{}", report.to_text(true));
+                eprint!("{}", report.to_text_brief());
             }
             Format::Text => {}
         }

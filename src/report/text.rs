@@ -16,11 +16,58 @@ pub fn short(sha: &str) -> &str {
 }
 
 impl Report {
+    /// The text report: a line per certificate, the hook (by its name: the full argv is in
+    /// `-v` and the JSON), the summary. `quiet` keeps only the changes.
     pub fn to_text(&self, quiet: bool) -> String {
-        let mut out = String::new();
+        let mut out = self.lines(quiet);
+        if !quiet {
+            out.push_str(&self.hook_line());
+            out.push_str(&self.summary());
+        }
+        out
+    }
+
+    /// exec's report on stderr: the changes and the hook, no summary.
+    pub fn to_text_brief(&self) -> String {
+        let mut out = self.lines(true);
+        out.push_str(&self.hook_line());
+        out
+    }
+
+    fn hook_line(&self) -> String {
+        match &self.hook {
+            Some(h) if h.ran => format!(
+                "hook: {} (exit {})\n",
+                h.program,
+                h.exit_code
+                    .map(|c| c.to_string())
+                    .unwrap_or_else(|| "none".into())
+            ),
+            _ => String::new(),
+        }
+    }
+
+    fn summary(&self) -> String {
         let mut counts = std::collections::BTreeMap::new();
         for c in &self.certificates {
             *counts.entry(c.action.as_str()).or_insert(0) += 1;
+        }
+        let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let prefix = if self.check { "check: " } else { "" };
+        let summary = if summary.is_empty() {
+            "nothing to do".to_string()
+        } else {
+            summary.join(", ")
+        };
+        format!(
+            "{prefix}{summary} ({}; root {})\n",
+            self.platform, self.root
+        )
+    }
+
+    fn lines(&self, quiet: bool) -> String {
+        let mut out = String::new();
+        for c in &self.certificates {
             if quiet && c.action == Action::Unchanged {
                 continue;
             }
@@ -36,30 +83,6 @@ impl Report {
                 c.subject,
                 short(&c.sha256),
                 stores
-            ));
-        }
-        if let Some(h) = &self.hook {
-            if h.ran {
-                out.push_str(&format!(
-                    "hook: {} (exit {})\n",
-                    h.command.join(" "),
-                    h.exit_code
-                        .map(|c| c.to_string())
-                        .unwrap_or_else(|| "none".into())
-                ));
-            }
-        }
-        if !quiet {
-            let summary: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-            let prefix = if self.check { "check: " } else { "" };
-            let summary = if summary.is_empty() {
-                "nothing to do".to_string()
-            } else {
-                summary.join(", ")
-            };
-            out.push_str(&format!(
-                "{prefix}{summary} ({}; root {})\n",
-                self.platform, self.root
             ));
         }
         out
@@ -126,6 +149,36 @@ impl DoctorReport {
             out.push_str(&format!("warning: {w}\n"));
         }
         out.push_str(if self.ok { "ok\n" } else { "problems found\n" });
+        if let Some(hint) = self.hint() {
+            out.push_str(&format!("hint: {hint}\n"));
+        }
         out
+    }
+
+    /// What to run for the fixable problems (from the report's fields, never its wording).
+    fn hint(&self) -> Option<String> {
+        let tree = if self.root == "/" { "" } else { " in the tree" };
+        if !self.hook.found {
+            return Some(format!(
+                "install the package that provides `{}`{tree} (ca-certificates), then run it",
+                self.hook.program
+            ));
+        }
+        if !self.paths.bundle_exists {
+            return Some(format!(
+                "run `{}`{tree}, or `anchorage install CA` (it runs the hook)",
+                self.hook.program
+            ));
+        }
+        if !self.missing_from_bundle.is_empty() {
+            return Some(format!(
+                "run `{}`{tree}, or `anchorage install` the missing anchors again (it re-registers them and runs the hook)",
+                self.hook.program
+            ));
+        }
+        (!self.expired.is_empty()).then(|| {
+            "replace the expired anchors: `anchorage install NEW-CA`, then `anchorage remove NAME`"
+                .to_string()
+        })
     }
 }

@@ -17,6 +17,8 @@ use crate::run;
 #[derive(Debug, Clone)]
 pub struct Hook {
     pub argv: Vec<OsString>,
+    /// The hook's file name, whatever runs it (`update-ca-certificates`, not `chroot`).
+    name: String,
     root: PathBuf,
     layout: &'static Layout,
 }
@@ -37,9 +39,15 @@ impl Hook {
         let argv = command(root, layout, removed)?;
         Ok(Hook {
             argv,
+            name: hook_name(layout),
             root: root.to_path_buf(),
             layout,
         })
+    }
+
+    /// The hook's file name (for the text report).
+    pub fn name(&self) -> &str {
+        &self.name
     }
 
     pub fn display(&self) -> Vec<String> {
@@ -52,7 +60,16 @@ impl Hook {
         if self.layout.id == PlatformId::Debian {
             fsx::ensure_dir(&self.root, "etc/ssl/certs")?;
         }
+        let shown = self.display().join(" ");
+        tracing::debug!("hook: running {shown}");
+        let started = std::time::Instant::now();
         let output = run::run(&self.argv, timeout)?;
+        tracing::debug!(
+            "hook: {} ended with {:?} after {:.3}s",
+            self.name,
+            output.code,
+            started.elapsed().as_secs_f64()
+        );
         // Debian's rehash always complains about the bundle itself sitting in /etc/ssl/certs.
         let noise = "does not contain exactly one certificate or CRL";
         let stderr: Vec<&str> = output
@@ -77,11 +94,15 @@ pub fn display(argv: &[OsString]) -> Vec<String> {
         .collect()
 }
 
-fn command(root: &Path, l: &'static Layout, removed: bool) -> Result<Vec<OsString>> {
-    let hook_name = Path::new(l.hook_path)
+fn hook_name(l: &Layout) -> String {
+    Path::new(l.hook_path)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+fn command(root: &Path, l: &'static Layout, removed: bool) -> Result<Vec<OsString>> {
+    let hook_name = hook_name(l);
     let mut args: Vec<OsString> = l.hook_args.iter().map(OsString::from).collect();
     if removed {
         args.extend(l.hook_remove_args.iter().map(OsString::from));
@@ -147,5 +168,28 @@ fn missing(root: &Path, l: &Layout, hook: &str, in_tree: Option<PathBuf>) -> Err
                 " in the tree"
             }
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_is_the_hook_not_chroot() {
+        let t = tempfile::tempdir().unwrap();
+        for f in ["usr/sbin/update-ca-certificates", "bin/sh"] {
+            let p = t.path().join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, "").unwrap();
+        }
+        let layout = platform::layout(PlatformId::Debian);
+        let hook = Hook::resolve(t.path(), layout, false).unwrap();
+        assert!(
+            hook.display()[0].ends_with("chroot"),
+            "{:?}",
+            hook.display()
+        );
+        assert_eq!(hook.name(), "update-ca-certificates");
     }
 }

@@ -226,6 +226,9 @@ impl SystemStore {
             .iter()
             .map(|(name, cert)| (self.file_name(name), cert.to_pem().into_bytes()))
             .collect();
+        for (f, _) in &files {
+            tracing::debug!("write: {}", dir.join(f).display());
+        }
         fsx::atomic_write_many(&staging, &dir, &files, Attrs::PUBLIC)?;
         if let Some(conf) = &self.placement.conf {
             let lines: Vec<String> = files.iter().map(|(f, _)| debian_conf::entry(f)).collect();
@@ -251,6 +254,7 @@ impl SystemStore {
         let dir = self.dir();
         fsx::check_dir(&self.root, &dir).map_err(|e| (0, e))?;
         for (i, m) in managed.iter().enumerate() {
+            tracing::debug!("remove: {}", m.path.display());
             match std::fs::remove_file(&m.path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -273,6 +277,26 @@ impl Store for SystemStore {
         } else {
             None
         };
+        tracing::debug!(
+            "read: system {}: {} managed file(s){}",
+            self.dir().display(),
+            entries.len(),
+            effective
+                .as_ref()
+                .map(|e| format!(
+                    ", {} certificate(s) in {}",
+                    e.len(),
+                    self.bundle_path().display()
+                ))
+                .unwrap_or_default()
+        );
+        for e in &entries {
+            tracing::trace!(
+                "read: {} {}",
+                e.path.display(),
+                e.cert.as_ref().map(|c| c.fingerprint()).unwrap_or_default()
+            );
+        }
         Ok(State { entries, effective })
     }
 

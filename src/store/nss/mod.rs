@@ -140,6 +140,20 @@ impl Store for NssStore {
                 trust: e.trust,
             })
             .collect();
+        tracing::debug!(
+            "read: nss {}: {} entries, {} of them anchorage's",
+            self.db.rel,
+            entries.len(),
+            entries.iter().filter(|e| e.ours).count()
+        );
+        for e in &entries {
+            tracing::trace!(
+                "read: nss {}: '{}' trust '{}'",
+                self.db.rel,
+                e.nickname,
+                e.trust
+            );
+        }
         // What the database trusts is what it holds: certutil adds take effect at once.
         let effective = entries
             .iter()
@@ -164,10 +178,16 @@ impl Store for NssStore {
             Vec::new()
         };
         for &i in &plan.remove {
+            tracing::debug!(
+                "remove: nss {}: '{}'",
+                self.db.rel,
+                state.entries[i].nickname
+            );
             self.db.delete(&self.certutil, &state.entries[i].nickname)?;
             done.removed += 1;
         }
         for a in &plan.add {
+            tracing::debug!("write: nss {}: '{}'", self.db.rel, a.key);
             self.db
                 .add(&self.certutil, &a.key, &desired[a.desired].cert)?;
             done.added += 1;

@@ -9,6 +9,7 @@
 mod inspect;
 mod install;
 mod lifecycle;
+mod messages;
 
 use std::path::Path;
 

@@ -254,3 +254,53 @@ fn discovery_of_user_databases_keeps_owners() {
         }
     }
 }
+
+#[test]
+fn doctor_judges_each_database_by_its_own_entries() {
+    let t = debian_tree();
+    let root = t.path();
+    with_users(root);
+    let nss = ["--nssdb", DB, "--nss-owner", "browserbot"];
+    report(&run(anchorage(root)
+        .args(["install", "--format", "json"])
+        .args(nss)
+        .arg(fx("myNewCa.pem"))));
+    // A second CA for the system only: not a problem of the database.
+    report(&run(anchorage(root)
+        .args(["install", "--format", "json"])
+        .arg(fx("ca2.pem"))));
+    let o = run(anchorage(root)
+        .args(["doctor", "--format", "json"])
+        .args(nss));
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let d: serde_json::Value = value::<Doctor>(&o.stdout);
+    assert!(
+        d["warnings"].as_array().unwrap().iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("was not installed into this database")),
+        "{d}"
+    );
+    // One of its own entries no longer trusted: a problem.
+    let mut spec = std::ffi::OsString::from("sql:");
+    spec.push(root.join(DB.trim_start_matches('/')));
+    let st = Command::new("certutil")
+        .args(["-M", "-n", "anchorage-myNewCa_Test_Root", "-t", ",,", "-d"])
+        .arg(&spec)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = run(anchorage(root)
+        .args(["doctor", "--format", "json"])
+        .args(nss));
+    assert_eq!(code(&o), 1, "{}", String::from_utf8_lossy(&o.stdout));
+    let d: serde_json::Value = value::<Doctor>(&o.stdout);
+    assert!(
+        d["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p.as_str().unwrap().contains("not a trusted TLS CA")),
+        "{d}"
+    );
+}

@@ -178,11 +178,13 @@ fn permission_denied_says_run_as_root() {
         .args(["install", "--no-update"])
         .arg(fx("myNewCa.pem")));
     assert_eq!(code(&o), 77, "{}", stderr(&o));
+    // Under --root the hint names the tree, not "use --root" (issue 19 §3).
     assert!(
-        stderr(&o).contains("run as root or use --root"),
+        stderr(&o).contains("hint: run as root, or as a user who can write the tree"),
         "{}",
         stderr(&o)
     );
+    assert!(!stderr(&o).contains("use --root"), "{}", stderr(&o));
     assert_eq!(snapshot(root), before);
 }
 
