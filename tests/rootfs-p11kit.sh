@@ -1,28 +1,51 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317  # mounts_under/safe_rm are only reached from the EXIT trap
-# anchorage against the RHEL family's real trust engine (p11-kit), inside a Debian rootfs.
+# anchorage against the real trust engine (p11-kit) of the RHEL, SUSE and Arch families,
+# inside a Debian rootfs.
 #
-# Usage: tests/rootfs-p11kit.sh      (as root; CI runs it as root)
+# Usage: tests/rootfs-p11kit.sh [FAMILY…]   (as root; CI runs it as root)
+#        FAMILY: rhel, suse, arch (default: all three, in that order)
 #
-# RHEL's /usr/bin/update-ca-trust is a thin script around p11-kit's `trust extract`. Debian
-# ships the same p11-kit; only its configured source paths differ. Following TESTING.md
-# ("RHEL / SUSE / Arch families"), on a copy of the rootfs cached by tests/rootfs.sh:
-#   1. the p11-kit trust module reads RHEL's source paths
-#      (/etc/pki/ca-trust/source:/usr/share/pki/ca-trust-source),
-#   2. the distribution roots are in the vendor dir, /etc/os-release says RHEL, Debian's
-#      update-ca-certificates is removed (RHEL has none),
-#   3. /usr/bin/update-ca-trust is a STAND-IN written by this script -- not Red Hat's
-#      script -- making the same `p11-kit extract` calls as RHEL/Fedora's `update-ca-trust
-#      extract`. The certificate parsing, trust filtering and bundle writing are the real
-#      p11-kit's.
+# Those families' hooks are thin scripts around p11-kit's `trust extract`: RHEL's
+# /usr/bin/update-ca-trust, SUSE's /usr/sbin/update-ca-certificates (its update.d scripts),
+# Arch's update-ca-trust, which Arch's p11-kit runs as `trust extract-compat`. Debian ships the
+# same p11-kit; only its configured source paths differ. Following TESTING.md ("RHEL / SUSE /
+# Arch families"), per family, on a copy of the rootfs cached by tests/rootfs.sh:
+#   1. the p11-kit trust module reads the family's source paths
+#      (RHEL /etc/pki/ca-trust/source:/usr/share/pki/ca-trust-source, SUSE
+#      /etc/pki/trust:/usr/share/pki/trust, Arch
+#      /etc/ca-certificates/trust-source:/usr/share/ca-certificates/trust-source),
+#   2. the distribution roots are in the family's vendor dir, /etc/os-release names the family,
+#      Debian's update-ca-certificates is removed,
+#   3. the family's hook is a STAND-IN written by this script -- not the distribution's script
+#      -- making the same p11-kit extract calls into the same places: RHEL
+#      /usr/bin/update-ca-trust; SUSE /usr/sbin/update-ca-certificates; Arch
+#      /usr/bin/update-ca-trust behind /usr/libexec/p11-kit/trust-extract-compat, so the hook
+#      anchorage runs on Arch is the real `trust extract-compat`. The certificate parsing,
+#      trust filtering and bundle writing are the real p11-kit's.
 # Then `anchorage --root TREE install/remove` from the host (anchorage runs the tree's own
-# hook with chroot) and `anchorage exec` inside the tree (the UBI container start) must
-# reach /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem, proven with `openssl verify`.
+# hook with chroot) and `anchorage exec` inside the tree (a container start) must reach the
+# bundle anchorage judges for that family (src/platform.rs LAYOUTS: RHEL
+# /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem, SUSE /var/lib/ca-certificates/ca-bundle.pem,
+# Arch /etc/ssl/certs/ca-certificates.crt), proven with `openssl verify`.
 #
-# Output: `ok N - …` / `not ok N - …`, then `N passed, M failed`; exit 1 if any failed.
-# Skips (exit 0, `SKIP: …`) exactly when tests/rootfs.sh skips; ANCHORAGE_ROOTFS_REQUIRED=1
-# makes a skip a failure. Same environment variables as tests/rootfs.sh.
+# Output: `ok N - [family] …` / `not ok N - [family] …`, then `N passed, M failed`; exit 1 if
+# any failed. Skips (exit 0, `SKIP: …`) exactly when tests/rootfs.sh skips;
+# ANCHORAGE_ROOTFS_REQUIRED=1 makes a skip a failure. Same environment variables as
+# tests/rootfs.sh.
 set -uo pipefail
+
+FAMILIES=("$@")
+[[ ${#FAMILIES[@]} -gt 0 ]] || FAMILIES=(rhel suse arch)
+for fam in "${FAMILIES[@]}"; do
+    case $fam in
+    rhel | suse | arch) ;;
+    *)
+        echo "usage: $0 [rhel|suse|arch]…" >&2
+        exit 2
+        ;;
+    esac
+done
 
 unset SSL_CERT_FILE CURL_CA_BUNDLE REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO SSL_CERT_DIR XDG_RUNTIME_DIR
 unset ANCHORAGE_SOURCES ANCHORAGE_BUNDLE_DIR ANCHORAGE_ON_ERROR ANCHORAGE_ROOT ANCHORAGE_PLATFORM ANCHORAGE_FORMAT ANCHORAGE_NSSDB
@@ -32,10 +55,6 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$REPO/scripts/tap.sh"
 CUSTOM=/usr/local/share/ca-certificates/custom
 CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-EXTRACTED=/etc/pki/ca-trust/extracted
-TLS_BUNDLE=$EXTRACTED/pem/tls-ca-bundle.pem
-ANCHORS=/etc/pki/ca-trust/source/anchors
-VENDOR=/usr/share/pki/ca-trust-source/anchors
 
 WORK=""
 TMPBASE=""
@@ -141,31 +160,33 @@ verifies() { # verifies CAFILE CERT
 }
 
 # ---------------------------------------------------------------------------------------
-# The RHEL-configured tree
-T="$WORK/rhel"
-log "copying $CACHE"
-cp -a "$CACHE" "$T" || {
-    not_ok "copy $CACHE"
-    finish
-}
-[[ -c $T/dev/null ]] || { rm -f "$T/dev/null" && mknod -m 666 "$T/dev/null" c 1 3; }
+# The families. Each setup_FAMILY sets the paths anchorage uses for it (src/platform.rs
+# LAYOUTS: anchors dir, hook, bundle), the p11-kit source paths, the vendor dir, a hashed
+# CApath its hook writes, and writes the family's os-release and stand-in hook into $T.
 
-MODULE="$T/usr/share/p11-kit/modules/p11-kit-trust.module"
-sed -i 's|^x-init-reserved:.*$|x-init-reserved: paths=/etc/pki/ca-trust/source:/usr/share/pki/ca-trust-source|' "$MODULE"
-mkdir -p "$T$VENDOR" "$T$ANCHORS" "$T$EXTRACTED"/{pem,openssl,java,edk2} "$T/etc/pki/tls/certs"
-cp "$T"/usr/share/ca-certificates/mozilla/*.crt "$T$VENDOR/"
-VENDOR_ROOTS=$(find "$T$VENDOR" -type f | wc -l)
-rm -f "$T/etc/os-release" "$T/usr/sbin/update-ca-certificates"
-cat >"$T/etc/os-release" <<'EOF'
-NAME="Red Hat Enterprise Linux"
-VERSION="9.4 (Plow)"
-ID="rhel"
-ID_LIKE="fedora"
-VERSION_ID="9.4"
-PRETTY_NAME="Red Hat Enterprise Linux 9.4 (stand-in: Debian rootfs, p11-kit configured like RHEL)"
+# os_release NAME ID ID_LIKE VERSION_ID
+os_release() {
+    rm -f "$T/etc/os-release" "$T/usr/lib/os-release"
+    cat >"$T/etc/os-release" <<EOF
+NAME="$1"
+ID="$2"
+ID_LIKE="$3"
+VERSION_ID="$4"
+PRETTY_NAME="$1 $4 (stand-in: Debian rootfs, p11-kit configured like $1)"
 EOF
+}
 
-cat >"$T/usr/bin/update-ca-trust" <<'EOF'
+setup_rhel() {
+    SOURCE_PATHS=/etc/pki/ca-trust/source:/usr/share/pki/ca-trust-source
+    VENDOR=/usr/share/pki/ca-trust-source/anchors
+    ANCHORS=/etc/pki/ca-trust/source/anchors
+    BUNDLE=/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem
+    CAPATH=/etc/pki/ca-trust/extracted/pem/directory-hash
+    HOOK_RUN=(/usr/bin/update-ca-trust extract)
+    HOOK_TAIL='["/usr/bin/update-ca-trust", "extract"]'
+    os_release "Red Hat Enterprise Linux" rhel fedora 9.4
+    mkdir -p "$T"/etc/pki/ca-trust/extracted/{pem,openssl,java,edk2} "$T/etc/pki/tls/certs"
+    cat >"$T/usr/bin/update-ca-trust" <<'EOF'
 #!/bin/sh
 # STAND-IN for RHEL's /usr/bin/update-ca-trust (package ca-certificates), written by
 # anchorage's tests/rootfs-p11kit.sh into a Debian test rootfs. NOT Red Hat's script: it
@@ -191,98 +212,199 @@ p11-kit extract --format=pem-directory-hash --filter=ca-anchors --overwrite --pu
 ln -sfn ../tls-ca-bundle.pem $DEST/pem/directory-hash/ca-certificates.crt
 ln -sfn ../tls-ca-bundle.pem $DEST/pem/directory-hash/ca-bundle.crt
 EOF
-chmod 755 "$T/usr/bin/update-ca-trust"
-ln -sfn /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem "$T/etc/pki/tls/certs/ca-bundle.crt"
-install -m 755 "$BIN" "$T/usr/local/bin/anchorage"
-install -d -m 755 "$T$CUSTOM"
-# shellcheck disable=SC2016  # ${Version} is dpkg-query's format, not ours
-log "tree: RHEL layout on Debian p11-kit $(in_root dpkg-query -W -f '${Version}' p11-kit 2>/dev/null); $VENDOR_ROOTS vendor roots"
+    chmod 755 "$T/usr/bin/update-ca-trust"
+    ln -sfn /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem "$T/etc/pki/tls/certs/ca-bundle.crt"
+}
+
+setup_suse() {
+    SOURCE_PATHS=/etc/pki/trust:/usr/share/pki/trust
+    VENDOR=/usr/share/pki/trust/anchors
+    ANCHORS=/etc/pki/trust/anchors
+    BUNDLE=/var/lib/ca-certificates/ca-bundle.pem
+    CAPATH=/var/lib/ca-certificates/pem
+    HOOK_RUN=(/usr/sbin/update-ca-certificates)
+    HOOK_TAIL='["/usr/sbin/update-ca-certificates"]'
+    os_release "SLES" sles suse 15.5
+    mkdir -p "$T/var/lib/ca-certificates"
+    cat >"$T/usr/sbin/update-ca-certificates" <<'EOF'
+#!/bin/sh
+# STAND-IN for SUSE's /usr/sbin/update-ca-certificates (package ca-certificates), written by
+# anchorage's tests/rootfs-p11kit.sh into a Debian test rootfs. NOT SUSE's script: SUSE's runs
+# the scripts of /usr/lib/ca-certificates/update.d/; this one makes the p11-kit `trust extract`
+# calls those scripts make (certbundle.run, etc_ssl.run, openssl.run, java.run), into the same
+# places under /var/lib/ca-certificates. The parsing, trust filtering and output are the real
+# p11-kit's.
+set -e
+D=/var/lib/ca-certificates
+# certbundle.run: the PEM bundle (/etc/ssl/ca-bundle.pem links to it), written, then renamed
+trust extract --format=pem-bundle --purpose=server-auth --filter=ca-anchors --overwrite "$D/ca-bundle.pem.new"
+mv -f "$D/ca-bundle.pem.new" "$D/ca-bundle.pem"
+# etc_ssl.run: the hashed directory /etc/ssl/certs links to
+trust extract --format=pem-directory-hash --purpose=server-auth --filter=ca-anchors --overwrite "$D/pem"
+# openssl.run: OpenSSL's trusted-certificate directory
+trust extract --format=openssl-directory --filter=certificates --overwrite "$D/openssl"
+# java.run
+trust extract --format=java-cacerts --purpose=server-auth --filter=ca-anchors --overwrite "$D/java-cacerts"
+EOF
+    chmod 755 "$T/usr/sbin/update-ca-certificates"
+    # SUSE: /etc/ssl/certs is a link to the hashed directory, /etc/ssl/ca-bundle.pem to the bundle.
+    rm -rf --one-file-system -- "$T/etc/ssl/certs"
+    ln -s /var/lib/ca-certificates/pem "$T/etc/ssl/certs"
+    ln -sfn /var/lib/ca-certificates/ca-bundle.pem "$T/etc/ssl/ca-bundle.pem"
+}
+
+setup_arch() {
+    SOURCE_PATHS=/etc/ca-certificates/trust-source:/usr/share/ca-certificates/trust-source
+    VENDOR=/usr/share/ca-certificates/trust-source/anchors
+    ANCHORS=/etc/ca-certificates/trust-source/anchors
+    BUNDLE=/etc/ssl/certs/ca-certificates.crt
+    CAPATH=/etc/ca-certificates/extracted/cadir
+    HOOK_RUN=(/usr/bin/trust extract-compat)
+    HOOK_TAIL='["/usr/bin/trust", "extract-compat"]'
+    os_release "Arch Linux" arch "" rolling
+    mkdir -p "$T/etc/ca-certificates/extracted" "$T/usr/libexec/p11-kit"
+    cat >"$T/usr/bin/update-ca-trust" <<'EOF'
+#!/bin/sh
+# STAND-IN for Arch's /usr/bin/update-ca-trust (package ca-certificates-utils), written by
+# anchorage's tests/rootfs-p11kit.sh into a Debian test rootfs. Arch's p11-kit runs it as
+# `trust extract-compat` (its trust-extract-compat links here; in this tree the link is in
+# Debian's p11-kit libexec dir). NOT Arch's script: it makes the same p11-kit `trust extract`
+# calls into /etc/ca-certificates/extracted; /etc/ssl/certs/ca-certificates.crt links to
+# tls-ca-bundle.pem as Arch's package ships it. The parsing, trust filtering and output are
+# the real p11-kit's.
+set -e
+DEST=/etc/ca-certificates/extracted
+trust extract --overwrite --format=openssl-bundle --filter=certificates --comment "$DEST/ca-bundle.trust.crt"
+trust extract --overwrite --format=pem-bundle --filter=ca-anchors --comment --purpose server-auth "$DEST/tls-ca-bundle.pem"
+trust extract --overwrite --format=pem-bundle --filter=ca-anchors --comment --purpose email "$DEST/email-ca-bundle.pem"
+trust extract --overwrite --format=pem-bundle --filter=ca-anchors --comment --purpose code-signing "$DEST/objsign-ca-bundle.pem"
+trust extract --overwrite --format=java-cacerts --filter=ca-anchors --purpose server-auth "$DEST/java-cacerts.jks"
+trust extract --overwrite --format=pem-directory-hash --filter=ca-anchors --purpose server-auth "$DEST/cadir"
+EOF
+    chmod 755 "$T/usr/bin/update-ca-trust"
+    ln -sfn /usr/bin/update-ca-trust "$T/usr/libexec/p11-kit/trust-extract-compat"
+    # Debian's /etc/ssl/certs (its hook's links and bundle) is not Arch's: only the bundle link.
+    rm -rf --one-file-system -- "$T/etc/ssl/certs"
+    mkdir -p "$T/etc/ssl/certs"
+    ln -s ../../ca-certificates/extracted/tls-ca-bundle.pem "$T$BUNDLE"
+}
+
+# ---------------------------------------------------------------------------------------
+# The scenarios, for one family.
+run_family() {
+    local fam=$1 rc rc1 rc2 base after anchor_files vendor_roots
+    T="$WORK/$fam"
+    log "[$fam] copying $CACHE"
+    cp -a "$CACHE" "$T" || {
+        not_ok "[$fam] copy $CACHE"
+        return
+    }
+    [[ -c $T/dev/null ]] || { rm -f "$T/dev/null" && mknod -m 666 "$T/dev/null" c 1 3; }
+    rm -f "$T/usr/sbin/update-ca-certificates" # Debian's; SUSE's stand-in replaces it
+    "setup_$fam"
+
+    sed -i "s|^x-init-reserved:.*\$|x-init-reserved: paths=$SOURCE_PATHS|" "$T/usr/share/p11-kit/modules/p11-kit-trust.module"
+    mkdir -p "$T$VENDOR" "$T$ANCHORS"
+    cp "$T"/usr/share/ca-certificates/mozilla/*.crt "$T$VENDOR/"
+    vendor_roots=$(find "$T$VENDOR" -type f | wc -l)
+    install -m 755 "$BIN" "$T/usr/local/bin/anchorage"
+    install -d -m 755 "$T$CUSTOM"
+    # shellcheck disable=SC2016  # ${Version} is dpkg-query's format, not ours
+    log "[$fam] tree: layout of $fam on Debian p11-kit $(in_root dpkg-query -W -f '${Version}' p11-kit 2>/dev/null) (paths=$SOURCE_PATHS); $vendor_roots vendor roots in $VENDOR; stand-in hook: ${HOOK_RUN[*]}"
+
+    # 1. Baseline ----------------------------------------------------------------------
+    in_root "${HOOK_RUN[@]}" >"$OUT" 2>"$ERR"
+    rc=$?
+    base=$(count_certs "$T$BUNDLE")
+    if [[ $rc -eq 0 && $base -gt 100 && $base -le $vendor_roots ]] && ! verifies "$T$BUNDLE" "$FX/tls.pem"; then
+        ok "[$fam] baseline: ${HOOK_RUN[*]} (stand-in, real p11-kit) extracts $base server-auth anchors to $BUNDLE; tls.pem not trusted"
+    else
+        not_ok "[$fam] baseline: ${HOOK_RUN[*]} exit $rc, $base certificates in $BUNDLE" "$OUT" "$ERR"
+    fi
+
+    # 2. install from the host with --root -------------------------------------------------
+    host_anchorage --format json install "$FX/myNewCa.der" >"$OUT" 2>"$ERR"
+    rc=$?
+    if [[ $rc -eq 0 ]] && json_check "$OUT" "r['platform'] == '$fam' and r['changed'] is True and [c['action'] for c in r['certificates']] == ['added'] and r['hook']['ran'] and r['hook']['exit_code'] == 0 and 'chroot' in r['hook']['command'][0] and r['hook']['command'][-len($HOOK_TAIL):] == $HOOK_TAIL"; then
+        ok "[$fam] anchorage --root TREE install myNewCa.der: platform $fam, added, the tree's hook (${HOOK_RUN[*]}) ran via chroot"
+    else
+        not_ok "[$fam] anchorage --root TREE install myNewCa.der: exit $rc" "$OUT" "$ERR"
+    fi
+
+    anchor_files=$(find "$T$ANCHORS" -maxdepth 1 -type f -name 'anchorage-*' -printf '%f\n' | paste -sd' ')
+    after=$(count_certs "$T$BUNDLE")
+    if [[ -n $anchor_files && $after -eq $((base + 1)) && -z $(find "$T/usr/local/share/ca-certificates" -mindepth 1 -path "$T$CUSTOM" -prune -o -print) ]]; then
+        ok "[$fam] anchor $anchor_files in $ANCHORS; $BUNDLE $base -> $after certificates (p11-kit parsed it)"
+    else
+        not_ok "[$fam] anchor files: '${anchor_files}', $BUNDLE $base -> $after (want +1)"
+    fi
+
+    if verifies "$T$BUNDLE" "$FX/tls.pem" && openssl verify -CApath "$T$CAPATH" "$FX/tls.pem" >/dev/null 2>&1; then
+        ok "[$fam] openssl verify tls.pem passes with $BUNDLE and with the hashed CApath $CAPATH"
+    else
+        not_ok "[$fam] openssl verify tls.pem against $BUNDLE / CApath $CAPATH fails"
+    fi
+
+    in_root trust list --filter=ca-anchors >"$OUT" 2>"$ERR"
+    if grep -q '^ *label: myNewCa Test Root$' "$OUT"; then
+        ok "[$fam] p11-kit inside the tree lists 'myNewCa Test Root' as a CA anchor (trust list)"
+    else
+        not_ok "[$fam] trust list inside the tree does not show myNewCa Test Root"
+    fi
+
+    # 3. idempotent --------------------------------------------------------------------------
+    host_anchorage --format json install "$FX/myNewCa.pem" >"$OUT" 2>"$ERR"
+    rc=$?
+    if [[ $rc -eq 0 ]] && json_check "$OUT" 'r["changed"] is False and r["hook"] is None'; then
+        ok "[$fam] install again (PEM this time): unchanged, hook not run"
+    else
+        not_ok "[$fam] install again: exit $rc, want changed false and hook null" "$OUT" "$ERR"
+    fi
+
+    # 4. remove ------------------------------------------------------------------------------
+    host_anchorage --format json remove "$FX/myNewCa.der" >"$OUT" 2>"$ERR"
+    rc=$?
+    after=$(count_certs "$T$BUNDLE")
+    if [[ $rc -eq 0 ]] && json_check "$OUT" 'r["changed"] is True and r["hook"]["ran"]' &&
+        [[ $after -eq $base && -z $(find "$T$ANCHORS" -maxdepth 1 -name 'anchorage-*') ]] && ! verifies "$T$BUNDLE" "$FX/tls.pem"; then
+        ok "[$fam] anchorage --root TREE remove myNewCa.der: anchor gone, $BUNDLE back to $base, tls.pem no longer verifies"
+    else
+        not_ok "[$fam] remove: exit $rc, $BUNDLE has $after (want $base)" "$OUT" "$ERR"
+    fi
+
+    # 5. The container start on this family: exec inside the tree -----------------------------
+    cp "$FX/myNewCa.pem" "$T$CUSTOM/myNewCa.pem"
+    cp "$FX/tls.pem" "$FX/tls2.pem" "$T/tmp/"
+    in_root anchorage --format json exec "$CUSTOM" -- openssl verify -CAfile "$BUNDLE" /tmp/tls.pem >"$OUT" 2>"$ERR"
+    rc=$?
+    if [[ $rc -eq 0 ]] && json_check "$ERR" "r['platform'] == '$fam' and r['changed'] is True and r['hook']['ran']"; then
+        ok "[$fam] chroot: anchorage exec $CUSTOM -- openssl verify -CAfile $BUNDLE succeeds"
+    else
+        not_ok "[$fam] chroot: anchorage exec -- openssl verify: exit $rc" "$OUT" "$ERR"
+    fi
+
+    rm -f "$T$CUSTOM/myNewCa.pem"
+    cp "$FX/ca2.pem" "$T$CUSTOM/ca2.pem"
+    in_root anchorage exec "$CUSTOM" -- openssl verify -CAfile "$BUNDLE" /tmp/tls2.pem >"$OUT" 2>"$ERR"
+    rc2=$?
+    in_root anchorage exec "$CUSTOM" -- openssl verify -CAfile "$BUNDLE" /tmp/tls.pem >"$WORK/out1" 2>&1
+    rc1=$?
+    after=$(count_certs "$T$BUNDLE")
+    if [[ $rc2 -eq 0 && $rc1 -ne 0 && $after -eq $((base + 1)) ]]; then
+        ok "[$fam] rotation: ca2 trusted, myNewCa removed ($BUNDLE: $after)"
+    else
+        not_ok "[$fam] rotation: verify tls2 exit $rc2 (want 0), tls exit $rc1 (want non-zero), bundle $after (want $((base + 1)))" "$ERR" "$WORK/out1"
+    fi
+
+    if [[ ${ANCHORAGE_ROOTFS_KEEP:-} != 1 ]]; then
+        safe_rm "$T" "$WORK"
+    fi
+}
 
 OUT="$WORK/out"
 ERR="$WORK/err"
-
-# 1. Baseline --------------------------------------------------------------------------
-in_root /usr/bin/update-ca-trust extract >"$OUT" 2>"$ERR"
-rc=$?
-BASE=$(count_certs "$T$TLS_BUNDLE")
-if [[ $rc -eq 0 && $BASE -gt 100 && $BASE -le $VENDOR_ROOTS ]] && ! verifies "$T$TLS_BUNDLE" "$FX/tls.pem"; then
-    ok "baseline: stand-in update-ca-trust (real p11-kit) extracts $BASE server-auth anchors; tls.pem not trusted"
-else
-    not_ok "baseline: stand-in update-ca-trust exit $rc, $BASE certificates in tls-ca-bundle.pem" "$ERR"
-fi
-
-# 2. install from the host with --root -----------------------------------------------------
-host_anchorage --format json install "$FX/myNewCa.der" >"$OUT" 2>"$ERR"
-rc=$?
-if [[ $rc -eq 0 ]] && json_check "$OUT" 'r["platform"] == "rhel" and r["changed"] is True and r["hook"]["ran"] and r["hook"]["exit_code"] == 0 and "chroot" in r["hook"]["command"][0] and r["hook"]["command"][-2:] == ["/usr/bin/update-ca-trust", "extract"]'; then
-    ok "anchorage --root TREE install myNewCa.der: platform rhel, changed, the tree's hook ran via chroot"
-else
-    not_ok "anchorage --root TREE install myNewCa.der: exit $rc" "$OUT" "$ERR"
-fi
-
-anchor_files=$(find "$T$ANCHORS" -maxdepth 1 -type f -name 'anchorage-*' -printf '%f\n' | paste -sd' ')
-after=$(count_certs "$T$TLS_BUNDLE")
-if [[ -n $anchor_files && $after -eq $((BASE + 1)) && -z $(find "$T/usr/local/share/ca-certificates" -mindepth 1 -path "$T$CUSTOM" -prune -o -print) ]]; then
-    ok "anchor $anchor_files in $ANCHORS; tls-ca-bundle.pem $BASE -> $after certificates (p11-kit parsed it)"
-else
-    not_ok "anchor files: '${anchor_files}', tls-ca-bundle.pem $BASE -> $after (want +1)"
-fi
-
-if verifies "$T$TLS_BUNDLE" "$FX/tls.pem" && openssl verify -CApath "$T$EXTRACTED/pem/directory-hash" "$FX/tls.pem" >/dev/null 2>&1; then
-    ok "openssl verify tls.pem passes with tls-ca-bundle.pem and with the directory-hash CApath"
-else
-    not_ok "openssl verify tls.pem against the extracted bundle / directory-hash fails"
-fi
-
-in_root trust list --filter=ca-anchors >"$OUT" 2>"$ERR"
-if grep -q '^ *label: myNewCa Test Root$' "$OUT"; then
-    ok "p11-kit inside the tree lists 'myNewCa Test Root' as a CA anchor (trust list)"
-else
-    not_ok "trust list inside the tree does not show myNewCa Test Root"
-fi
-
-# 3. idempotent ------------------------------------------------------------------------------
-host_anchorage --format json install "$FX/myNewCa.pem" >"$OUT" 2>"$ERR"
-rc=$?
-if [[ $rc -eq 0 ]] && json_check "$OUT" 'r["changed"] is False and r["hook"] is None'; then
-    ok "install again (PEM this time): unchanged, hook not run"
-else
-    not_ok "install again: exit $rc, want changed false and hook null" "$OUT" "$ERR"
-fi
-
-# 4. remove ----------------------------------------------------------------------------------
-host_anchorage --format json remove "$FX/myNewCa.der" >"$OUT" 2>"$ERR"
-rc=$?
-after=$(count_certs "$T$TLS_BUNDLE")
-if [[ $rc -eq 0 ]] && json_check "$OUT" 'r["changed"] is True and r["hook"]["ran"]' &&
-    [[ $after -eq $BASE && -z $(find "$T$ANCHORS" -maxdepth 1 -name 'anchorage-*') ]] && ! verifies "$T$TLS_BUNDLE" "$FX/tls.pem"; then
-    ok "anchorage --root TREE remove myNewCa.der: anchor gone, tls-ca-bundle.pem back to $BASE, tls.pem no longer verifies"
-else
-    not_ok "remove: exit $rc, tls-ca-bundle.pem has $after (want $BASE)" "$OUT" "$ERR"
-fi
-
-# 5. The container start on this family (Dockerfile.ubi): exec inside the tree -------------
-cp "$FX/myNewCa.pem" "$T$CUSTOM/myNewCa.pem"
-cp "$FX/tls.pem" "$FX/tls2.pem" "$T/tmp/"
-in_root anchorage --format json exec "$CUSTOM" -- openssl verify -CAfile "$TLS_BUNDLE" /tmp/tls.pem >"$OUT" 2>"$ERR"
-rc=$?
-if [[ $rc -eq 0 ]] && json_check "$ERR" 'r["platform"] == "rhel" and r["changed"] is True and r["hook"]["ran"]'; then
-    ok "chroot: anchorage exec $CUSTOM -- openssl verify (tls-ca-bundle.pem) succeeds"
-else
-    not_ok "chroot: anchorage exec -- openssl verify: exit $rc" "$OUT" "$ERR"
-fi
-
-rm -f "$T$CUSTOM/myNewCa.pem"
-cp "$FX/ca2.pem" "$T$CUSTOM/ca2.pem"
-in_root anchorage exec "$CUSTOM" -- openssl verify -CAfile "$TLS_BUNDLE" /tmp/tls2.pem >"$OUT" 2>"$ERR"
-rc2=$?
-in_root anchorage exec "$CUSTOM" -- openssl verify -CAfile "$TLS_BUNDLE" /tmp/tls.pem >"$WORK/out1" 2>&1
-rc1=$?
-after=$(count_certs "$T$TLS_BUNDLE")
-if [[ $rc2 -eq 0 && $rc1 -ne 0 && $after -eq $((BASE + 1)) ]]; then
-    ok "rotation on the RHEL layout: ca2 trusted, myNewCa removed (tls-ca-bundle.pem: $after)"
-else
-    not_ok "rotation: verify tls2 exit $rc2 (want 0), tls exit $rc1 (want non-zero), bundle $after (want $((BASE + 1)))" "$ERR" "$WORK/out1"
-fi
+for fam in "${FAMILIES[@]}"; do
+    run_family "$fam"
+done
 
 finish

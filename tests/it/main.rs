@@ -10,6 +10,7 @@
 //! * `nss`: NSS databases with certutil;
 //! * `properties`: property tests of the decoder;
 //! * `safety`: atomicity, kill -9, locking, links, file-system errors, secrets, hooks;
+//! * `sandbox`: `scripts/sandbox.sh` (the README's sandbox tree, used by the demo);
 //! * `verify`: `anchorage verify` against local TLS servers;
 //! * `hostile`: the hostile-input corpus.
 
@@ -21,4 +22,5 @@ mod hostile;
 mod nss;
 mod properties;
 mod safety;
+mod sandbox;
 mod verify;
