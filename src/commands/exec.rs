@@ -241,13 +241,19 @@ pub fn replace_process(program: &[OsString], env: &[(String, String)]) -> u8 {
         Err(e) => e,
         Ok(never) => match never {},
     };
-    eprintln!(
-        "anchorage: error: cannot run {}: {err}",
-        first.to_string_lossy()
-    );
-    if err == nix::errno::Errno::ENOENT {
-        127
-    } else {
-        126
-    }
+    let program = first.to_string_lossy();
+    eprintln!("anchorage: error: cannot run {program}: {err}");
+    let (hint, code) = match err {
+        nix::errno::Errno::ENOENT => (
+            format!("{program} is not in PATH: give its full path after `--`, or install it"),
+            127,
+        ),
+        nix::errno::Errno::EACCES => (
+            format!("{program} is not executable: check its mode and the file system's noexec"),
+            126,
+        ),
+        _ => ("check PROGRAM after `--`".to_string(), 126),
+    };
+    eprintln!("  hint: {hint}");
+    code
 }

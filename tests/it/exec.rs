@@ -143,6 +143,12 @@ fn bad_input_does_not_start_program_unless_continue() {
     // A PROGRAM that does not exist: 127.
     let o = run(exec_cmd(root).args(["exec", "--", "no-such-agent-binary"]));
     assert_eq!(code(&o), 127);
+    // ... and says what to do about it.
+    assert!(
+        stderr(&o).contains("hint: no-such-agent-binary is not in PATH"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
