@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
 # Build anchorage's portable release artefacts into target/dist/.
 #
-# Usage: packaging/build.sh
+# Usage: packaging/build.sh          the CI path (scripts/test.sh): only what the tests inspect
+#                                    (packaging/check-packages.sh, packaging/ansible/test.sh):
+#                                    the x86_64 glibc-2.17 binary, its .deb and its .rpm
+#        packaging/build.sh --all    a release: also the x86_64 musl and aarch64 glibc-2.17
+#                                    binaries (and the arm64 .deb / aarch64 .rpm)
 #
 # What it builds (issue 7, "Portable binary" and "Packages"):
 #   target/dist/anchorage-VERSION-x86_64-linux-gnu      glibc >= 2.17: RHEL/CentOS 7+, 8, 9,
 #                                                       Debian 10+, Ubuntu 18.04+, SUSE 12+
-#   target/dist/anchorage-VERSION-x86_64-linux-musl     static (musl): Alpine and distroless/scratch
-#                                                       images (skipped when the musl std target
-#                                                       cannot be added to the toolchain)
-#   target/dist/anchorage-VERSION-aarch64-linux-gnu     glibc >= 2.17 on arm64 (skipped likewise)
+#   target/dist/anchorage-VERSION-x86_64-linux-musl     --all: static (musl): Alpine and
+#                                                       distroless/scratch images (skipped when the
+#                                                       musl std target cannot be added)
+#   target/dist/anchorage-VERSION-aarch64-linux-gnu     --all: glibc >= 2.17 on arm64 (skipped
+#                                                       likewise)
 #   target/dist/anchorage_VERSION-1_amd64.deb           cargo-deb, from the portable binary
 #   target/dist/anchorage-VERSION-1.x86_64.rpm          cargo-generate-rpm, gzip payload (rpm 4.11 /
 #                                                       RHEL 7 cannot read the zstd default)
@@ -17,28 +22,45 @@
 #   target/dist/assets/                                 man page and shell completions, generated
 #                                                       by running the built binary
 #   target/dist/SHA256SUMS
+# Every binary is the release profile (thin LTO, one codegen unit): these are the artefacts that
+# ship. The tests' own binaries (cargo test, the rootfs and Ansible tests) use the test profile.
 #
 # Tools (pinned, installed once, reused on later runs -- nothing is reinstalled when the pinned
 # version is already there):
-#   cargo-zigbuild, cargo-deb, cargo-generate-rpm   `cargo install --locked` into $TOOLS/cargo
-#   zig (PyPI package ziglang)                      a venv at $TOOLS/zig-venv
+#   zig (PyPI ziglang), cargo-zigbuild (PyPI)   a venv at $TOOLS/zig-venv (prebuilt wheels)
+#   cargo-deb, cargo-generate-rpm               `cargo install --locked` into $TOOLS/cargo (no LTO,
+#                                               one shared build directory: they are tools)
 # where TOOLS=${ANCHORAGE_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/anchorage-packaging}: outside
 # the work tree on purpose, so that a fresh clone (CI) on the same machine does not pay for the
-# installs again. Everything else is cargo's own incremental build in target/.
+# installs again. Concurrent runs (two clones on one machine) are safe: installs happen under an
+# exclusive flock on $TOOLS/.lock (users hold it shared), and the cross builds, the copy into
+# target/dist and the packaging run under an exclusive flock on the cross target directory.
 #
 # Environment:
 #   ANCHORAGE_TOOLS_DIR=DIR      where the tools are installed (default above)
-#   ANCHORAGE_DIST_TARGETS="..." which binaries to build (default: all three, optional ones
-#                                skipped with a message when their std target cannot be added)
+#   ANCHORAGE_DIST_TARGETS="..." which binaries to build (default: the x86_64 glibc one; with
+#                                --all all three, optional ones skipped with a message when their
+#                                std target cannot be added)
 #   ANCHORAGE_REQUIRE_ALL=1      a skipped optional target is an error
 #   ANCHORAGE_DIST_TARGET_DIR=DIR  cargo's target directory for these cross builds (default:
 #                                target/). Point it outside the work tree (e.g.
 #                                ~/.cache/anchorage-packaging/target) so that a fresh clone (CI)
-#                                recompiles only anchorage itself, not every dependency.
+#                                recompiles only anchorage itself, not every dependency; it is
+#                                locked (DIR.lock) while in use, so clones can share it.
 #
 # Exit status: 0 when the required artefacts (x86_64 glibc binary, .deb, .rpm) were built and
 # checked; non-zero otherwise.
 set -euo pipefail
+
+ALL=0
+case "${1:-}" in
+--all) ALL=1 ;;
+"") ;;
+*)
+    echo "usage: $0 [--all]" >&2
+    exit 2
+    ;;
+esac
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$REPO"
@@ -54,7 +76,11 @@ DIST=$REPO/target/dist
 ASSETS=$DIST/assets
 TARGET_DIR=${ANCHORAGE_DIST_TARGET_DIR:-$REPO/target}
 export CARGO_TARGET_DIR=$TARGET_DIR # cargo zigbuild and cargo deb; cargo generate-rpm gets --target-dir
-TARGETS=${ANCHORAGE_DIST_TARGETS:-x86_64-unknown-linux-gnu.2.17 x86_64-unknown-linux-musl aarch64-unknown-linux-gnu.2.17}
+if ((ALL)); then
+    TARGETS=${ANCHORAGE_DIST_TARGETS:-x86_64-unknown-linux-gnu.2.17 x86_64-unknown-linux-musl aarch64-unknown-linux-gnu.2.17}
+else
+    TARGETS=${ANCHORAGE_DIST_TARGETS:-x86_64-unknown-linux-gnu.2.17}
+fi
 
 START=$SECONDS
 log() { printf '== %s (%ss)\n' "$*" "$((SECONDS - START))"; }
@@ -74,44 +100,81 @@ mkdir -p "$TOOLS/bin"
 export PATH="$TOOLS/bin:$TOOLS/cargo/bin:$PATH"
 
 # cargo_tool CRATE VERSION: install CRATE at exactly VERSION into $TOOLS/cargo unless it is there.
+have_cargo_tool() { cargo install --list --root "$TOOLS/cargo" 2>/dev/null | grep -qx "$1 v$2:"; }
 cargo_tool() {
     local crate=$1 version=$2
-    if cargo install --list --root "$TOOLS/cargo" 2>/dev/null | grep -qx "$crate v$version:"; then
+    if have_cargo_tool "$crate" "$version"; then
         echo "$crate $version: already installed"
         return 0
     fi
     log "cargo install $crate $version"
-    # Not into the project's target directory: cargo install builds in a temporary one.
-    env -u CARGO_TARGET_DIR cargo install --locked --quiet --root "$TOOLS/cargo" --version "$version" "$crate"
+    # Tools, not artefacts: no LTO, parallel codegen (their own release profiles ask for LTO,
+    # which costs minutes on a fresh machine). One build directory for both (shared
+    # dependencies compile once), removed afterwards; not the project's target directory.
+    CARGO_TARGET_DIR=$TOOLS/cargo-build CARGO_PROFILE_RELEASE_LTO=false \
+        CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+        cargo install --locked --quiet --root "$TOOLS/cargo" --version "$version" "$crate"
 }
 
+zig_stamp() { printf 'ziglang==%s cargo-zigbuild==%s\n' "$ZIGLANG_VERSION" "$ZIGBUILD_VERSION"; }
+have_zig() {
+    local stamp=$TOOLS/zig-venv/.anchorage-stamp
+    [[ -x $TOOLS/bin/zig && -x $TOOLS/bin/cargo-zigbuild && -f $stamp && $(cat "$stamp") == "$(zig_stamp)" ]] &&
+        "$TOOLS/bin/zig" version >/dev/null 2>&1 && "$TOOLS/bin/cargo-zigbuild" --version >/dev/null 2>&1
+}
 ensure_zig() {
-    local venv=$TOOLS/zig-venv stamp=$TOOLS/zig-venv/.anchorage-ziglang
-    if [[ -x $TOOLS/bin/zig && -f $stamp && $(cat "$stamp") == "$ZIGLANG_VERSION" ]] && "$TOOLS/bin/zig" version >/dev/null 2>&1; then
-        echo "ziglang $ZIGLANG_VERSION: already installed (zig $("$TOOLS/bin/zig" version))"
+    local venv=$TOOLS/zig-venv
+    if have_zig; then
+        echo "ziglang $ZIGLANG_VERSION, cargo-zigbuild $ZIGBUILD_VERSION: already installed (zig $("$TOOLS/bin/zig" version))"
         return 0
     fi
-    log "pip install ziglang==$ZIGLANG_VERSION (venv $venv)"
+    log "pip install ziglang==$ZIGLANG_VERSION cargo-zigbuild==$ZIGBUILD_VERSION (venv $venv)"
     rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet "ziglang==$ZIGLANG_VERSION"
+    # cargo-zigbuild's PyPI wheel is the prebuilt binary: no cargo install (minutes) needed.
+    "$venv/bin/pip" install --quiet "ziglang==$ZIGLANG_VERSION" "cargo-zigbuild==$ZIGBUILD_VERSION"
     local zig
     zig=$("$venv/bin/python" -c 'import ziglang, os; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')
     [[ -x $zig ]] || die "ziglang installed but $zig is not executable"
+    [[ -x $venv/bin/cargo-zigbuild ]] || die "cargo-zigbuild installed but $venv/bin/cargo-zigbuild is missing"
     ln -sfn "$zig" "$TOOLS/bin/zig"
-    echo "$ZIGLANG_VERSION" >"$stamp"
+    ln -sfn "$venv/bin/cargo-zigbuild" "$TOOLS/bin/cargo-zigbuild"
+    zig_stamp >"$venv/.anchorage-stamp"
+}
+
+have_tools() {
+    have_zig && have_cargo_tool cargo-deb "$CARGO_DEB_VERSION" &&
+        have_cargo_tool cargo-generate-rpm "$GENERATE_RPM_VERSION"
 }
 
 log "tools in $TOOLS"
-ensure_zig
-cargo_tool cargo-zigbuild "$ZIGBUILD_VERSION"
-cargo_tool cargo-deb "$CARGO_DEB_VERSION"
-cargo_tool cargo-generate-rpm "$GENERATE_RPM_VERSION"
+# Shared lock while the tools are used; exclusive only to install (another clone's run may be
+# installing into the same directory: it finishes first, we then find everything in place).
+exec 9>"$TOOLS/.lock"
+flock -s 9
+if ! have_tools; then
+    flock -x 9
+    ensure_zig
+    cargo_tool cargo-deb "$CARGO_DEB_VERSION"
+    cargo_tool cargo-generate-rpm "$GENERATE_RPM_VERSION"
+    rm -rf "$TOOLS/cargo-build"
+    flock -s 9
+    have_tools || die "the tools are not complete after installing them"
+fi
+echo "tools: zig $("$TOOLS/bin/zig" version), $(cargo-zigbuild --version), cargo-deb $CARGO_DEB_VERSION, cargo-generate-rpm $GENERATE_RPM_VERSION"
 
 # ---------------------------------------------------------------------------------------------
 # Binaries
 # ---------------------------------------------------------------------------------------------
-mkdir -p "$DIST" "$ASSETS/completions"
+mkdir -p "$DIST" "$ASSETS/completions" "$TARGET_DIR"
+# The cross target directory may be shared between clones (ANCHORAGE_DIST_TARGET_DIR): hold it
+# exclusively from the build to the packages, which read the binary back from it -- otherwise
+# another clone's build could replace target/<triple>/release/anchorage in between.
+exec 8>"$TARGET_DIR.lock"
+if ! flock -n 8; then
+    log "waiting for $TARGET_DIR (another run holds $TARGET_DIR.lock)"
+    flock 8
+fi
 # Only this run's artefacts in target/dist (a target skipped now must not leave an old binary).
 rm -f "$DIST"/anchorage-*-linux-* "$DIST"/*.deb "$DIST"/*.rpm "$DIST/SHA256SUMS"
 
