@@ -9,8 +9,9 @@
 # libnss3-tools, binary in /usr/bin identical to the portable one, man page, bash/zsh/fish
 # completions, README and licences); the .rpm with rpm -qip/-qlp (Requires ca-certificates,
 # Recommends nss-tools, gzip payload) and unpacked by rpm itself into a scratch --root; then,
-# in a chroot of the cached Debian rootfs: dpkg -i, anchorage --version, anchorage doctor,
-# packaging/install.sh against a --root sandbox with the installed binary, and dpkg -r. The
+# in a chroot of the cached Debian rootfs: dpkg -i, anchorage --version, anchorage doctor, and
+# dpkg -r; packaging/install.sh runs on the host with the binary installed there against a
+# --root sandbox (the minimal rootfs has neither jq nor python3). The
 # chroot is deleted on exit (also on failure or interrupt); the host's dpkg database is never
 # changed. The musl and aarch64 binaries are checked when present (packaging/build.sh --all).
 #
@@ -184,44 +185,42 @@ check "man page installed where man looks" test -s "$CH/usr/share/man/man1/ancho
 check "bash completion loads: $(in_chroot bash -c 'source /usr/share/bash-completion/completions/anchorage 2>/dev/null && complete -p anchorage' 2>&1)" \
     in_chroot bash -c 'source /usr/share/bash-completion/completions/anchorage && complete -p anchorage >/dev/null'
 
-# --- packaging/install.sh with the installed binary, on a --root sandbox inside the chroot ------
-SB=$CH/sb
-mkdir -p "$SB/etc/ssl/certs" "$SB/usr/share" "$SB/usr/local/share/ca-certificates" "$CH/tmp/cas"
-cp -a "$CH/usr/share/ca-certificates" "$SB/usr/share/" && cp "$CH/etc/ca-certificates.conf" "$SB/etc/"
-cp "$REPO/packaging/install.sh" "$CH/tmp/install.sh"
+# --- packaging/install.sh with the installed binary, on a --root sandbox ------------------------
+# On the host (install.sh needs jq or python3, which the minimal rootfs lacks), with PATH finding
+# the binary the package installed in the chroot (the portable binary runs on the host).
+SB=$WORK/root
+mkdir -p "$SB/etc/ssl/certs" "$SB/usr/share" "$SB/usr/local/share/ca-certificates" "$WORK/cas" "$WORK/pkgbin"
+cp -a /usr/share/ca-certificates "$SB/usr/share/" && cp /etc/ca-certificates.conf "$SB/etc/"
+ln -s "$CH/usr/bin/anchorage" "$WORK/pkgbin/anchorage"
 if bash "$REPO/tests/fixtures/make-fixtures.sh" "$WORK/fx" >/dev/null 2>&1; then
-    cp "$WORK/fx/myNewCa.crt" "$WORK/fx/ca2.der" "$CH/tmp/cas/"
-    cp "$WORK/fx/garbage.bin" "$CH/tmp/garbage.bin"
-    inst() { # inst LOG ARGS...: run install.sh in the chroot (PATH finds /usr/bin/anchorage), stdout to LOG.json
+    cp "$WORK/fx/myNewCa.crt" "$WORK/fx/ca2.der" "$WORK/cas/"
+    inst() { # inst LOG ARGS...: run install.sh (PATH finds the packaged anchorage), stdout to LOG.json
         local log=$1
         shift
-        in_chroot ANCHORAGE_ROOT=/sb "ON_CHANGE=echo restarted >>/tmp/on-change" "${EXTRA_ENV[@]}" sh /tmp/install.sh "$@" >"$WORK/$log.json" 2>"$WORK/$log.err"
+        PATH="$WORK/pkgbin:$PATH" ANCHORAGE_ROOT=$SB ON_CHANGE="echo restarted >>$WORK/on-change" sh "$REPO/packaging/install.sh" "$@" >"$WORK/$log.json" 2>"$WORK/$log.err"
     }
-    EXTRA_ENV=()
     field() { python3 -c 'import json,sys; print(str(json.load(open(sys.argv[1])).get(sys.argv[2])).lower())' "$WORK/$1.json" "$2"; }
-    inst check "--check" /tmp/cas
+    inst check "--check" "$WORK/cas"
     rc=$?
     check "install.sh --check: exit 0, changed=true, nothing written, ON_CHANGE not run" \
-        test "$rc:$(field check changed):$(find "$SB/usr/local/share/ca-certificates" -type f | wc -l):$([[ -e $CH/tmp/on-change ]] && echo ran)" == "0:true:0:"
-    inst first /tmp/cas
+        test "$rc:$(field check changed):$(find "$SB/usr/local/share/ca-certificates" -type f | wc -l):$([[ -e $WORK/on-change ]] && echo ran)" == "0:true:0:"
+    inst first "$WORK/cas"
     rc=$?
     check "install.sh first run: exit 0, changed=true, ON_CHANGE ran once" \
-        test "$rc:$(field first changed):$(cat "$CH/tmp/on-change" 2>/dev/null)" == "0:true:restarted"
-    inst second /tmp/cas
+        test "$rc:$(field first changed):$(cat "$WORK/on-change" 2>/dev/null)" == "0:true:restarted"
+    inst second "$WORK/cas"
     rc=$?
     check "install.sh second run: exit 0, changed=false, ON_CHANGE not run again" \
-        test "$rc:$(field second changed):$(wc -l <"$CH/tmp/on-change")" == "0:false:1"
-    inst bad /tmp/garbage.bin
+        test "$rc:$(field second changed):$(wc -l <"$WORK/on-change")" == "0:false:1"
+    inst bad "$WORK/fx/garbage.bin"
     rc=$?
     check "install.sh, bad input: exit 65 and says so ($(tail -n1 "$WORK/bad.err"))" \
         bash -c '[[ $1 == 65 ]] && grep -q "bad input" "$2"' _ "$rc" "$WORK/bad.err"
-    inst missing /tmp/not-there
+    inst missing "$WORK/not-there"
     rc=$?
     check "install.sh, missing source: exit 66" bash -c '[[ $1 == 66 ]] && grep -q "does not exist" "$2"' _ "$rc" "$WORK/missing.err"
-    EXTRA_ENV=(ANCHORAGE=/no-such-binary)
-    inst nobin /tmp/cas
+    ANCHORAGE=$WORK/no-such-binary inst nobin "$WORK/cas"
     rc=$?
-    EXTRA_ENV=()
     check "install.sh, no binary: exit 69" test "$rc" == 69
 else
     not_ok "make fixtures for install.sh"
