@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# Check the artefacts packaging/build.sh put in target/dist/, then install the .deb for real.
+# Check the artefacts packaging/build.sh put in target/dist/, then install the .deb for real --
+# in a chroot (a copy of tests/rootfs.sh's cached Debian rootfs), never on the host.
 #
-# Usage: packaging/check-packages.sh          (after packaging/build.sh; as root for dpkg -i)
+# Usage: packaging/check-packages.sh          (after packaging/build.sh; as root for the chroot)
 #
 # Checks: the portable binaries (glibc symbol versions <= 2.17 with objdump -T, static musl,
 # they run here); the .deb with dpkg-deb -I/-c (Depends ca-certificates, Recommends
 # libnss3-tools, binary in /usr/bin identical to the portable one, man pages, bash/zsh/fish
 # completions, README and licences); the .rpm with rpm -qip/-qlp (Requires ca-certificates,
-# Recommends nss-tools, gzip payload) and unpacked by rpm itself into a scratch --root; then
-# dpkg -i, anchorage --version, anchorage doctor, packaging/install.sh against a --root sandbox
-# with the installed binary, and dpkg -r (also on failure or interrupt: the machine is left as
-# it was).
+# Recommends nss-tools, gzip payload) and unpacked by rpm itself into a scratch --root; then,
+# in a chroot of the cached Debian rootfs: dpkg -i, anchorage --version, anchorage doctor, and
+# dpkg -r; packaging/install.sh runs on the host with the binary installed there against a
+# --root sandbox (the minimal rootfs has neither jq nor python3). The
+# chroot is deleted on exit (also on failure or interrupt); the host's dpkg database is never
+# changed. The musl and aarch64 binaries are checked when present (packaging/build.sh --all).
 #
 # Output: `ok N - ...` / `not ok N - ...`, then `N passed, M failed`; exit 1 if any failed.
 # Needs dpkg-deb and rpm (Debian's `rpm` package: installed with apt-get when missing and root).
@@ -41,12 +44,8 @@ for f in "$GNU" "$DEB" "$RPM"; do
     fi
 done
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/anchorage-pkgcheck.XXXXXX")
-INSTALLED=0
 cleanup() {
-    if ((INSTALLED)); then
-        dpkg -r anchorage >/dev/null 2>&1 || true
-    fi
-    rm -rf "$WORK"
+    rm -rf "$WORK" # the chroot copy included (nothing is mounted in it)
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -74,13 +73,13 @@ if [[ -f $MUSL ]]; then
         bash -c '! readelf -W -l "$1" | grep -q INTERP && ! readelf -W -d "$1" | grep -q NEEDED' _ "$MUSL"
     check "x86_64 musl binary runs here" "$MUSL" --version
 else
-    echo "# SKIP: no $MUSL (build.sh skipped the musl target)"
+    echo "# not built: $MUSL (only packaging/build.sh --all builds it)"
 fi
 if [[ -f $ARM ]]; then
     check "aarch64 binary is an AArch64 ELF" bash -c 'readelf -h "$1" | grep -q "Machine:.*AArch64"' _ "$ARM"
     check "aarch64 binary: no symbol version above GLIBC_2.17 (max GLIBC_$(max_glibc "$ARM"))" glibc_ok "$ARM"
 else
-    echo "# SKIP: no $ARM (build.sh skipped the aarch64 target)"
+    echo "# not built: $ARM (only packaging/build.sh --all builds it)"
 fi
 
 # The man pages the binary writes: anchorage.1 and one anchorage-SUBCOMMAND.1 per subcommand.
@@ -157,49 +156,64 @@ for pkg in "$DIST"/anchorage_"$VERSION"-1_arm64.deb "$DIST"/anchorage-"$VERSION"
     esac
 done
 
-# --- install the .deb for real -----------------------------------------------------------------
+# --- install the .deb for real, in a chroot ----------------------------------------------------
+# Not on the host: a copy of the real Debian rootfs that tests/rootfs.sh caches (debootstrap, the
+# same one the rootfs tests use; built here when missing) gets `dpkg -i`, and is deleted with
+# $WORK (nothing is mounted in it). The host's package database is never touched, so two runs at
+# once cannot collide on the dpkg lock or on /usr/bin/anchorage.
 if [[ $(id -u) != 0 ]]; then
-    echo "# SKIP: dpkg -i needs root"
+    echo "# SKIP: dpkg -i in a chroot needs root"
     finish
 fi
-owner=$(dpkg -S /usr/bin/anchorage 2>/dev/null | cut -d: -f1)
-if [[ -e /usr/bin/anchorage && $owner != anchorage ]]; then
-    not_ok "dpkg -i: /usr/bin/anchorage already exists and is not from the anchorage package; not touching it"
+cache_out=$(bash "$REPO/tests/rootfs.sh" --cache-only 2>&1)
+CACHE=$(sed -n 's/^CACHE=//p' <<<"$cache_out" | tail -n1)
+if [[ -z $CACHE || ! -d $CACHE ]]; then
+    grep -v '^CACHE=' <<<"$cache_out" | sed 's/^/# /'
+    if grep -q '^SKIP:' <<<"$cache_out"; then
+        echo "# SKIP: dpkg -i: no Debian rootfs to install into (see above) -- a skip, not a pass"
+    else
+        not_ok "dpkg -i: the cached Debian rootfs (tests/rootfs.sh --cache-only)"
+    fi
     finish
 fi
-if dpkg -i "$DEB" >"$WORK/dpkg-i.log" 2>&1; then
-    INSTALLED=1
-    ok "dpkg -i $(basename "$DEB")"
+CH=$WORK/chroot
+cp -a "$CACHE" "$CH"
+in_chroot() { chroot "$CH" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LC_ALL=C "$@"; }
+cp "$DEB" "$CH/tmp/anchorage.deb"
+if in_chroot dpkg -i /tmp/anchorage.deb >"$WORK/dpkg-i.log" 2>&1; then
+    ok "dpkg -i $(basename "$DEB") (in a chroot of the cached Debian rootfs)"
 else
     not_ok "dpkg -i $(basename "$DEB"): $(tr '\n' ' ' <"$WORK/dpkg-i.log")"
-    INSTALLED=1 # whatever dpkg left half-configured is removed on exit
     finish
 fi
-check "dpkg: anchorage is installed ($(dpkg-query -W -f='${Status} ${Version}' anchorage))" \
-    test "$(dpkg-query -W -f='${Status}' anchorage)" == "install ok installed"
-ver=$(/usr/bin/anchorage --version 2>&1)
+check "dpkg: anchorage is installed ($(in_chroot dpkg-query -W -f='${Status} ${Version}' anchorage))" \
+    test "$(in_chroot dpkg-query -W -f='${Status}' anchorage)" == "install ok installed"
+ver=$(in_chroot /usr/bin/anchorage --version 2>&1)
 check "anchorage --version: $ver" has "$ver" "^anchorage $VERSION "
-doctor=$(anchorage doctor 2>&1)
+doctor=$(in_chroot anchorage doctor 2>&1)
 rc=$?
 if [[ ($rc -eq 0 || $rc -eq 1) ]] && has "$doctor" '^platform:'; then
     ok "anchorage doctor: exit $rc, $(grep '^platform:' <<<"$doctor" | tr -s ' ')"
 else
     not_ok "anchorage doctor: exit $rc (want 0 or 1 and a 'platform:' line): $(tr '\n' ' ' <<<"$doctor")"
 fi
-check "man page installed where man looks" test -s /usr/share/man/man1/anchorage.1.gz
-check "bash completion loads: $(bash -c 'source /usr/share/bash-completion/completions/anchorage 2>/dev/null && complete -p anchorage' 2>&1)" \
-    bash -c 'source /usr/share/bash-completion/completions/anchorage && complete -p anchorage >/dev/null'
+check "man page installed where man looks" test -s "$CH/usr/share/man/man1/anchorage.1.gz"
+check "bash completion loads: $(in_chroot bash -c 'source /usr/share/bash-completion/completions/anchorage 2>/dev/null && complete -p anchorage' 2>&1)" \
+    in_chroot bash -c 'source /usr/share/bash-completion/completions/anchorage && complete -p anchorage >/dev/null'
 
 # --- packaging/install.sh with the installed binary, on a --root sandbox ------------------------
+# On the host (install.sh needs jq or python3, which the minimal rootfs lacks), with PATH finding
+# the binary the package installed in the chroot (the portable binary runs on the host).
 SB=$WORK/root
-mkdir -p "$SB/etc/ssl/certs" "$SB/usr/share" "$SB/usr/local/share/ca-certificates" "$WORK/cas"
+mkdir -p "$SB/etc/ssl/certs" "$SB/usr/share" "$SB/usr/local/share/ca-certificates" "$WORK/cas" "$WORK/pkgbin"
 cp -a /usr/share/ca-certificates "$SB/usr/share/" && cp /etc/ca-certificates.conf "$SB/etc/"
+ln -s "$CH/usr/bin/anchorage" "$WORK/pkgbin/anchorage"
 if bash "$REPO/tests/fixtures/make-fixtures.sh" "$WORK/fx" >/dev/null 2>&1; then
     cp "$WORK/fx/myNewCa.crt" "$WORK/fx/ca2.der" "$WORK/cas/"
-    inst() { # inst LOG ARGS...: run install.sh (PATH finds /usr/bin/anchorage), stdout to LOG.json
+    inst() { # inst LOG ARGS...: run install.sh (PATH finds the packaged anchorage), stdout to LOG.json
         local log=$1
         shift
-        ANCHORAGE_ROOT=$SB ON_CHANGE="echo restarted >>$WORK/on-change" sh "$REPO/packaging/install.sh" "$@" >"$WORK/$log.json" 2>"$WORK/$log.err"
+        PATH="$WORK/pkgbin:$PATH" ANCHORAGE_ROOT=$SB ON_CHANGE="echo restarted >>$WORK/on-change" sh "$REPO/packaging/install.sh" "$@" >"$WORK/$log.json" 2>"$WORK/$log.err"
     }
     field() { python3 -c 'import json,sys; print(str(json.load(open(sys.argv[1])).get(sys.argv[2])).lower())' "$WORK/$1.json" "$2"; }
     inst check "--check" "$WORK/cas"
@@ -229,13 +243,12 @@ else
 fi
 
 # --- remove ------------------------------------------------------------------------------------
-if dpkg -r anchorage >"$WORK/dpkg-r.log" 2>&1; then
-    INSTALLED=0
+if in_chroot dpkg -r anchorage >"$WORK/dpkg-r.log" 2>&1; then
     ok "dpkg -r anchorage"
 else
     not_ok "dpkg -r anchorage: $(tr '\n' ' ' <"$WORK/dpkg-r.log")"
 fi
-check "machine clean: no /usr/bin/anchorage, package not installed" \
-    bash -c '[[ ! -e /usr/bin/anchorage && $(dpkg-query -W -f="\${Status}" anchorage 2>/dev/null) != *" installed" ]]'
+check "chroot clean: no /usr/bin/anchorage, package not installed" \
+    bash -c '[[ ! -e $1/usr/bin/anchorage && $(chroot "$1" dpkg-query -W -f="\${Status}" anchorage 2>/dev/null) != *" installed" ]]' _ "$CH"
 
 finish

@@ -14,7 +14,8 @@
 # Output: `ok N - ...` / `not ok N - ...`, then `N passed, M failed`; exit 1 if any failed.
 #
 # Environment:
-#   ANCHORAGE_BIN=FILE        the binary (default target/release/anchorage, built if missing)
+#   ANCHORAGE_BIN=FILE        the binary (default target/release/anchorage, built if missing;
+#                             scripts/test.sh passes the test-profile build)
 #   ANCHORAGE_TOOLS_DIR=DIR   where the venv lives (default ~/.cache/anchorage-packaging),
 #                             reused while requirements.txt is unchanged
 #   ANCHORAGE_KEEP=1          keep the work directory (path printed)
@@ -46,21 +47,38 @@ if [[ ! -x $BIN ]]; then
 fi
 
 stamp=$(sha256sum "$HERE/requirements.txt" | cut -c1-16)
-if [[ -x $VENV/bin/ansible-playbook && -x $VENV/bin/ansible-lint && -f $VENV/.anchorage-stamp &&
-    $(cat "$VENV/.anchorage-stamp") == "$stamp" ]]; then
+venv_ok() {
+    [[ -x $VENV/bin/ansible-playbook && -x $VENV/bin/ansible-lint && -f $VENV/.anchorage-stamp &&
+        $(cat "$VENV/.anchorage-stamp") == "$stamp" ]]
+}
+# The tools directory is shared by every clone on the machine (packaging/build.sh too): use the
+# venv under a shared flock on $TOOLS/.lock, install it only under the exclusive one.
+mkdir -p "$TOOLS"
+exec 9>"$TOOLS/.lock"
+flock -s 9
+if venv_ok; then
     echo "# ansible venv: reusing $VENV"
 else
-    echo "# ansible venv: installing into $VENV"
-    rm -rf "$VENV"
-    mkdir -p "$TOOLS"
-    if python3 -m venv "$VENV" && "$VENV/bin/pip" install --quiet -r "$HERE/requirements.txt"; then
-        echo "$stamp" >"$VENV/.anchorage-stamp"
+    flock -x 9
+    if venv_ok; then
+        echo "# ansible venv: reusing $VENV (installed by a concurrent run)"
     else
-        die "install ansible-core and ansible-lint from PyPI into $VENV"
+        echo "# ansible venv: installing into $VENV"
+        rm -rf "$VENV"
+        if python3 -m venv "$VENV" && "$VENV/bin/pip" install --quiet -r "$HERE/requirements.txt"; then
+            echo "$stamp" >"$VENV/.anchorage-stamp"
+        else
+            die "install ansible-core and ansible-lint from PyPI into $VENV"
+        fi
     fi
+    flock -s 9
 fi
 export PATH="$VENV/bin:$PATH"
-echo "# $("$VENV/bin/ansible" --version | head -n1), ansible-lint $("$VENV/bin/ansible-lint" --nocolor --version 2>/dev/null | head -n1 | awk '{print $2}')"
+# The whole output, then its first line: `| head -n1` closed the pipe early and Python printed a
+# BrokenPipeError traceback.
+ansible_version=$("$VENV/bin/ansible" --version 2>/dev/null)
+lint_version=$("$VENV/bin/ansible-lint" --nocolor --version 2>/dev/null)
+echo "# ${ansible_version%%$'\n'*}, ansible-lint $(awk 'NR == 1 {print $2}' <<<"$lint_version")"
 
 # --- work directory ----------------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/anchorage-ansible.XXXXXX")

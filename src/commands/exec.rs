@@ -96,27 +96,51 @@ fn step(
     match converge(&target, nss, &wanted, Mode::Sync, opts) {
         Err(f) if is_unwritable(&f.error) && !f.partial.as_ref().is_some_and(|p| p.changed) => {
             let wanted = &wanted.accepted;
-            let path = fallback_bundle(&target, wanted).map_err(Failure::from)?;
-            plan.env = env_for(&path, req.override_env);
+            let names = vars_to_set(req.override_env);
             let kept: Vec<&str> = ENV_VARS
                 .iter()
                 .copied()
-                .filter(|k| !plan.env.iter().any(|(e, _)| e == k))
+                .filter(|k| !names.contains(k))
                 .collect();
-            plan.notice = Some(format!(
-                    "anchorage: system trust store not writable ({}); {} source certificate(s) in {} via {}{}",
-                    f.error,
-                    wanted.len(),
-                    path.display(),
-                    if plan.env.is_empty() { "no variable".to_string() } else { plan.env.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ") },
-                    if kept.is_empty() { String::new() } else { format!(" (already set, kept: {}; use --override-env)", kept.join(", ")) }
-                ));
+            let kept = if kept.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (already set, kept: {}; use --override-env)",
+                    kept.join(", ")
+                )
+            };
+            // No variable to point at a bundle: build none (nothing is left behind in /tmp).
+            let (notice, warning) = if names.is_empty() {
+                (
+                    format!(
+                        "anchorage: system trust store not writable ({}); {} source certificate(s) not exported: no environment bundle written{kept}",
+                        f.error,
+                        wanted.len(),
+                    ),
+                    "environment bundle: not written (every variable already set)".to_string(),
+                )
+            } else {
+                let path = fallback_bundle(&target, wanted).map_err(Failure::from)?;
+                plan.env = env_for(&path, &names);
+                (
+                    format!(
+                        "anchorage: system trust store not writable ({}); {} source certificate(s) in {} via {}{kept}",
+                        f.error,
+                        wanted.len(),
+                        path.display(),
+                        names.join(", "),
+                    ),
+                    format!("environment bundle: {}", path.display()),
+                )
+            };
+            plan.notice = Some(notice);
             let header = Header {
                 platform: target.platform_name().to_string(),
                 root: target.root.display().to_string(),
                 check: opts.check,
             };
-            let warnings = vec![format!("environment bundle: {}", path.display())];
+            let warnings = vec![warning];
             Ok(crate::report::build(header, &[], &[], &[], None, warnings))
         }
         other => other,
@@ -128,8 +152,13 @@ pub fn env(global: &Global, req: &EnvRequest) -> Result<String> {
     let srcs = sources(&req.sources);
     let wanted = desired(&srcs, &req.opts, Mode::Sync, Missing::Empty)?;
     let target = Target::open(&global.root, global.platform)?;
-    let path = fallback_bundle(&target, &wanted.accepted)?;
-    let vars = env_for(&path, req.override_env);
+    let names = vars_to_set(req.override_env);
+    // Nothing to export: no bundle, so no private directory is created (or left behind).
+    let vars = if names.is_empty() {
+        Vec::new()
+    } else {
+        env_for(&fallback_bundle(&target, &wanted.accepted)?, &names)
+    };
     let mut out: String = vars
         .iter()
         .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
@@ -145,11 +174,19 @@ pub fn env(global: &Global, req: &EnvRequest) -> Result<String> {
     Ok(out)
 }
 
-fn env_for(path: &Path, override_env: bool) -> Vec<(String, String)> {
-    let value = path.display().to_string();
+/// The variables we would set: all of them with --override-env, else those not already set.
+fn vars_to_set(override_env: bool) -> Vec<&'static str> {
     ENV_VARS
         .iter()
+        .copied()
         .filter(|k| override_env || std::env::var_os(k).is_none_or(|v| v.is_empty()))
+        .collect()
+}
+
+fn env_for(path: &Path, names: &[&str]) -> Vec<(String, String)> {
+    let value = path.display().to_string();
+    names
+        .iter()
         .map(|k| (k.to_string(), value.clone()))
         .collect()
 }
@@ -158,9 +195,32 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// The private directory for the bundle: $ANCHORAGE_BUNDLE_DIR, else $XDG_RUNTIME_DIR, else a
-/// fresh 0700 directory under /tmp.
-fn bundle_dir() -> Result<PathBuf> {
+/// Where the bundle goes: $ANCHORAGE_BUNDLE_DIR, else $XDG_RUNTIME_DIR, else a fresh 0700
+/// directory under /tmp.
+enum BundleDir {
+    Given(PathBuf),
+    /// Removed again when dropped, unless `keep` is called once the bundle is written.
+    Fresh(tempfile::TempDir),
+}
+
+impl BundleDir {
+    fn path(&self) -> &Path {
+        match self {
+            BundleDir::Given(p) => p,
+            BundleDir::Fresh(t) => t.path(),
+        }
+    }
+
+    fn keep(self) -> PathBuf {
+        match self {
+            BundleDir::Given(p) => p,
+            BundleDir::Fresh(t) => t.keep(),
+        }
+    }
+}
+
+/// The private directory for the bundle; only called when a bundle is actually written.
+fn bundle_dir() -> Result<BundleDir> {
     for var in ["ANCHORAGE_BUNDLE_DIR", "XDG_RUNTIME_DIR"] {
         if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
             let dir = PathBuf::from(dir);
@@ -171,7 +231,7 @@ fn bundle_dir() -> Result<PathBuf> {
                     .create(&dir)
                     .map_err(|e| Error::io("cannot create", &dir, e))?;
             }
-            return Ok(dir);
+            return Ok(BundleDir::Given(dir));
         }
     }
     let dir = tempfile::Builder::new()
@@ -179,7 +239,7 @@ fn bundle_dir() -> Result<PathBuf> {
         .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir_in("/tmp")
         .map_err(|e| Error::io("cannot create a private directory", "/tmp", e))?;
-    Ok(dir.keep())
+    Ok(BundleDir::Fresh(dir))
 }
 
 /// System effective bundle (as is) + the source anchors not already in it.
@@ -201,8 +261,9 @@ fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<PathBuf> {
         bytes.extend_from_slice(c.cert.to_pem().as_bytes());
     }
     let dir = bundle_dir()?;
-    fsx::atomic_write(&dir, &dir, BUNDLE_NAME, &bytes, Attrs::PUBLIC)?;
-    Ok(dir.join(BUNDLE_NAME))
+    // A failed write removes a fresh directory again (dropped without `keep`).
+    fsx::atomic_write(dir.path(), dir.path(), BUNDLE_NAME, &bytes, Attrs::PUBLIC)?;
+    Ok(dir.keep().join(BUNDLE_NAME))
 }
 
 /// Replace the process with PROGRAM (PATH lookup, environment passed through plus `env`).

@@ -267,3 +267,75 @@ fn user_set_variables_are_kept_unless_override_env() {
         .arg(src.path()));
     assert!(String::from_utf8_lossy(&o.stdout).contains("export SSL_CERT_FILE="));
 }
+
+/// The private `/tmp/anchorage-*` directories owned by `uid` (the bundle directories a run as
+/// that user left behind).
+fn private_dirs_of(uid: u32) -> Vec<std::path::PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir("/tmp")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("anchorage-"))
+        .filter(|e| std::fs::symlink_metadata(e.path()).is_ok_and(|m| m.is_dir() && m.uid() == uid))
+        .map(|e| e.path())
+        .collect()
+}
+
+#[test]
+fn nothing_exported_leaves_no_private_directory_behind() {
+    // A uid of its own, so the check is not confused by other tests' bundle directories.
+    const UID: u32 = 64_923;
+    let t = debian_tree();
+    let root = t.path();
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let src = mounted(&["myNewCa.pem"]);
+    let before = private_dirs_of(UID);
+    let as_user = |args: &[&str]| {
+        let c = exec_cmd(root);
+        let mut cmd = Command::new("setpriv");
+        cmd.arg(format!("--reuid={UID}"))
+            .arg(format!("--regid={UID}"))
+            .args(["--clear-groups", "--"])
+            .arg(c.get_program())
+            .args(c.get_args())
+            .args(args)
+            .envs(
+                c.get_envs()
+                    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+            )
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("ANCHORAGE_BUNDLE_DIR");
+        // Every variable is already set by the user: nothing is exported.
+        for v in TLS_VARS {
+            cmd.env(v, "/user/choice.pem");
+        }
+        run(&mut cmd)
+    };
+    let mut args = vec!["env", src.path().to_str().unwrap()];
+    let env = as_user(&args);
+    args[0] = "exec";
+    args.extend(["--", "sh", "-c", "echo \"$SSL_CERT_FILE\""]);
+    let exec = as_user(&args);
+    let left: Vec<_> = private_dirs_of(UID)
+        .into_iter()
+        .filter(|d| !before.contains(d))
+        .collect();
+    for d in &left {
+        let _ = std::fs::remove_dir_all(d);
+    }
+    assert_eq!(code(&env), 0, "{}", stderr(&env));
+    let out = String::from_utf8_lossy(&env.stdout).into_owned();
+    assert!(!out.contains("export "), "{out}");
+    for v in TLS_VARS {
+        assert!(out.contains(&format!("# {v} is already set")), "{v}: {out}");
+    }
+    assert_eq!(code(&exec), 0, "{}", stderr(&exec));
+    assert_eq!(
+        String::from_utf8_lossy(&exec.stdout).trim(),
+        "/user/choice.pem"
+    );
+    assert!(
+        left.is_empty(),
+        "env/exec exported nothing but left {left:?} behind"
+    );
+}
