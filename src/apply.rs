@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::cert::Certificate;
 use crate::effect;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fsx::{self, TreeLock};
 use crate::plan::StorePlan;
 use crate::policy::Candidate;
@@ -101,8 +101,20 @@ fn run(
             ));
         }
         let (added, removed) = expected(planned, desired);
-        let effective = bundle::read_digests(bundle_path)?.unwrap_or_default();
+        let bytes = match std::fs::read(bundle_path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                return Err(Error::io(
+                    "cannot read the effective bundle",
+                    bundle_path,
+                    e,
+                ))
+            }
+        };
+        let effective = bundle::digests(&bytes);
         effect::check(&out, bundle_path, &effective, &added, &removed)?;
+        effect::loadable(bundle_path, &bytes)?;
     }
     for (i, p) in planned.iter().enumerate() {
         if p.store.needs_hook() {

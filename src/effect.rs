@@ -1,5 +1,6 @@
-//! Judge by effect, after the hook: every added anchor is in the effective bundle and every
-//! removed one is gone (Debian's hook exits 0 even when it did nothing).
+//! Judge by effect, after the hook: every added anchor is in the effective bundle, every
+//! removed one is gone (Debian's hook exits 0 even when it did nothing), and the bundle is
+//! still wholly loadable (one certificate OpenSSL refuses makes it refuse the whole file).
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -56,5 +57,25 @@ pub fn check(
         msg,
         path: Some(bundle.to_path_buf()),
         hint: Some("run `anchorage doctor` to inspect the trust store".into()),
+    })
+}
+
+/// The bundle holds no certificate block OpenSSL would refuse.
+pub fn loadable(bundle: &Path, bytes: &[u8]) -> Result<()> {
+    let audit = crate::store::bundle::audit(bytes);
+    if audit.refused.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Failed {
+        msg: format!(
+            "the effective bundle {} is not wholly loadable any more: OpenSSL refuses the whole file because of {}",
+            bundle.display(),
+            audit.refused.join("; ")
+        ),
+        path: Some(bundle.to_path_buf()),
+        hint: Some(
+            "find the anchor file behind that block (`anchorage doctor` lists it), remove or re-issue it, and run the hook again"
+                .into(),
+        ),
     })
 }

@@ -185,6 +185,7 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
             store.bundle_path().display()
         ));
     }
+    problems.extend(bundle_problems(&store.bundle_path()));
     for w in &warnings {
         problems.push(format!("broken managed file: {w}"));
     }
@@ -241,4 +242,30 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         problems,
         warnings: doc_warnings,
     })
+}
+
+/// What in the effective bundle OpenSSL refuses, or a careful reader cannot use.
+fn bundle_problems(path: &std::path::Path) -> Vec<String> {
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let audit = crate::store::bundle::audit(&bytes);
+    let mut out: Vec<String> = audit
+        .refused
+        .iter()
+        .map(|b| {
+            format!(
+                "the effective bundle {}: {b} (OpenSSL refuses the whole bundle)",
+                path.display()
+            )
+        })
+        .collect();
+    if audit.binary_bytes > 0 {
+        out.push(format!(
+            "the effective bundle {} holds {} bytes of binary data outside its PEM blocks (a DER file among the anchors? its CA is not trusted)",
+            path.display(),
+            audit.binary_bytes
+        ));
+    }
+    out
 }

@@ -219,29 +219,29 @@ pub fn check_certificate(der: &[u8]) -> Result<(), String> {
         }
     }
     fn algorithm(tlv: Option<&Tlv<'_>>, what: &str, depth: usize) -> Result<(), String> {
-        let inner = || -> Result<(), String> {
-            let tlv = tlv.ok_or("is missing")?;
-            let ([first], _) = fields_n::<1>(tlv, 0x30, "AlgorithmIdentifier", depth)?;
-            expect(first.as_ref(), 0x06, "algorithm")
-        };
-        inner().map_err(|e| format!("{what}: {e}"))
+        algorithm_fields(tlv, depth).map_err(|e| format!("{what}: {e}"))
+    }
+    fn algorithm_fields(tlv: Option<&Tlv<'_>>, depth: usize) -> Result<(), String> {
+        let tlv = tlv.ok_or("is missing")?;
+        let ([first], _) = fields_n::<1>(tlv, 0x30, "AlgorithmIdentifier", depth)?;
+        expect(first.as_ref(), 0x06, "algorithm")
     }
     fn name(tlv: Option<&Tlv<'_>>, what: &str, depth: usize) -> Result<(), String> {
-        let inner = || -> Result<(), String> {
-            let tlv = tlv.ok_or("is missing")?;
-            for rdn in fields(tlv, 0x30, "Name", depth)? {
-                for attr in fields(&rdn?, 0x31, "RDN", depth + 1)? {
-                    let ([kind, value], n) = fields_n::<2>(&attr?, 0x30, "attribute", depth + 2)?;
-                    expect(kind.as_ref(), 0x06, "attribute type")?;
-                    match value {
-                        Some(v) if v.tag & 0xc0 == 0 && n == 2 => {}
-                        _ => return Err("attribute value is malformed".into()),
-                    }
+        name_fields(tlv, depth).map_err(|e| format!("{what}: {e}"))
+    }
+    fn name_fields(tlv: Option<&Tlv<'_>>, depth: usize) -> Result<(), String> {
+        let tlv = tlv.ok_or("is missing")?;
+        for rdn in fields(tlv, 0x30, "Name", depth)? {
+            for attr in fields(&rdn?, 0x31, "RDN", depth + 1)? {
+                let ([kind, value], n) = fields_n::<2>(&attr?, 0x30, "attribute", depth + 2)?;
+                expect(kind.as_ref(), 0x06, "attribute type")?;
+                match value {
+                    Some(v) if v.tag & 0xc0 == 0 && n == 2 => {}
+                    _ => return Err("attribute value is malformed".into()),
                 }
             }
-            Ok(())
-        };
-        inner().map_err(|e| format!("{what}: {e}"))
+        }
+        Ok(())
     }
 
     let (cert, _) = read(der, 0)?;

@@ -3,6 +3,7 @@
 //! file system side (size cap, file types, directory walks, stdin).
 
 pub mod asn1;
+pub mod names;
 pub mod pem;
 mod pkcs12;
 pub mod source;
@@ -32,6 +33,8 @@ pub enum DecodeError {
     OnlyKeys,
     /// A certificate container that is broken.
     Invalid(String),
+    /// A certificate OpenSSL would refuse to load (a name or time field).
+    Unloadable(names::Unloadable),
     /// PKCS#12 whose MAC or encryption does not match the password.
     WrongPassword { given: bool },
 }
@@ -42,6 +45,7 @@ impl DecodeError {
             DecodeError::NoCertificate(why) => format!("no certificate found ({why})"),
             DecodeError::OnlyKeys => "contains only a private key, no certificate".into(),
             DecodeError::Invalid(why) => why.clone(),
+            DecodeError::Unloadable(u) => u.message(),
             DecodeError::WrongPassword { given: true } => {
                 "wrong PKCS#12 password (the MAC does not verify)".into()
             }
@@ -57,6 +61,7 @@ impl DecodeError {
                 "give a PEM, DER, PKCS#7 (.p7b) or PKCS#12 (.p12/.pfx) file that holds a certificate".into()
             }
             DecodeError::OnlyKeys => "give the CA certificate, not its private key".into(),
+            DecodeError::Unloadable(u) => u.hint(),
             DecodeError::Invalid(_) => {
                 "check that the file is complete (for example `openssl x509 -in FILE -noout -text`)".into()
             }
@@ -79,6 +84,7 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
             asn1::check(bytes)
                 .and_then(|()| asn1::check_certificate(bytes))
                 .map_err(|e| DecodeError::Invalid(format!("malformed DER certificate: {e}")))?;
+            names::check_certificate(bytes).map_err(DecodeError::Unloadable)?;
             let cert = Certificate::from_der(bytes, false)
                 .map_err(|e| DecodeError::Invalid(format!("malformed DER certificate: {e}")))?;
             Ok(Decoded {
@@ -126,6 +132,9 @@ fn decode_pkcs7(bytes: &[u8], format: &'static str) -> Result<Decoded, DecodeErr
         asn1::check_certificate(der).map_err(|e| {
             DecodeError::Invalid(format!("PKCS#7 certificate #{}: malformed: {e}", i + 1))
         })?;
+        names::check_certificate(der).map_err(|u| {
+            DecodeError::Unloadable(u.within(&format!("PKCS#7 certificate #{}", i + 1)))
+        })?;
         let cert = Certificate::from_der(der, false)
             .map_err(|e| DecodeError::Invalid(format!("PKCS#7 certificate #{}: {e}", i + 1)))?;
         certs.push(cert);
@@ -166,14 +175,21 @@ fn decode_frame<'a>(
             asn1::check(&contents).map_err(|e| fail(format!(" is not valid DER: {e}")))?;
             asn1::check_certificate(&contents)
                 .map_err(|e| fail(format!(" is not a well-formed certificate: {e}")))?;
+            names::check_certificate(&contents).map_err(|u| {
+                DecodeError::Unloadable(u.within(&format!("PEM block #{n} ({})", frame.label())))
+            })?;
             let trailing_ok = frame.label == b"TRUSTED CERTIFICATE";
             let cert = Certificate::from_der_vec(contents, trailing_ok)
                 .map_err(|e| fail(format!(": {e}")))?;
             Ok(Piece::Certs(vec![cert], false))
         }
         b"PKCS7" | b"CMS" => {
-            let inner =
-                decode_pkcs7(&contents, "pkcs7").map_err(|e| fail(format!(": {}", e.message())))?;
+            let inner = decode_pkcs7(&contents, "pkcs7").map_err(|e| match e {
+                DecodeError::Unloadable(u) => DecodeError::Unloadable(
+                    u.within(&format!("PEM block #{n} ({})", frame.label())),
+                ),
+                other => fail(format!(": {}", other.message())),
+            })?;
             Ok(Piece::Certs(inner.certs, true))
         }
         l if memchr::memmem::find(l, b"PRIVATE KEY").is_some() => Ok(Piece::Key),

@@ -40,6 +40,9 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
         asn1::check_certificate(bag.cert.as_der()).map_err(|e| {
             DecodeError::Invalid(format!("PKCS#12 certificate #{}: malformed: {e}", i + 1))
         })?;
+        super::names::check_certificate(bag.cert.as_der()).map_err(|u| {
+            DecodeError::Unloadable(u.within(&format!("PKCS#12 certificate #{}", i + 1)))
+        })?;
         let cert = Certificate::from_der(bag.cert.as_der(), false)
             .map_err(|e| DecodeError::Invalid(format!("PKCS#12 certificate #{}: {e}", i + 1)))?;
         certs.push(cert);
