@@ -265,7 +265,13 @@ struct Sha1 {
 impl Sha1 {
     fn new() -> Self {
         Sha1 {
-            state: [0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0],
+            state: [
+                0x6745_2301,
+                0xEFCD_AB89,
+                0x98BA_DCFE,
+                0x1032_5476,
+                0xC3D2_E1F0,
+            ],
             block: [0; 64],
             filled: 0,
             total: 0,
@@ -356,10 +362,16 @@ mod tests {
         assert_eq!(sha1(&[]), "da39a3ee5e6b4b0d3255bfef95601890afd80709");
         assert_eq!(sha1(&[b"abc"]), "a9993e364706816aba3e25717850c26c9cd0d89d");
         let two_blocks = b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-        assert_eq!(sha1(&[two_blocks]), "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+        assert_eq!(
+            sha1(&[two_blocks]),
+            "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
+        );
         // Split updates give the same digest as one.
         assert_eq!(sha1(&[b"ab", b"", b"c"]), sha1(&[b"abc"]));
         let million = vec![b'a'; 1_000_000];
-        assert_eq!(sha1(&[&million]), "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+        assert_eq!(
+            sha1(&[&million]),
+            "34aa973cd4c4daa4f61eeb2bdbad27316534016f"
+        );
     }
 }

@@ -12,13 +12,15 @@
 //! * `safety`: atomicity, kill -9, locking, links, file-system errors, secrets, hooks;
 //! * `sandbox`: `scripts/sandbox.sh` (the README's sandbox tree, used by the demo);
 //! * `verify`: `anchorage verify` against local TLS servers;
-//! * `hostile`: the hostile-input corpus.
+//! * `hostile`: the hostile-input corpus;
+//! * `jks`: Java keystores (JKS, JCEKS) made with keytool, and hand-built keystore bytes.
 
 mod cli_help;
 mod common;
 mod core;
 mod exec;
 mod hostile;
+mod jks;
 mod nss;
 mod properties;
 mod safety;
