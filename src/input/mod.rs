@@ -3,6 +3,7 @@
 //! file system side (size cap, file types, directory walks, stdin).
 
 pub mod asn1;
+mod jks;
 pub mod names;
 pub mod pem;
 mod pkcs12;
@@ -17,7 +18,7 @@ pub const MAX_INPUT: u64 = 64 * 1024 * 1024;
 #[derive(Debug, Default)]
 pub struct Decoded {
     pub certs: Vec<Certificate>,
-    /// The detected format, for reports: "pem", "der", "pkcs7", "pkcs12".
+    /// The detected format, for reports: "pem", "der", "pkcs7", "pkcs12", "jks", "jceks".
     pub format: &'static str,
     /// Private keys found and ignored.
     pub keys_ignored: usize,
@@ -37,6 +38,10 @@ pub enum DecodeError {
     Unloadable(names::Unloadable),
     /// PKCS#12 whose MAC or encryption does not match the password.
     WrongPassword { given: bool },
+    /// A Java keystore (JKS/JCEKS) whose integrity digest does not match the given password.
+    WrongKeystorePassword,
+    /// A container entry anchorage cannot read (a JCEKS secret-key entry).
+    Unsupported(String),
 }
 
 impl DecodeError {
@@ -52,13 +57,17 @@ impl DecodeError {
             DecodeError::WrongPassword { given: false } => {
                 "PKCS#12 is password-protected and the empty password does not open it".into()
             }
+            DecodeError::WrongKeystorePassword => {
+                "wrong keystore password, or the keystore was modified (its integrity digest does not verify)".into()
+            }
+            DecodeError::Unsupported(why) => why.clone(),
         }
     }
 
     pub fn hint(&self) -> String {
         match self {
             DecodeError::NoCertificate(_) => {
-                "give a PEM, DER, PKCS#7 (.p7b) or PKCS#12 (.p12/.pfx) file that holds a certificate".into()
+                "give a PEM, DER, PKCS#7 (.p7b), PKCS#12 (.p12/.pfx) or Java keystore (JKS/JCEKS) file that holds a certificate".into()
             }
             DecodeError::OnlyKeys => "give the CA certificate, not its private key".into(),
             DecodeError::Unloadable(u) => u.hint(),
@@ -68,14 +77,24 @@ impl DecodeError {
             DecodeError::WrongPassword { .. } => {
                 "give the password with --password-file FILE or the ANCHORAGE_PASSWORD variable".into()
             }
+            DecodeError::WrongKeystorePassword => {
+                "give the keystore's store password with --password-file FILE or the ANCHORAGE_PASSWORD variable (Java's default is changeit)".into()
+            }
+            DecodeError::Unsupported(_) => {
+                "convert the keystore to PKCS#12 first: keytool -importkeystore -srckeystore FILE -destkeystore FILE.p12 -deststoretype pkcs12".into()
+            }
         }
     }
 }
 
 const PEM_BEGIN: &[u8] = b"-----BEGIN ";
 
-/// Decode any supported encoding. `password` is the PKCS#12 password (`None`: try empty).
+/// Decode any supported encoding. `password` is the PKCS#12 password (`None`: try empty) or the
+/// Java keystore's store password (`None`: try `changeit`, else read without the integrity check).
 pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeError> {
+    if jks::is_keystore(bytes) {
+        return jks::decode(bytes, password);
+    }
     if memchr::memmem::find(bytes, PEM_BEGIN).is_some() {
         return decode_pem(bytes);
     }

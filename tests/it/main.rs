@@ -13,7 +13,8 @@
 //! * `sandbox`: `scripts/sandbox.sh` (the README's sandbox tree, used by the demo);
 //! * `verify`: `anchorage verify` against local TLS servers;
 //! * `hostile`: the hostile-input corpus;
-//! * `inputs`: certificates OpenSSL cannot load, bundles it would refuse.
+//! * `inputs`: certificates OpenSSL cannot load, bundles it would refuse;
+//! * `jks`: Java keystores (JKS, JCEKS) made with keytool, and hand-built keystore bytes.
 
 mod cli_help;
 mod common;
@@ -21,6 +22,7 @@ mod core;
 mod exec;
 mod hostile;
 mod inputs;
+mod jks;
 mod nss;
 mod properties;
 mod safety;
