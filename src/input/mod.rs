@@ -37,6 +37,10 @@ pub enum DecodeError {
     Unloadable(names::Unloadable),
     /// PKCS#12 whose MAC or encryption does not match the password.
     WrongPassword { given: bool },
+    /// PKCS#12 without a MAC whose encrypted certificates do not decrypt with the password.
+    NoMacPassword { given: bool },
+    /// PKCS#12 encrypted with an algorithm anchorage does not decrypt (its name).
+    UnsupportedCipher(String),
 }
 
 impl DecodeError {
@@ -52,6 +56,15 @@ impl DecodeError {
             DecodeError::WrongPassword { given: false } => {
                 "PKCS#12 is password-protected and the empty password does not open it".into()
             }
+            DecodeError::NoMacPassword { given: true } => {
+                "wrong PKCS#12 password (the file has no MAC and its encrypted certificates do not decrypt)".into()
+            }
+            DecodeError::NoMacPassword { given: false } => {
+                "PKCS#12 has no MAC and its certificates are encrypted: a password is needed (the empty password does not decrypt them)".into()
+            }
+            DecodeError::UnsupportedCipher(name) => {
+                format!("PKCS#12 is encrypted with {name}, which anchorage does not decrypt")
+            }
         }
     }
 
@@ -65,7 +78,10 @@ impl DecodeError {
             DecodeError::Invalid(_) => {
                 "check that the file is complete (for example `openssl x509 -in FILE -noout -text`)".into()
             }
-            DecodeError::WrongPassword { .. } => {
+            DecodeError::UnsupportedCipher(_) => {
+                "convert it to PEM with `openssl pkcs12 -in FILE -nokeys -out ca.pem` (add -legacy for old ciphers) and give ca.pem".into()
+            }
+            DecodeError::WrongPassword { .. } | DecodeError::NoMacPassword { .. } => {
                 "give the password with --password-file FILE or the ANCHORAGE_PASSWORD variable".into()
             }
         }
