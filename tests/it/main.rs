@@ -14,6 +14,7 @@
 //! * `verify`: `anchorage verify` against local TLS servers;
 //! * `hostile`: the hostile-input corpus;
 //! * `inputs`: certificates OpenSSL cannot load, bundles it would refuse.
+//! * `pkcs12`: PKCS#12 variants real tools produce (NULL password, PBES2 PRFs, -nomac, ciphers).
 
 mod cli_help;
 mod common;
@@ -22,6 +23,7 @@ mod exec;
 mod hostile;
 mod inputs;
 mod nss;
+mod pkcs12;
 mod properties;
 mod safety;
 mod sandbox;
