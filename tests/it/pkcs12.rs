@@ -97,7 +97,7 @@ fn assert_fails(file: &Path, env: Option<&str>, wanted: &[&str]) {
     }
 }
 
-/// 1. NULL password: the MAC (and the PBES1 3DES key) derive from the empty byte string. Made
+/// Case 1, NULL password: the MAC (and the PBES1 3DES key) derive from the empty byte string. Made
 /// by OpenSSL's PKCS12_create with a NULL password (tests/it/pkcs12/nullpass.py, libcrypto via
 /// ctypes), with OpenSSL 3's default AES/PBES2 and with 3DES as pyOpenSSL asks for it. Read with
 /// no password, and with `--password-file` holding an empty line.
@@ -134,7 +134,7 @@ fn null_password() {
     assert_fails(&null, Some("wrong"), &["wrong PKCS#12 password"]);
 }
 
-/// 2. PBES2 with the hmacWithSHA1 PRF (keytool) and others, AES and DES-EDE3-CBC (openssl).
+/// Case 2, PBES2 with the hmacWithSHA1 PRF (keytool) and others, AES and DES-EDE3-CBC (openssl).
 #[test]
 fn pbes2_prfs_and_ciphers() {
     let t = tempfile::tempdir().unwrap();
@@ -177,7 +177,7 @@ fn pbes2_prfs_and_ciphers() {
     }
 }
 
-/// 3. `-nomac`: readable without a password when the certificates are not encrypted; when they
+/// Case 3, `-nomac`: readable without a password when the certificates are not encrypted; when they
 /// are, the message says a password is needed (or that the one given is wrong).
 #[test]
 fn nomac() {
@@ -214,7 +214,7 @@ fn nomac() {
     }
 }
 
-/// 4. Ciphers anchorage does not decrypt: named, with the conversion command.
+/// Case 4, ciphers anchorage does not decrypt: named, with the conversion command.
 #[test]
 fn unsupported_cipher_named() {
     let t = tempfile::tempdir().unwrap();
