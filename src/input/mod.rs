@@ -42,6 +42,10 @@ pub enum DecodeError {
     WrongKeystorePassword,
     /// A container entry anchorage cannot read (a JCEKS secret-key entry).
     Unsupported(String),
+    /// PKCS#12 without a MAC whose encrypted certificates do not decrypt with the password.
+    NoMacPassword { given: bool },
+    /// PKCS#12 encrypted with an algorithm anchorage does not decrypt (its name).
+    UnsupportedCipher(String),
 }
 
 impl DecodeError {
@@ -61,6 +65,15 @@ impl DecodeError {
                 "wrong keystore password, or the keystore was modified (its integrity digest does not verify)".into()
             }
             DecodeError::Unsupported(why) => why.clone(),
+            DecodeError::NoMacPassword { given: true } => {
+                "wrong PKCS#12 password (the file has no MAC and its encrypted certificates do not decrypt)".into()
+            }
+            DecodeError::NoMacPassword { given: false } => {
+                "PKCS#12 has no MAC and its certificates are encrypted: a password is needed (the empty password does not decrypt them)".into()
+            }
+            DecodeError::UnsupportedCipher(name) => {
+                format!("PKCS#12 is encrypted with {name}, which anchorage does not decrypt")
+            }
         }
     }
 
@@ -74,7 +87,10 @@ impl DecodeError {
             DecodeError::Invalid(_) => {
                 "check that the file is complete (for example `openssl x509 -in FILE -noout -text`)".into()
             }
-            DecodeError::WrongPassword { .. } => {
+            DecodeError::UnsupportedCipher(_) => {
+                "convert it to PEM with `openssl pkcs12 -in FILE -nokeys -out ca.pem` (add -legacy for old ciphers) and give ca.pem".into()
+            }
+            DecodeError::WrongPassword { .. } | DecodeError::NoMacPassword { .. } => {
                 "give the password with --password-file FILE or the ANCHORAGE_PASSWORD variable".into()
             }
             DecodeError::WrongKeystorePassword => {

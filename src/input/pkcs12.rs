@@ -1,6 +1,10 @@
 //! PKCS#12 (.p12/.pfx) through p12-keystore: OpenSSL 3's AES/PBES2 default, `-legacy`
 //! RC2/3DES, `-nokeys`, empty passwords and Java keytool truststores. Keys are decrypted by the
-//! library in memory and dropped here; only certificate bags are returned.
+//! library in memory and dropped here; only certificate bags are returned. Files made with an
+//! absent (NULL) password are read by `absent`; `scan` names ciphers anchorage cannot decrypt.
+
+mod absent;
+mod scan;
 
 use super::{asn1, DecodeError, Decoded};
 use crate::cert::Certificate;
@@ -33,22 +37,42 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
     }
     let given = password.is_some();
     let pass = password.unwrap_or("");
-    let archive =
-        p12_keystore::Pkcs12Archive::from_pkcs12(bytes, pass).map_err(|e| classify(e, given))?;
-    let mut certs = Vec::with_capacity(archive.certs.len());
-    for (i, bag) in archive.certs.iter().enumerate() {
-        asn1::check_certificate(bag.cert.as_der()).map_err(|e| {
+    let (ders, keys_ignored) = match p12_keystore::Pkcs12Archive::from_pkcs12(bytes, pass) {
+        Ok(archive) => {
+            let ders: Vec<Vec<u8>> = archive
+                .certs
+                .iter()
+                .map(|b| b.cert.as_der().to_vec())
+                .collect();
+            (ders, archive.keys.len())
+        }
+        // The empty password did not verify the MAC: the file may have been made with an
+        // absent (NULL) password, which the KDF treats differently from "".
+        Err(p12_keystore::error::Error::MacError(_))
+            if pass.is_empty() && absent::mac_verifies(bytes) =>
+        {
+            let c = absent::contents(bytes).map_err(|e| {
+                scan::unsupported_cipher(bytes).map_or_else(
+                    || DecodeError::Invalid(format!("cannot read PKCS#12 (absent password): {e}")),
+                    DecodeError::UnsupportedCipher,
+                )
+            })?;
+            (c.certs, c.keys)
+        }
+        Err(e) => return Err(classify(e, given, bytes)),
+    };
+    let mut certs = Vec::with_capacity(ders.len());
+    for (i, der) in ders.iter().enumerate() {
+        asn1::check_certificate(der).map_err(|e| {
             DecodeError::Invalid(format!("PKCS#12 certificate #{}: malformed: {e}", i + 1))
         })?;
-        super::names::check_certificate(bag.cert.as_der()).map_err(|u| {
+        super::names::check_certificate(der).map_err(|u| {
             DecodeError::Unloadable(u.within(&format!("PKCS#12 certificate #{}", i + 1)))
         })?;
-        let cert = Certificate::from_der(bag.cert.as_der(), false)
+        let cert = Certificate::from_der(der, false)
             .map_err(|e| DecodeError::Invalid(format!("PKCS#12 certificate #{}: {e}", i + 1)))?;
         certs.push(cert);
     }
-    let keys_ignored = archive.keys.len();
-    drop(archive);
     if certs.is_empty() {
         return Err(if keys_ignored > 0 {
             DecodeError::OnlyKeys
@@ -64,10 +88,27 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
     })
 }
 
-fn classify(e: p12_keystore::error::Error, given: bool) -> DecodeError {
+/// p12-keystore's error as ours. The MAC is checked first, so a failure after it means the
+/// password was right (or there is no MAC): an algorithm we do not decrypt is named; without a
+/// MAC, certificates that do not decrypt mean the password is missing or wrong.
+fn classify(e: p12_keystore::error::Error, given: bool, bytes: &[u8]) -> DecodeError {
     use p12_keystore::error::Error as E;
+    if let E::MacError(_) = e {
+        return DecodeError::WrongPassword { given };
+    }
+    if let Some(name) = scan::unsupported_cipher(bytes) {
+        return DecodeError::UnsupportedCipher(name);
+    }
+    let undecryptable = match &e {
+        E::UnpadError => true,
+        E::Pkcs5Error(m) => m.contains("decryption failed"),
+        _ => false,
+    };
+    if undecryptable && !scan::has_mac(bytes) {
+        return DecodeError::NoMacPassword { given };
+    }
     match e {
-        E::MacError(_) | E::UnpadError => DecodeError::WrongPassword { given },
+        E::UnpadError => DecodeError::WrongPassword { given },
         other => DecodeError::Invalid(format!("cannot read PKCS#12: {other}")),
     }
 }

@@ -14,7 +14,8 @@
 //! * `verify`: `anchorage verify` against local TLS servers;
 //! * `hostile`: the hostile-input corpus;
 //! * `inputs`: certificates OpenSSL cannot load, bundles it would refuse;
-//! * `jks`: Java keystores (JKS, JCEKS) made with keytool, and hand-built keystore bytes.
+//! * `jks`: Java keystores (JKS, JCEKS) made with keytool, and hand-built keystore bytes;
+//! * `pkcs12`: PKCS#12 variants real tools produce (NULL password, PBES2 PRFs, -nomac, ciphers).
 
 mod cli_help;
 mod common;
@@ -24,6 +25,7 @@ mod hostile;
 mod inputs;
 mod jks;
 mod nss;
+mod pkcs12;
 mod properties;
 mod safety;
 mod sandbox;
