@@ -6,6 +6,7 @@ pub mod asn1;
 pub mod names;
 pub mod pem;
 mod pkcs12;
+mod shapes;
 pub mod source;
 
 use crate::cert::Certificate;
@@ -37,13 +38,16 @@ pub enum DecodeError {
     Unloadable(names::Unloadable),
     /// PKCS#12 whose MAC or encryption does not match the password.
     WrongPassword { given: bool },
+    /// Something recognised by structure that is not a certificate (a CRL, a CSR, a key, …).
+    NotACertificate { what: &'static str },
 }
 
 impl DecodeError {
     pub fn message(&self) -> String {
         match self {
             DecodeError::NoCertificate(why) => format!("no certificate found ({why})"),
-            DecodeError::OnlyKeys => "contains only a private key, no certificate".into(),
+            DecodeError::OnlyKeys => shapes::PRIVATE_KEY.into(),
+            DecodeError::NotACertificate { what } => (*what).into(),
             DecodeError::Invalid(why) => why.clone(),
             DecodeError::Unloadable(u) => u.message(),
             DecodeError::WrongPassword { given: true } => {
@@ -61,6 +65,7 @@ impl DecodeError {
                 "give a PEM, DER, PKCS#7 (.p7b) or PKCS#12 (.p12/.pfx) file that holds a certificate".into()
             }
             DecodeError::OnlyKeys => "give the CA certificate, not its private key".into(),
+            DecodeError::NotACertificate { what } => shapes::hint(what),
             DecodeError::Unloadable(u) => u.hint(),
             DecodeError::Invalid(_) => {
                 "check that the file is complete (for example `openssl x509 -in FILE -noout -text`)".into()
@@ -78,6 +83,9 @@ const PEM_BEGIN: &[u8] = b"-----BEGIN ";
 pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeError> {
     if memchr::memmem::find(bytes, PEM_BEGIN).is_some() {
         return decode_pem(bytes);
+    }
+    if let Some(found) = shapes::decode_other(bytes) {
+        return found;
     }
     match asn1::shape(bytes) {
         asn1::Shape::Certificate => {
@@ -162,6 +170,9 @@ fn decode_frame<'a>(
     scratch: &mut Vec<u8>,
 ) -> Result<Piece<'a>, DecodeError> {
     // The label is made a String only for an error message.
+    if shapes::is_key_label(frame.label) {
+        return Ok(Piece::Key);
+    }
     let fail =
         |what: String| DecodeError::Invalid(format!("PEM block #{n} ({}){what}", frame.label()));
     let contents = frame
@@ -192,7 +203,6 @@ fn decode_frame<'a>(
             })?;
             Ok(Piece::Certs(inner.certs, true))
         }
-        l if memchr::memmem::find(l, b"PRIVATE KEY").is_some() => Ok(Piece::Key),
         _ => Ok(Piece::Other(frame.label)),
     }
 }
@@ -303,6 +313,7 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     if other_labels > 0 {
         ignored.push((b"(other labels)", other_labels));
     }
+    let not_a_certificate = shapes::pem_not_a_certificate(ignored.iter().map(|(l, _)| *l));
     out.notes.extend(ignored.into_iter().map(|(label, count)| {
         let label = String::from_utf8_lossy(label);
         if count == 1 {
@@ -316,6 +327,8 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
             DecodeError::OnlyKeys
         } else if frames.is_empty() {
             DecodeError::Invalid("a PEM header without a complete block".into())
+        } else if let Some(e) = not_a_certificate {
+            e
         } else {
             DecodeError::NoCertificate("PEM blocks, but none is a certificate".into())
         });
