@@ -67,9 +67,7 @@ impl DecodeError {
             DecodeError::OnlyKeys => "give the CA certificate, not its private key".into(),
             DecodeError::NotACertificate { what } => shapes::hint(what),
             DecodeError::Unloadable(u) => u.hint(),
-            DecodeError::Invalid(_) => {
-                "check that the file is complete (for example `openssl x509 -in FILE -noout -text`)".into()
-            }
+            DecodeError::Invalid(why) => shapes::invalid_hint(why),
             DecodeError::WrongPassword { .. } => {
                 "give the password with --password-file FILE or the ANCHORAGE_PASSWORD variable".into()
             }

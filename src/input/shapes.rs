@@ -31,6 +31,27 @@ pub fn hint(what: &str) -> String {
     .into()
 }
 
+/// The hint for a broken container, by what is broken (a PKCS#12 cipher or work factor is
+/// not a truncated file).
+pub fn invalid_hint(why: &str) -> String {
+    let has = |s: &str| why.contains(s);
+    if has("key-derivation iterations") {
+        "re-export the PKCS#12 with ordinary settings (`openssl pkcs12 -export`, default iterations)".into()
+    } else if has("cannot read PKCS#12") {
+        "see what it uses with `openssl pkcs12 -info -nokeys -in FILE` (add -legacy for RC2/3DES); re-export it with OpenSSL 3's defaults, or give the CA certificate as PEM".into()
+    } else if has("PKCS#12") {
+        "check the file with `openssl pkcs12 -info -nokeys -in FILE`".into()
+    } else if has("PKCS#7") {
+        "check that the file is complete (for example `openssl pkcs7 -in FILE -print_certs -noout`)"
+            .into()
+    } else if has("binary data that is not") {
+        "give a PEM, DER, PKCS#7 or PKCS#12 file that holds a certificate (a truncated download?)"
+            .into()
+    } else {
+        "check that the file is complete (for example `openssl x509 -in FILE -noout -text`)".into()
+    }
+}
+
 /// A PEM label that names a private key (never base64-decoded: legacy encrypted keys carry
 /// RFC 1421 headers, and a key's bytes are never needed).
 pub fn is_key_label(label: &[u8]) -> bool {

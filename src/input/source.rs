@@ -265,14 +265,8 @@ fn add_file(
             loaded.note(format!("{label}: no certificate ({why}), skipped"));
             return Ok(());
         }
-        Err(DecodeError::OnlyKeys) if !explicit => {
-            loaded.note(format!(
-                "{label}: only a private key, skipped (keys are never installed)"
-            ));
-            return Ok(());
-        }
-        Err(DecodeError::NotACertificate { what }) if !explicit => {
-            loaded.note(format!("{label}: {what}, skipped"));
+        Err(e @ (DecodeError::OnlyKeys | DecodeError::NotACertificate { .. })) if !explicit => {
+            loaded.note(format!("{label}: {}, skipped", e.message()));
             return Ok(());
         }
         Err(e) => return Err(Error::bad_input(&path, e.message(), e.hint())),

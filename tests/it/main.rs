@@ -14,10 +14,12 @@
 //! * `verify`: `anchorage verify` against local TLS servers;
 //! * `hostile`: the hostile-input corpus;
 //! * `inputs`: certificates OpenSSL cannot load, bundles it would refuse.
+//! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates.
 
 mod cli_help;
 mod common;
 mod core;
+mod dirs;
 mod exec;
 mod hostile;
 mod inputs;
