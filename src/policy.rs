@@ -216,6 +216,7 @@ mod tests {
             }],
             certs,
             warnings: Vec::new(),
+            notes: Vec::new(),
         }
     }
 

@@ -24,6 +24,8 @@ pub struct Desired {
     pub accepted: Vec<Candidate>,
     pub skipped: Vec<policy::Skipped>,
     pub warnings: Vec<String>,
+    /// The informational lines among `warnings` (see `Report::notes`).
+    pub notes: Vec<String>,
 }
 
 /// The PKCS#12 password: `--password-file` (first line) or `ANCHORAGE_PASSWORD`. Never logged.
@@ -85,6 +87,7 @@ pub fn desired(
         accepted: decision.accepted,
         skipped: decision.skipped,
         warnings: loaded.warnings,
+        notes: loaded.notes,
     })
 }
 
@@ -126,8 +129,10 @@ pub fn converge(
     let (root, layout) = (&target.root, target.layout());
     let system = SystemStore::new(root, layout, opts.debian_conf)?;
     let mut warnings = desired.warnings.clone();
-    let (nss_stores, notes) = nss.map_or((Vec::new(), Vec::new()), |n| (n.stores, n.notes));
-    warnings.extend(notes);
+    let (nss_stores, nss_notes) = nss.map_or((Vec::new(), Vec::new()), |n| (n.stores, n.notes));
+    let mut notes = desired.notes.clone();
+    notes.extend(nss_notes.iter().cloned());
+    warnings.extend(nss_notes);
     let _lock = apply::lock(root, opts.check)?;
     let state = system.read(!opts.no_update)?;
     let plan = plan::diff(
@@ -184,14 +189,16 @@ pub fn converge(
     if opts.check {
         warnings.extend(store_notes);
         let runs = runs(&all, None);
-        return Ok(report::build(
+        let mut report = report::build(
             header,
             &desired.accepted,
             &desired.skipped,
             &runs,
             hook_report,
             warnings,
-        ));
+        );
+        report.notes = notes;
+        return Ok(report);
     }
     let bundle = platform_bundle(target);
     let (applied, result) = apply::apply(
@@ -210,7 +217,7 @@ pub fn converge(
     }
     warnings.extend(store_notes);
     let runs = runs(&all, Some(&applied.done));
-    let report = report::build(
+    let mut report = report::build(
         header,
         &desired.accepted,
         &desired.skipped,
@@ -218,6 +225,7 @@ pub fn converge(
         applied.hook.or(hook_report),
         warnings,
     );
+    report.notes = notes;
     finish(report, result)
 }
 

@@ -140,8 +140,10 @@ fn step(
                 root: target.root.display().to_string(),
                 check: opts.check,
             };
-            let warnings = vec![warning];
-            Ok(crate::report::build(header, &[], &[], &[], None, warnings))
+            // Where the bundle went is information, not a problem: a `note:` in text.
+            let mut report = crate::report::build(header, &[], &[], &[], None, vec![warning]);
+            report.notes = report.warnings.clone();
+            Ok(report)
         }
         other => other,
     }

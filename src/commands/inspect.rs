@@ -136,8 +136,10 @@ fn tls_trusted(trust: &str) -> bool {
 pub fn list(global: &Global) -> Result<ListReport> {
     let target = Target::open(&global.root, global.platform)?;
     let (mut certificates, mut warnings, _) = list_entries(&target)?;
+    let mut notes = Vec::new();
     if let Some(nss) = nss::open(&target, &global.nss)? {
         warnings.extend(nss.notes.iter().cloned());
+        notes.extend(nss.notes.iter().cloned());
         let _ = annotate(&nss, &mut certificates)?;
     }
     Ok(ListReport {
@@ -145,6 +147,7 @@ pub fn list(global: &Global) -> Result<ListReport> {
         root: target.root.display().to_string(),
         certificates,
         warnings,
+        notes,
     })
 }
 
@@ -154,8 +157,10 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
     let (mut managed, warnings, effective) = list_entries(&target)?;
     let mut problems = Vec::new();
     let mut doc_warnings = Vec::new();
+    let mut notes = Vec::new();
     if let Some(nss) = nss::open(&target, &global.nss)? {
         doc_warnings.extend(nss.notes.iter().cloned());
+        notes.extend(nss.notes.iter().cloned());
         let (nss_problems, notes) = annotate(&nss, &mut managed)?;
         problems.extend(nss_problems);
         doc_warnings.extend(notes);
@@ -241,6 +246,7 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         expired,
         problems,
         warnings: doc_warnings,
+        notes,
     })
 }
 

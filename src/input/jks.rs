@@ -17,7 +17,7 @@
 //! the decoding with an `Unsupported` error. Every length is checked against the bytes left
 //! before anything is taken, so nothing is allocated from an untrusted length.
 
-use super::{asn1, DecodeError, Decoded};
+use super::{asn1, Container, DecodeError, Decoded};
 use crate::cert::Certificate;
 
 const JKS_MAGIC: u32 = 0xFEED_FEED;
@@ -55,12 +55,12 @@ impl<'a> Reader<'a> {
 
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], DecodeError> {
         if n > self.left() {
-            return Err(DecodeError::Invalid(format!(
+            return Err(DecodeError::Container { kind: Container::Keystore, msg: format!(
                 "{} keystore is truncated: {what} needs {n} bytes at offset {}, only {} left before the digest",
                 self.format.to_uppercase(),
                 self.pos,
                 self.left()
-            )));
+            )});
         }
         let out = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -85,7 +85,10 @@ impl<'a> Reader<'a> {
     }
 
     fn invalid(&self, why: String) -> DecodeError {
-        DecodeError::Invalid(format!("{} keystore: {why}", self.format.to_uppercase()))
+        DecodeError::Container {
+            kind: Container::Keystore,
+            msg: format!("{} keystore: {why}", self.format.to_uppercase()),
+        }
     }
 }
 
@@ -184,10 +187,13 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
     };
     let name = format.to_uppercase();
     if bytes.len() < 12 + DIGEST_LEN {
-        return Err(DecodeError::Invalid(format!(
-            "{name} keystore is truncated ({} bytes: too short for a header and a digest)",
-            bytes.len()
-        )));
+        return Err(DecodeError::Container {
+            kind: Container::Keystore,
+            msg: format!(
+                "{name} keystore is truncated ({} bytes: too short for a header and a digest)",
+                bytes.len()
+            ),
+        });
     }
     let (body, digest) = bytes.split_at(bytes.len() - DIGEST_LEN);
     let mut r = Reader {
@@ -215,12 +221,13 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
 
     let mut certs = Vec::with_capacity(parsed.trusted.len());
     for (i, (alias, der)) in parsed.trusted.iter().enumerate() {
-        let fail = |e: String| {
-            DecodeError::Invalid(format!(
+        let fail = |e: String| DecodeError::Container {
+            kind: Container::Keystore,
+            msg: format!(
                 "{name} trusted certificate #{} ('{}'): malformed: {e}",
                 i + 1,
                 alias_text(alias)
-            ))
+            ),
         };
         asn1::check(der)
             .and_then(|()| asn1::check_certificate(der))

@@ -3,11 +3,15 @@
 //! file system side (size cap, file types, directory walks, stdin).
 
 pub mod asn1;
+mod error;
 mod jks;
 pub mod names;
 pub mod pem;
 mod pkcs12;
+mod shapes;
 pub mod source;
+
+pub use error::{Container, DecodeError};
 
 use crate::cert::Certificate;
 
@@ -26,83 +30,6 @@ pub struct Decoded {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DecodeError {
-    /// Nothing certificate-like in the input (text, random bytes).
-    NoCertificate(String),
-    /// Only private keys.
-    OnlyKeys,
-    /// A certificate container that is broken.
-    Invalid(String),
-    /// A certificate OpenSSL would refuse to load (a name or time field).
-    Unloadable(names::Unloadable),
-    /// PKCS#12 whose MAC or encryption does not match the password.
-    WrongPassword { given: bool },
-    /// A Java keystore (JKS/JCEKS) whose integrity digest does not match the given password.
-    WrongKeystorePassword,
-    /// A container entry anchorage cannot read (a JCEKS secret-key entry).
-    Unsupported(String),
-    /// PKCS#12 without a MAC whose encrypted certificates do not decrypt with the password.
-    NoMacPassword { given: bool },
-    /// PKCS#12 encrypted with an algorithm anchorage does not decrypt (its name).
-    UnsupportedCipher(String),
-}
-
-impl DecodeError {
-    pub fn message(&self) -> String {
-        match self {
-            DecodeError::NoCertificate(why) => format!("no certificate found ({why})"),
-            DecodeError::OnlyKeys => "contains only a private key, no certificate".into(),
-            DecodeError::Invalid(why) => why.clone(),
-            DecodeError::Unloadable(u) => u.message(),
-            DecodeError::WrongPassword { given: true } => {
-                "wrong PKCS#12 password (the MAC does not verify)".into()
-            }
-            DecodeError::WrongPassword { given: false } => {
-                "PKCS#12 is password-protected and the empty password does not open it".into()
-            }
-            DecodeError::WrongKeystorePassword => {
-                "wrong keystore password, or the keystore was modified (its integrity digest does not verify)".into()
-            }
-            DecodeError::Unsupported(why) => why.clone(),
-            DecodeError::NoMacPassword { given: true } => {
-                "wrong PKCS#12 password (the file has no MAC and its encrypted certificates do not decrypt)".into()
-            }
-            DecodeError::NoMacPassword { given: false } => {
-                "PKCS#12 has no MAC and its certificates are encrypted: a password is needed (the empty password does not decrypt them)".into()
-            }
-            DecodeError::UnsupportedCipher(name) => {
-                format!("PKCS#12 is encrypted with {name}, which anchorage does not decrypt")
-            }
-        }
-    }
-
-    pub fn hint(&self) -> String {
-        match self {
-            DecodeError::NoCertificate(_) => {
-                "give a PEM, DER, PKCS#7 (.p7b), PKCS#12 (.p12/.pfx) or Java keystore (JKS/JCEKS) file that holds a certificate".into()
-            }
-            DecodeError::OnlyKeys => "give the CA certificate, not its private key".into(),
-            DecodeError::Unloadable(u) => u.hint(),
-            DecodeError::Invalid(_) => {
-                "check that the file is complete (for example `openssl x509 -in FILE -noout -text`)".into()
-            }
-            DecodeError::UnsupportedCipher(_) => {
-                "convert it to PEM with `openssl pkcs12 -in FILE -nokeys -out ca.pem` (add -legacy for old ciphers) and give ca.pem".into()
-            }
-            DecodeError::WrongPassword { .. } | DecodeError::NoMacPassword { .. } => {
-                "give the password with --password-file FILE or the ANCHORAGE_PASSWORD variable".into()
-            }
-            DecodeError::WrongKeystorePassword => {
-                "give the keystore's store password with --password-file FILE or the ANCHORAGE_PASSWORD variable (Java's default is changeit)".into()
-            }
-            DecodeError::Unsupported(_) => {
-                "convert the keystore to PKCS#12 first: keytool -importkeystore -srckeystore FILE -destkeystore FILE.p12 -deststoretype pkcs12".into()
-            }
-        }
-    }
-}
-
 const PEM_BEGIN: &[u8] = b"-----BEGIN ";
 
 /// Decode any supported encoding. `password` is the PKCS#12 password (`None`: try empty) or the
@@ -113,6 +40,9 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
     }
     if memchr::memmem::find(bytes, PEM_BEGIN).is_some() {
         return decode_pem(bytes);
+    }
+    if let Some(found) = shapes::decode_other(bytes) {
+        return found;
     }
     match asn1::shape(bytes) {
         asn1::Shape::Certificate => {
@@ -134,10 +64,11 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
             if asn1::check(bytes).is_ok() && looks_like_private_key(bytes) {
                 Err(DecodeError::OnlyKeys)
             } else {
-                Err(DecodeError::Invalid(
-                    "binary data that is not a certificate, PKCS#7 or PKCS#12 structure (truncated or corrupt?)"
+                Err(DecodeError::Container {
+                    kind: Container::Binary,
+                    msg: "binary data that is not a certificate, PKCS#7 or PKCS#12 structure (truncated or corrupt?)"
                         .into(),
-                ))
+                })
             }
         }
         asn1::Shape::NotAsn1 => Err(DecodeError::NoCertificate("neither PEM nor DER".into())),
@@ -155,8 +86,10 @@ fn looks_like_private_key(bytes: &[u8]) -> bool {
 }
 
 fn decode_pkcs7(bytes: &[u8], format: &'static str) -> Result<Decoded, DecodeError> {
-    let ders = asn1::pkcs7_certificates(bytes)
-        .map_err(|e| DecodeError::Invalid(format!("malformed PKCS#7: {e}")))?;
+    let ders = asn1::pkcs7_certificates(bytes).map_err(|e| DecodeError::Container {
+        kind: Container::Pkcs7,
+        msg: format!("malformed PKCS#7: {e}"),
+    })?;
     if ders.is_empty() {
         return Err(DecodeError::NoCertificate(
             "a PKCS#7 structure without certificates".into(),
@@ -164,14 +97,17 @@ fn decode_pkcs7(bytes: &[u8], format: &'static str) -> Result<Decoded, DecodeErr
     }
     let mut certs = Vec::with_capacity(ders.len());
     for (i, der) in ders.iter().enumerate() {
-        asn1::check_certificate(der).map_err(|e| {
-            DecodeError::Invalid(format!("PKCS#7 certificate #{}: malformed: {e}", i + 1))
+        asn1::check_certificate(der).map_err(|e| DecodeError::Container {
+            kind: Container::Pkcs7,
+            msg: format!("PKCS#7 certificate #{}: malformed: {e}", i + 1),
         })?;
         names::check_certificate(der).map_err(|u| {
             DecodeError::Unloadable(u.within(&format!("PKCS#7 certificate #{}", i + 1)))
         })?;
-        let cert = Certificate::from_der(der, false)
-            .map_err(|e| DecodeError::Invalid(format!("PKCS#7 certificate #{}: {e}", i + 1)))?;
+        let cert = Certificate::from_der(der, false).map_err(|e| DecodeError::Container {
+            kind: Container::Pkcs7,
+            msg: format!("PKCS#7 certificate #{}: {e}", i + 1),
+        })?;
         certs.push(cert);
     }
     Ok(Decoded {
@@ -197,6 +133,9 @@ fn decode_frame<'a>(
     scratch: &mut Vec<u8>,
 ) -> Result<Piece<'a>, DecodeError> {
     // The label is made a String only for an error message.
+    if shapes::is_key_label(frame.label) {
+        return Ok(Piece::Key);
+    }
     let fail =
         |what: String| DecodeError::Invalid(format!("PEM block #{n} ({}){what}", frame.label()));
     let contents = frame
@@ -227,7 +166,6 @@ fn decode_frame<'a>(
             })?;
             Ok(Piece::Certs(inner.certs, true))
         }
-        l if memchr::memmem::find(l, b"PRIVATE KEY").is_some() => Ok(Piece::Key),
         _ => Ok(Piece::Other(frame.label)),
     }
 }
@@ -338,6 +276,7 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     if other_labels > 0 {
         ignored.push((b"(other labels)", other_labels));
     }
+    let not_a_certificate = shapes::pem_not_a_certificate(ignored.iter().map(|(l, _)| *l));
     out.notes.extend(ignored.into_iter().map(|(label, count)| {
         let label = String::from_utf8_lossy(label);
         if count == 1 {
@@ -351,6 +290,8 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
             DecodeError::OnlyKeys
         } else if frames.is_empty() {
             DecodeError::Invalid("a PEM header without a complete block".into())
+        } else if let Some(e) = not_a_certificate {
+            e
         } else {
             DecodeError::NoCertificate("PEM blocks, but none is a certificate".into())
         });

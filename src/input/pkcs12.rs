@@ -6,7 +6,7 @@
 mod absent;
 mod scan;
 
-use super::{asn1, DecodeError, Decoded};
+use super::{asn1, Container, DecodeError, Decoded};
 use crate::cert::Certificate;
 
 /// PBKDF iteration counts above this are refused: they would make anchorage spin for minutes
@@ -21,19 +21,28 @@ const MAX_ITERATIONS: u64 = 1_000_000;
 const MAX_TOTAL_ITERATIONS: u64 = 10 * MAX_ITERATIONS;
 
 pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeError> {
-    asn1::check(bytes).map_err(|e| DecodeError::Invalid(format!("malformed PKCS#12: {e}")))?;
+    asn1::check(bytes).map_err(|e| DecodeError::Container {
+        kind: Container::Pkcs12,
+        msg: format!("malformed PKCS#12: {e}"),
+    })?;
     let work = kdf_work(bytes);
     if work.largest > MAX_ITERATIONS {
-        return Err(DecodeError::Invalid(format!(
-            "PKCS#12 asks for {} key-derivation iterations (more than {MAX_ITERATIONS})",
-            work.largest
-        )));
+        return Err(DecodeError::Container {
+            kind: Container::Pkcs12Work,
+            msg: format!(
+                "PKCS#12 asks for {} key-derivation iterations (more than {MAX_ITERATIONS})",
+                work.largest
+            ),
+        });
     }
     if work.total > MAX_TOTAL_ITERATIONS {
-        return Err(DecodeError::Invalid(format!(
-            "PKCS#12 asks for {} key-derivation iterations in total (more than {MAX_TOTAL_ITERATIONS})",
-            work.total
-        )));
+        return Err(DecodeError::Container {
+            kind: Container::Pkcs12Work,
+            msg: format!(
+                "PKCS#12 asks for {} key-derivation iterations in total (more than {MAX_TOTAL_ITERATIONS})",
+                work.total
+            ),
+        });
     }
     let given = password.is_some();
     let pass = password.unwrap_or("");
@@ -53,7 +62,10 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
         {
             let c = absent::contents(bytes).map_err(|e| {
                 scan::unsupported_cipher(bytes).map_or_else(
-                    || DecodeError::Invalid(format!("cannot read PKCS#12 (absent password): {e}")),
+                    || DecodeError::Container {
+                        kind: Container::Pkcs12Unreadable,
+                        msg: format!("cannot read PKCS#12 (absent password): {e}"),
+                    },
                     DecodeError::UnsupportedCipher,
                 )
             })?;
@@ -63,14 +75,17 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
     };
     let mut certs = Vec::with_capacity(ders.len());
     for (i, der) in ders.iter().enumerate() {
-        asn1::check_certificate(der).map_err(|e| {
-            DecodeError::Invalid(format!("PKCS#12 certificate #{}: malformed: {e}", i + 1))
+        asn1::check_certificate(der).map_err(|e| DecodeError::Container {
+            kind: Container::Pkcs12,
+            msg: format!("PKCS#12 certificate #{}: malformed: {e}", i + 1),
         })?;
         super::names::check_certificate(der).map_err(|u| {
             DecodeError::Unloadable(u.within(&format!("PKCS#12 certificate #{}", i + 1)))
         })?;
-        let cert = Certificate::from_der(der, false)
-            .map_err(|e| DecodeError::Invalid(format!("PKCS#12 certificate #{}: {e}", i + 1)))?;
+        let cert = Certificate::from_der(der, false).map_err(|e| DecodeError::Container {
+            kind: Container::Pkcs12,
+            msg: format!("PKCS#12 certificate #{}: {e}", i + 1),
+        })?;
         certs.push(cert);
     }
     if certs.is_empty() {
@@ -109,7 +124,10 @@ fn classify(e: p12_keystore::error::Error, given: bool, bytes: &[u8]) -> DecodeE
     }
     match e {
         E::UnpadError => DecodeError::WrongPassword { given },
-        other => DecodeError::Invalid(format!("cannot read PKCS#12: {other}")),
+        other => DecodeError::Container {
+            kind: Container::Pkcs12Unreadable,
+            msg: format!("cannot read PKCS#12: {other}"),
+        },
     }
 }
 

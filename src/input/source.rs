@@ -28,6 +28,16 @@ pub struct Loaded {
     /// anchor"), with the index of the SOURCE argument they came from.
     pub files: Vec<FileCerts>,
     pub warnings: Vec<String>,
+    /// The informational lines among `warnings` (skipped files, ignored blocks): text output
+    /// prints them as `note:`; JSON keeps them in `warnings`.
+    pub notes: Vec<String>,
+}
+
+impl Loaded {
+    fn note(&mut self, line: String) {
+        self.notes.push(line.clone());
+        self.warnings.push(line);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -252,27 +262,23 @@ fn add_file(
     let decoded = match decode(bytes, password) {
         Ok(d) => d,
         Err(DecodeError::NoCertificate(why)) if !explicit => {
-            loaded
-                .warnings
-                .push(format!("{label}: no certificate ({why}), skipped"));
+            loaded.note(format!("{label}: no certificate ({why}), skipped"));
             return Ok(());
         }
-        Err(DecodeError::OnlyKeys) if !explicit => {
-            loaded.warnings.push(format!(
-                "{label}: only a private key, skipped (keys are never installed)"
-            ));
+        Err(e @ (DecodeError::OnlyKeys | DecodeError::NotACertificate { .. })) if !explicit => {
+            loaded.note(format!("{label}: {}, skipped", e.message()));
             return Ok(());
         }
         Err(e) => return Err(Error::bad_input(&path, e.message(), e.hint())),
     };
     if decoded.keys_ignored > 0 {
-        loaded.warnings.push(format!(
+        loaded.note(format!(
             "{label}: ignored {} private key(s); keys are never installed or written",
             decoded.keys_ignored
         ));
     }
     for note in decoded.notes {
-        loaded.warnings.push(format!("{label}: {note}"));
+        loaded.note(format!("{label}: {note}"));
     }
     let mut indexes = Vec::new();
     for cert in decoded.certs {

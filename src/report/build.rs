@@ -69,6 +69,7 @@ pub fn build(
         certificates,
         hook,
         warnings,
+        notes: Vec::new(),
     }
 }
 

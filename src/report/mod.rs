@@ -127,6 +127,9 @@ pub struct Report {
     pub certificates: Vec<CertReport>,
     pub hook: Option<HookReport>,
     pub warnings: Vec<String>,
+    /// The informational lines among `warnings`: `note:` in text, still `warnings` in JSON.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 /// The failure object (the shape Ansible expects from a module).
@@ -164,6 +167,9 @@ pub struct ListReport {
     pub root: String,
     pub certificates: Vec<ListEntry>,
     pub warnings: Vec<String>,
+    /// As `Report::notes`.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -180,6 +186,9 @@ pub struct DoctorReport {
     pub expired: Vec<String>,
     pub problems: Vec<String>,
     pub warnings: Vec<String>,
+    /// As `Report::notes`.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

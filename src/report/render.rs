@@ -46,11 +46,22 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 }
 
 fn warn_all<'a>(warnings: impl IntoIterator<Item = &'a String>, quiet: bool) {
+    notify_all(warnings, &[], quiet);
+}
+
+/// Warnings on stderr; those that are among `notes` (informational) as `note:`.
+fn notify_all<'a>(warnings: impl IntoIterator<Item = &'a String>, notes: &[String], quiet: bool) {
     if quiet {
         return;
     }
+    let notes: std::collections::HashSet<&str> = notes.iter().map(String::as_str).collect();
     for w in warnings {
-        eprintln!("warning: {w}");
+        let kind = if notes.contains(w.as_str()) {
+            "note"
+        } else {
+            "warning"
+        };
+        eprintln!("{kind}: {w}");
     }
 }
 
@@ -60,7 +71,7 @@ fn outcome_(outcome: Outcome, format: Format, quiet: bool) -> Next {
             match format {
                 Format::Json => emit_json(&report),
                 Format::Text => {
-                    warn_all(&report.warnings, quiet);
+                    notify_all(&report.warnings, &report.notes, quiet);
                     let per_cert: Vec<String> = report
                         .certificates
                         .iter()
@@ -101,7 +112,7 @@ fn outcome_(outcome: Outcome, format: Format, quiet: bool) -> Next {
             match format {
                 Format::Json => emit_json(&report),
                 Format::Text => {
-                    warn_all(&report.warnings, quiet);
+                    notify_all(&report.warnings, &report.notes, quiet);
                     emit(&report.to_text());
                 }
             }
@@ -128,7 +139,7 @@ fn exec(plan: ExecOutcome, format: Format, quiet: bool) -> Next {
         match format {
             Format::Json => eprint!("{}", json(report)),
             Format::Text if !quiet => {
-                warn_all(&report.warnings, quiet);
+                notify_all(&report.warnings, &report.notes, quiet);
                 eprint!("{}", report.to_text_brief());
             }
             Format::Text => {}

@@ -146,7 +146,12 @@ impl DoctorReport {
             out.push_str(&format!("problem: {p}\n"));
         }
         for w in &self.warnings {
-            out.push_str(&format!("warning: {w}\n"));
+            let kind = if self.notes.contains(w) {
+                "note"
+            } else {
+                "warning"
+            };
+            out.push_str(&format!("{kind}: {w}\n"));
         }
         out.push_str(if self.ok { "ok\n" } else { "problems found\n" });
         if let Some(hint) = self.hint() {

@@ -15,11 +15,13 @@
 //! * `hostile`: the hostile-input corpus;
 //! * `inputs`: certificates OpenSSL cannot load, bundles it would refuse;
 //! * `jks`: Java keystores (JKS, JCEKS) made with keytool, and hand-built keystore bytes;
-//! * `pkcs12`: PKCS#12 variants real tools produce (NULL password, PBES2 PRFs, -nomac, ciphers).
+//! * `pkcs12`: PKCS#12 variants real tools produce (NULL password, PBES2 PRFs, -nomac, ciphers);
+//! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates.
 
 mod cli_help;
 mod common;
 mod core;
+mod dirs;
 mod exec;
 mod hostile;
 mod inputs;

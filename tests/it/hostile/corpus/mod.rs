@@ -5,6 +5,7 @@
 mod containers;
 mod encodings;
 mod filesystem;
+mod keystores;
 
 use std::ffi::{OsStr, OsString};
 use std::fs;
@@ -101,5 +102,6 @@ pub fn build_corpus(dir: &Path) -> Corpus {
     encodings::add(&mut c, &mut rng, fx);
     containers::add(&mut c, &mut rng, fx);
     filesystem::add(&mut c, fx);
+    keystores::add(&mut c, fx);
     c
 }
