@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use anchorage::input::{decode, DecodeError};
+use anchorage::input::{decode, Container, DecodeError};
 
 use crate::common::fx;
 
@@ -77,8 +77,11 @@ fn sealed(body: Vec<u8>, password: Option<&str>) -> Vec<u8> {
 
 fn invalid(bytes: &[u8], want: &str) {
     match decode(bytes, None) {
-        Err(DecodeError::Invalid(m)) => assert!(m.contains(want), "{m}"),
-        other => panic!("expected Invalid({want}), got {other:?}"),
+        Err(DecodeError::Container {
+            kind: Container::Keystore,
+            msg,
+        }) => assert!(msg.contains(want), "{msg}"),
+        other => panic!("expected a keystore error ({want}), got {other:?}"),
     }
 }
 
