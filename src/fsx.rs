@@ -289,6 +289,22 @@ pub fn lock_tree(root: &Path) -> Result<TreeLock> {
     Ok(TreeLock { _file: file })
 }
 
+/// Write an output file the caller named (`man --dir`, `verify --save-chain`): created or
+/// truncated, mode 0644 whatever the umask, never through a symbolic link (`O_NOFOLLOW`).
+pub fn write_output(path: &Path, bytes: &[u8], what: &str) -> Result<()> {
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(path)
+        .map_err(|e| Error::io(what, path, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
+        .map_err(|e| Error::io(what, path, e))
+}
+
 /// Change owner without following links (`lchown`): a link planted in a directory we chown
 /// stays untouched and so does its target.
 pub fn chown_nofollow(path: &Path, uid: u32, gid: u32) -> Result<()> {

@@ -3,8 +3,6 @@
 //! subcommand, which the main page's SUBCOMMANDS section refers to.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use clap::CommandFactory;
@@ -213,18 +211,7 @@ pub fn write_all(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for (name, bytes) in pages {
         let path = dir.join(format!("{name}.1"));
-        let what = "cannot write the man page";
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .custom_flags(nix::libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| Error::io(what, &path, e))?;
-        file.write_all(&bytes)
-            .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
-            .map_err(|e| Error::io(what, &path, e))?;
+        crate::fsx::write_output(&path, &bytes, "cannot write the man page")?;
         written.push(path);
     }
     Ok(written)

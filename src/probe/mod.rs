@@ -7,8 +7,6 @@
 //! nothing; `--save-chain` only writes the presented certificates.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -259,17 +257,12 @@ fn save_chain(
             "{i:02}-{}.pem",
             safe_name(f.as_ref().ok().map(|f| f.cert.common_name.as_str()))
         ));
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o644)
-            .custom_flags(nix::libc::O_NOFOLLOW)
-            .open(&path)
-            .map_err(|e| Error::io("cannot save the presented certificate", &path, e))?;
-        file.write_all(cert::pem_encode("CERTIFICATE", der).as_bytes())
-            .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
-            .map_err(|e| Error::io("cannot save the presented certificate", &path, e))?;
+        let pem = cert::pem_encode("CERTIFICATE", der);
+        crate::fsx::write_output(
+            &path,
+            pem.as_bytes(),
+            "cannot save the presented certificate",
+        )?;
         written.push(path.display().to_string());
     }
     Ok(written)

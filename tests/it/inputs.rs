@@ -8,9 +8,9 @@ use std::process::Command;
 
 use crate::common::*;
 
-/// A self-signed CA with subject and issuer `CN=XQXQXQXQ Root, O=Test` (both UTF8String).
-fn base_der(dir: &Path) -> Vec<u8> {
-    let der = dir.join("base.der");
+/// `openssl req -x509` with a P-256 key: a self-signed CA with `subj`, valid `days`, as DER.
+fn self_signed(dir: &Path, name: &str, subj: &str, days: &str) -> PathBuf {
+    let der = dir.join(format!("{name}.der"));
     let st = Command::new("openssl")
         .args([
             "req",
@@ -21,8 +21,8 @@ fn base_der(dir: &Path) -> Vec<u8> {
             "ec_paramgen_curve:P-256",
         ])
         .args(["-nodes", "-keyout"])
-        .arg(dir.join("base.key"))
-        .args(["-subj", "/CN=XQXQXQXQ Root/O=Test", "-days", "3650"])
+        .arg(dir.join(format!("{name}.key")))
+        .args(["-subj", subj, "-days", days])
         .args([
             "-addext",
             "basicConstraints=critical,CA:TRUE",
@@ -38,6 +38,12 @@ fn base_der(dir: &Path) -> Vec<u8> {
         "{}",
         String::from_utf8_lossy(&st.stderr)
     );
+    der
+}
+
+/// A self-signed CA with subject and issuer `CN=XQXQXQXQ Root, O=Test` (both UTF8String).
+fn base_der(dir: &Path) -> Vec<u8> {
+    let der = self_signed(dir, "base", "/CN=XQXQXQXQ Root/O=Test", "3650");
     std::fs::read(der).expect("read the certificate")
 }
 
@@ -202,31 +208,7 @@ fn an_unparseable_time_field_is_named_as_such() {
     let t = debian_tree();
     let root = t.path();
     let work = tempfile::tempdir().expect("tempdir");
-    let der = work.path().join("long.der");
-    let st = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-        ])
-        .args(["-nodes", "-keyout"])
-        .arg(work.path().join("k.pem"))
-        .args([
-            "-subj",
-            "/CN=Long Lived Root",
-            "-days",
-            "36500",
-            "-outform",
-            "DER",
-            "-out",
-        ])
-        .arg(&der)
-        .output()
-        .expect("openssl req");
-    assert!(st.status.success());
+    let der = self_signed(work.path(), "long", "/CN=Long Lived Root", "36500");
     // notAfter is a GeneralizedTime (after 2049): relabel it a UTCTime of 14 digits.
     let mut bytes = std::fs::read(&der).unwrap();
     let at = bytes
