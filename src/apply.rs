@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use crate::cert::Certificate;
 use crate::effect;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fsx::{self, TreeLock};
 use crate::plan::StorePlan;
 use crate::policy::Candidate;
 use crate::report::HookReport;
 use crate::store::hook::Hook;
 use crate::store::{bundle, Done, State, Store};
+use crate::tree::Tree;
 
 /// A store with what it holds and what it is to do.
 pub struct Planned {
@@ -50,14 +51,19 @@ pub fn hook_needed(planned: &[Planned]) -> bool {
         .any(|p| p.store.needs_hook() && !p.plan.is_noop())
 }
 
-/// Carry out every plan. `hook`: resolved before (none with `--no-update`); `bundle`: the
-/// effective bundle the hook builds.
+/// The effective bundle the hook builds: its tree and its path in the tree.
+pub struct Bundle<'a> {
+    pub tree: &'a Tree,
+    pub rel: &'a str,
+}
+
+/// Carry out every plan. `hook`: resolved before (none with `--no-update`).
 pub fn apply(
     planned: &[Planned],
     desired: &[Candidate],
     hook: Option<&Hook>,
     timeout: Duration,
-    bundle: &Path,
+    bundle: Bundle<'_>,
 ) -> (Applied, Result<()>) {
     let mut applied = Applied {
         done: vec![None; planned.len()],
@@ -72,10 +78,18 @@ fn run(
     desired: &[Candidate],
     hook: Option<&Hook>,
     timeout: Duration,
-    bundle_path: &Path,
+    bundle: Bundle<'_>,
     applied: &mut Applied,
 ) -> Result<()> {
     let system_changes = hook_needed(planned);
+    // Every path the run will write is checked before the first write: a refusal changes
+    // nothing.
+    for p in planned.iter().filter(|p| !p.plan.is_noop()) {
+        p.store.preflight()?;
+    }
+    if let (true, Some(hook)) = (system_changes, hook) {
+        hook.preflight()?;
+    }
     for (i, p) in planned.iter().enumerate() {
         if !p.store.needs_hook() {
             continue;
@@ -101,20 +115,11 @@ fn run(
             ));
         }
         let (added, removed) = expected(planned, desired);
-        let bytes = match std::fs::read(bundle_path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => {
-                return Err(Error::io(
-                    "cannot read the effective bundle",
-                    bundle_path,
-                    e,
-                ))
-            }
-        };
+        let bundle_path = bundle.tree.host(bundle.rel);
+        let bytes = bundle.tree.read(bundle.rel)?.unwrap_or_default();
         let effective = bundle::digests(&bytes);
-        effect::check(&out, bundle_path, &effective, &added, &removed)?;
-        effect::loadable(bundle_path, &bytes)?;
+        effect::check(&out, &bundle_path, &effective, &added, &removed)?;
+        effect::loadable(&bundle_path, &bytes)?;
     }
     for (i, p) in planned.iter().enumerate() {
         if p.store.needs_hook() {

@@ -1,11 +1,10 @@
-//! File-system primitives with the safety rules in one place: atomic writes (temporary in a
-//! staging directory the hooks never read, fsync, rename, fsync of the directory), modes that
-//! do not depend on the caller's umask, no symbolic link followed when writing or changing
-//! ownership, writes confined to `--root`, and one advisory lock per target tree.
+//! File-system primitives for paths *outside* `--root` (the caller's output files, the env
+//! bundle in the caller's runtime directory) and the tree lock. Everything under `--root` goes
+//! through `tree` (pinned directory handles).
 
 use std::fs::{self, File};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -14,73 +13,6 @@ use crate::error::{Error, Result};
 /// so stale ones (after a kill -9) can be cleaned.
 pub const TMP_PREFIX: &str = ".anchorage-";
 pub const TMP_SUFFIX: &str = ".tmp";
-
-/// Ensure `root/rel` exists as a real directory inside the root, creating missing components
-/// (mode 0755). Refuses when the final directory is a symbolic link or the path resolves
-/// outside the root.
-pub fn ensure_dir(root: &Path, rel: &str) -> Result<PathBuf> {
-    let target = root.join(rel.trim_start_matches('/'));
-    let real_root =
-        fs::canonicalize(root).map_err(|e| Error::io("cannot resolve --root", root, e))?;
-    let mut cur = root.to_path_buf();
-    for comp in Path::new(rel.trim_start_matches('/')).components() {
-        cur.push(comp);
-        match fs::symlink_metadata(&cur) {
-            Ok(_) => {
-                // Never descend (and create anything) through a component that leads out.
-                let real =
-                    fs::canonicalize(&cur).map_err(|e| Error::io("cannot resolve", &cur, e))?;
-                if !real.starts_with(&real_root) {
-                    return Err(Error::Unsafe {
-                        path: cur.clone(),
-                        msg: format!("resolves outside --root (to {})", real.display()),
-                    });
-                }
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                match fs::DirBuilder::new().mode(0o755).create(&cur) {
-                    Ok(()) => {
-                        // The umask may have narrowed the mode; directories we create are 0755.
-                        fs::set_permissions(&cur, fs::Permissions::from_mode(0o755))
-                            .map_err(|e| Error::io("cannot set mode", &cur, e))?;
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-                    Err(e) => return Err(Error::io("cannot create directory", &cur, e)),
-                }
-            }
-            Err(e) => return Err(Error::io("cannot inspect", &cur, e)),
-        }
-    }
-    check_dir(root, &target)?;
-    Ok(target)
-}
-
-/// The directory must not be a symbolic link and must resolve inside the root.
-pub fn check_dir(root: &Path, dir: &Path) -> Result<()> {
-    let meta = fs::symlink_metadata(dir).map_err(|e| Error::io("cannot inspect", dir, e))?;
-    if meta.file_type().is_symlink() {
-        return Err(Error::Unsafe {
-            path: dir.to_path_buf(),
-            msg: "refusing to write through a symbolic link".into(),
-        });
-    }
-    if !meta.is_dir() {
-        return Err(Error::Unsafe {
-            path: dir.to_path_buf(),
-            msg: "expected a directory".into(),
-        });
-    }
-    let real_root =
-        fs::canonicalize(root).map_err(|e| Error::io("cannot resolve --root", root, e))?;
-    let real = fs::canonicalize(dir).map_err(|e| Error::io("cannot resolve", dir, e))?;
-    if !real.starts_with(&real_root) {
-        return Err(Error::Unsafe {
-            path: dir.to_path_buf(),
-            msg: format!("resolves outside --root (to {})", real.display()),
-        });
-    }
-    Ok(())
-}
 
 /// Ownership and mode to give a written file.
 #[derive(Debug, Clone, Copy)]
@@ -135,64 +67,6 @@ fn write_and_rename(tmp: &Path, target: &Path, bytes: &[u8], attrs: Attrs) -> Re
     fs::rename(tmp, target).map_err(|e| Error::io("cannot rename into place", target, e))
 }
 
-/// Write several files atomically (each one is either the old or the new content, never torn)
-/// with two syncs instead of two per file: all temporaries are written, the file system is
-/// synced once (`syncfs`), then each is renamed into place and the directory synced once.
-/// On failure returns how many files were already renamed into place.
-pub fn atomic_write_many(
-    staging: &Path,
-    dir: &Path,
-    files: &[(String, Vec<u8>)],
-    attrs: Attrs,
-) -> std::result::Result<(), (usize, Error)> {
-    if files.len() == 1 {
-        let (name, bytes) = &files[0];
-        return atomic_write(staging, dir, name, bytes, attrs).map_err(|e| (0, e));
-    }
-    let mut temps: Vec<(PathBuf, PathBuf)> = Vec::with_capacity(files.len());
-    let cleanup = |temps: &[(PathBuf, PathBuf)]| {
-        for (tmp, _) in temps {
-            let _ = fs::remove_file(tmp);
-        }
-    };
-    for (name, bytes) in files {
-        let target = dir.join(name);
-        if let Err(e) = refuse_link(&target) {
-            cleanup(&temps);
-            return Err((0, e));
-        }
-        let tmp = temp_path(staging);
-        if let Err(e) = write_temp(&tmp, bytes, attrs, false) {
-            let _ = fs::remove_file(&tmp);
-            cleanup(&temps);
-            return Err((0, e));
-        }
-        temps.push((tmp, target));
-    }
-    let synced = File::open(staging)
-        .map_err(|e| Error::io("cannot open directory", staging, e))
-        .and_then(|d| {
-            nix::unistd::syncfs(&d)
-                .map_err(|e| Error::io("cannot sync the file system of", staging, e.into()))
-        });
-    if let Err(e) = synced {
-        cleanup(&temps);
-        return Err((0, e));
-    }
-    for (i, (tmp, target)) in temps.iter().enumerate() {
-        if let Err(e) = fs::rename(tmp, target) {
-            cleanup(&temps[i..]);
-            return Err((i, Error::io("cannot rename into place", target, e)));
-        }
-    }
-    let n = temps.len();
-    sync_dir(dir).map_err(|e| (n, e))?;
-    if staging != dir {
-        sync_dir(staging).map_err(|e| (n, e))?;
-    }
-    Ok(())
-}
-
 /// A rename would replace a link (never follow it), but a link where we write means someone
 /// planted it: refuse loudly instead.
 fn refuse_link(target: &Path) -> Result<()> {
@@ -242,20 +116,6 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
         .map_err(|e| Error::io("cannot sync directory", dir, e))
 }
 
-/// Remove temporaries left by a killed run (called under the tree lock).
-pub fn clean_stale(staging: &Path) {
-    let Ok(entries) = fs::read_dir(staging) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        if name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX) {
-            let _ = fs::remove_file(entry.path());
-        }
-    }
-}
-
 fn unique() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
@@ -303,17 +163,4 @@ pub fn write_output(path: &Path, bytes: &[u8], what: &str) -> Result<()> {
     file.write_all(bytes)
         .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
         .map_err(|e| Error::io(what, path, e))
-}
-
-/// Change owner without following links (`lchown`): a link planted in a directory we chown
-/// stays untouched and so does its target.
-pub fn chown_nofollow(path: &Path, uid: u32, gid: u32) -> Result<()> {
-    nix::unistd::fchownat(
-        nix::fcntl::AT_FDCWD,
-        path,
-        Some(uid.into()),
-        Some(gid.into()),
-        nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
-    )
-    .map_err(|e| Error::io("cannot change owner of", path, e.into()))
 }

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::tree::Tree;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
@@ -71,7 +72,11 @@ impl PlatformChoice {
 /// The tree a command works on: its root and the platform row that applies to it.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The canonical path of `--root` (resolved once, so a relative `--root` and a hook that
+    /// changes directory agree).
     pub root: PathBuf,
+    /// The tree, opened once: every file operation of the run is relative to it.
+    pub tree: std::sync::Arc<Tree>,
     pub detected: Detected,
 }
 
@@ -87,15 +92,21 @@ impl Target {
                 root.display()
             )));
         }
-        let detected = detect(root, forced)?;
+        let root = std::fs::canonicalize(root).map_err(|_| Error::NoInput {
+            path: root.to_path_buf(),
+        })?;
+        let tree = Tree::pin(&root)?;
+        let detected = detect(&root, forced)?;
         tracing::debug!(
-            "platform: {} ({}) in {}",
+            "platform: {} ({}) in {} (paths resolved by {})",
             detected.id.name(),
             detected.evidence.join("; "),
-            root.display()
+            root.display(),
+            crate::tree::resolver_name()
         );
         Ok(Target {
-            root: root.to_path_buf(),
+            root,
+            tree,
             detected,
         })
     }
@@ -270,11 +281,14 @@ pub fn detect(root: &Path, forced: Option<PlatformId>) -> Result<Detected> {
             evidence: vec!["--platform".into()],
         });
     }
+    let tree = Tree::pin(root)?;
     for rel in ["etc/os-release", "usr/lib/os-release"] {
-        let path = root.join(rel);
-        let Ok(text) = std::fs::read_to_string(&path) else {
+        // Read as the tree's programs see it: an absolute link (`etc/os-release ->
+        // /usr/lib/os-release`, common in images) resolves inside the tree, not on the host.
+        let Ok(Some(bytes)) = tree.read(rel) else {
             continue;
         };
+        let text = String::from_utf8_lossy(&bytes);
         let (id, like) = parse_os_release(&text);
         for word in std::iter::once(id.as_str()).chain(like.split_whitespace()) {
             if let Some(l) = LAYOUTS.iter().find(|l| l.os_ids.contains(&word)) {
@@ -293,7 +307,7 @@ pub fn detect(root: &Path, forced: Option<PlatformId>) -> Result<Detected> {
         }
     }
     for (probe, id) in PROBES {
-        if root.join(probe).exists() {
+        if tree.exists(probe) {
             return Ok(Detected {
                 id: *id,
                 evidence: vec![format!("/{probe} exists")],

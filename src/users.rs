@@ -13,8 +13,14 @@ pub struct User {
     pub home: String,
 }
 
+/// A file of the tree, read as the tree's programs see it (links resolved inside the tree).
+fn read_tree_file(root: &Path, rel: &str) -> Option<String> {
+    let bytes = crate::tree::Tree::pin(root).ok()?.read(rel).ok()??;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
+}
+
 pub fn passwd(root: &Path) -> Vec<User> {
-    let Ok(text) = std::fs::read_to_string(root.join("etc/passwd")) else {
+    let Some(text) = read_tree_file(root, "etc/passwd") else {
         return Vec::new();
     };
     text.lines()
@@ -34,7 +40,7 @@ pub fn passwd(root: &Path) -> Vec<User> {
 }
 
 fn group_gid(root: &Path, name: &str) -> Option<u32> {
-    let text = std::fs::read_to_string(root.join("etc/group")).ok()?;
+    let text = read_tree_file(root, "etc/group")?;
     text.lines().find_map(|l| {
         let f: Vec<&str> = l.split(':').collect();
         (f.len() >= 3 && f[0] == name)

@@ -206,7 +206,7 @@ pub fn converge(
         &desired.accepted,
         hook.as_ref(),
         opts.hook_timeout,
-        &bundle,
+        bundle,
     );
     warnings.extend(applied.hook_note.clone());
     if changes && opts.no_update {
@@ -244,8 +244,11 @@ fn log_plans(all: &[Planned]) {
     }
 }
 
-fn platform_bundle(target: &Target) -> PathBuf {
-    crate::platform::in_root(&target.root, target.layout().bundle)
+fn platform_bundle(target: &Target) -> apply::Bundle<'_> {
+    apply::Bundle {
+        tree: &target.tree,
+        rel: target.layout().bundle,
+    }
 }
 
 fn finish(report: Report, result: Result<()>) -> std::result::Result<Report, Failure> {
@@ -367,7 +370,7 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
         None
     };
     let bundle = platform_bundle(&target);
-    let (applied, result) = apply::apply(&all, &[], hook.as_ref(), opts.hook_timeout, &bundle);
+    let (applied, result) = apply::apply(&all, &[], hook.as_ref(), opts.hook_timeout, bundle);
     let mut warnings: Vec<String> = applied.hook_note.iter().cloned().collect();
     warnings.extend(unmatched);
     let runs = runs(&all, Some(&applied.done));

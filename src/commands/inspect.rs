@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use crate::cert;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::platform::{PlatformId, Target};
 use crate::report::{DoctorHook, DoctorPaths, DoctorReport, ListEntry, ListReport};
 use crate::request::Global;
@@ -14,15 +14,29 @@ use crate::store::system::SystemStore;
 use crate::store::{Store, StoreId};
 
 /// Managed anchors, problems reading them, and the effective bundle's digests.
-type Listing = (Vec<ListEntry>, Vec<String>, Option<HashSet<[u8; 32]>>);
+/// Also: why the effective bundle could not be read (a FIFO or device in its place).
+type Listing = (
+    Vec<ListEntry>,
+    Vec<String>,
+    Option<HashSet<[u8; 32]>>,
+    Option<String>,
+);
 
 fn list_entries(target: &Target) -> Result<Listing> {
     let mut entries = Vec::new();
     let mut warnings = Vec::new();
     let mut effective = None;
+    let mut bundle_error = None;
     for store in SystemStore::all(&target.root, target.layout())? {
-        if effective.is_none() {
-            effective = store.effective()?;
+        if effective.is_none() && bundle_error.is_none() {
+            match store.effective() {
+                Ok(e) => effective = e,
+                Err(e @ Error::Unsafe { .. }) => {
+                    warnings.push(e.to_string());
+                    bundle_error = Some(e.to_string());
+                }
+                Err(e) => return Err(e),
+            }
         }
         for m in store.managed()? {
             match &m.cert {
@@ -46,7 +60,7 @@ fn list_entries(target: &Target) -> Result<Listing> {
         }
     }
     entries.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((entries, warnings, effective))
+    Ok((entries, warnings, effective, bundle_error))
 }
 
 /// Add NSS presence to list entries (and entries only in a database); problems and notes for
@@ -135,7 +149,7 @@ fn tls_trusted(trust: &str) -> bool {
 
 pub fn list(global: &Global) -> Result<ListReport> {
     let target = Target::open(&global.root, global.platform)?;
-    let (mut certificates, mut warnings, _) = list_entries(&target)?;
+    let (mut certificates, mut warnings, _, _) = list_entries(&target)?;
     let mut notes = Vec::new();
     if let Some(nss) = nss::open(&target, &global.nss)? {
         warnings.extend(nss.notes.iter().cloned());
@@ -154,7 +168,7 @@ pub fn list(global: &Global) -> Result<ListReport> {
 pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
     let target = Target::open(&global.root, global.platform)?;
     let store = SystemStore::new(&target.root, target.layout(), false)?;
-    let (mut managed, warnings, effective) = list_entries(&target)?;
+    let (mut managed, mut warnings, effective, bundle_error) = list_entries(&target)?;
     let mut problems = Vec::new();
     let mut doc_warnings = Vec::new();
     let mut notes = Vec::new();
@@ -184,13 +198,16 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
             }
         }
     };
-    if effective.is_none() {
+    if let Some(e) = bundle_error {
+        warnings.retain(|w| *w != e);
+        problems.push(format!("the effective bundle: {e}"));
+    } else if effective.is_none() {
         problems.push(format!(
             "the effective bundle {} does not exist",
             store.bundle_path().display()
         ));
     }
-    problems.extend(bundle_problems(&store.bundle_path()));
+    problems.extend(bundle_problems(&target, &store.bundle_path()));
     for w in &warnings {
         problems.push(format!("broken managed file: {w}"));
     }
@@ -251,8 +268,10 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
 }
 
 /// What in the effective bundle OpenSSL refuses, or a careful reader cannot use.
-fn bundle_problems(path: &std::path::Path) -> Vec<String> {
-    let Ok(bytes) = std::fs::read(path) else {
+fn bundle_problems(target: &Target, path: &std::path::Path) -> Vec<String> {
+    let Ok(Some(bytes)) =
+        crate::tree::Tree::pin(&target.root).and_then(|t| t.read(target.layout().bundle))
+    else {
         return Vec::new();
     };
     let audit = crate::store::bundle::audit(&bytes);

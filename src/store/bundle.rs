@@ -2,25 +2,17 @@
 //! parse: a bundle has ~150 roots and the no-op path must cost microseconds), and, after a
 //! hook ran or for doctor, an audit of what OpenSSL would refuse in it.
 
-use std::collections::HashSet;
-use std::path::Path;
-
 use crate::cert::sha256;
+use crate::tree::Tree;
+use std::collections::HashSet;
 
 const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
 const END: &[u8] = b"-----END CERTIFICATE-----";
 
-/// The digests of the bundle at `path`; `None` when it does not exist.
-pub fn read_digests(path: &Path) -> crate::error::Result<Option<HashSet<[u8; 32]>>> {
-    match std::fs::read(path) {
-        Ok(bytes) => Ok(Some(digests(&bytes))),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(crate::error::Error::io(
-            "cannot read the effective bundle",
-            path,
-            e,
-        )),
-    }
+/// The digests of the bundle at `rel` in the tree (links resolved inside the tree); `None`
+/// when it does not exist.
+pub fn read_digests(tree: &Tree, rel: &str) -> crate::error::Result<Option<HashSet<[u8; 32]>>> {
+    Ok(tree.read(rel)?.map(|bytes| digests(&bytes)))
 }
 
 pub fn digests(bytes: &[u8]) -> HashSet<[u8; 32]> {

@@ -3,18 +3,16 @@
 //! (`anchorage/NAME.crt`) and leaves every other byte as it was.
 
 use std::collections::HashSet;
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::fsx::{self, Attrs};
-use crate::platform::ANCHORAGE;
+use crate::platform::{ANCHORAGE, DEBIAN_CONF_FILE};
+use crate::tree::{Attrs, Dir, Kind, Tree};
 
 /// The conf file of one tree.
 #[derive(Debug, Clone)]
 pub struct ConfFile {
-    pub root: PathBuf,
-    pub path: PathBuf,
+    pub tree: Arc<Tree>,
 }
 
 /// The line that registers `file_name` (a file in our directory under the certs dir).
@@ -27,57 +25,69 @@ pub fn file_of(line: &str) -> &str {
     line.trim_start_matches(&format!("{ANCHORAGE}/"))
 }
 
+/// The directory and the name of the conf file, relative to the root.
+fn split() -> (&'static str, &'static str) {
+    DEBIAN_CONF_FILE
+        .rsplit_once('/')
+        .unwrap_or(("", DEBIAN_CONF_FILE))
+}
+
 impl ConfFile {
-    /// Our lines in the file (none when it does not exist).
+    /// Our lines in the file (none when it does not exist). Read as the tree's programs see
+    /// it (links resolved inside the tree).
     pub fn entries(&self) -> Result<HashSet<String>> {
-        match fs::read_to_string(&self.path) {
-            Ok(text) => Ok(text
-                .lines()
-                .map(str::trim_end)
-                .filter(|l| l.starts_with(&format!("{ANCHORAGE}/")))
-                .map(str::to_string)
-                .collect()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(HashSet::new()),
-            Err(e) => Err(Error::io("cannot read", &self.path, e)),
-        }
+        let Some(bytes) = self.tree.read(DEBIAN_CONF_FILE)? else {
+            return Ok(HashSet::new());
+        };
+        Ok(String::from_utf8_lossy(&bytes)
+            .lines()
+            .map(str::trim_end)
+            .filter(|l| l.starts_with(&format!("{ANCHORAGE}/")))
+            .map(str::to_string)
+            .collect())
     }
 
-    /// The directory holding the file (where stale temporaries of an edit are cleaned).
-    pub fn dir(&self) -> Option<&Path> {
-        self.path.parent()
+    /// Before the first write: the conf file's directory is real and the file is not a link.
+    pub fn preflight(&self) -> Result<()> {
+        let (dir, name) = split();
+        self.tree.check_dir(dir)?;
+        if let Some(d) = self.tree.dir(dir)? {
+            refuse_non_file(&d, name)?;
+        }
+        Ok(())
+    }
+
+    /// Remove temporaries of an edit a killed run left beside the file.
+    pub fn clean_stale(&self) -> Result<()> {
+        if let Some(d) = self.tree.dir(split().0)? {
+            d.clean_stale();
+        }
+        Ok(())
     }
 
     /// Add and remove our lines; every other line stays byte-identical, mode and owner are
-    /// preserved, the file is replaced atomically.
+    /// preserved, the file is replaced atomically (relative to its directory's handle).
     pub fn edit(&self, add: &[String], remove: &[String]) -> Result<()> {
-        let path = &self.path;
-        let (bytes, attrs) = match fs::symlink_metadata(path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(Error::Unsafe {
-                    path: path.clone(),
-                    msg: "refusing to edit through a symbolic link".into(),
-                })
-            }
-            Ok(meta) => (
-                fs::read(path).map_err(|e| Error::io("cannot read", path, e))?,
-                Attrs::of(&meta),
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Vec::new(), Attrs::PUBLIC),
-            Err(e) => return Err(Error::io("cannot read", path, e)),
+        let (dir, name) = split();
+        let dir = self.tree.ensure_dir(dir)?;
+        let (bytes, attrs) = match refuse_non_file(&dir, name)? {
+            Some(st) => (dir.read(name)?.unwrap_or_default(), Attrs::of(&st)),
+            None => (Vec::new(), Attrs::PUBLIC),
         };
         let Some(out) = edited(&bytes, add, remove) else {
             return Ok(());
         };
-        let etc = self
-            .dir()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| self.root.clone());
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        fsx::check_dir(&self.root, &etc)?;
-        fsx::atomic_write(&etc, &etc, &name, &out, attrs)
+        dir.write(name, &out, attrs, None)
+    }
+}
+
+fn refuse_non_file(dir: &Dir, name: &str) -> Result<Option<rustix::fs::Stat>> {
+    match dir.stat(name)? {
+        Some(st) if Kind::of(&st) != Kind::File => Err(Error::Unsafe {
+            path: dir.join(name),
+            msg: format!("refusing to edit {}", Kind::of(&st).describe()),
+        }),
+        other => Ok(other),
     }
 }
 

@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::fsx;
 use crate::platform::{self, Layout, PlatformId};
 use crate::run;
+use crate::tree::Tree;
+
+mod confine;
 
 /// A resolved hook command.
 #[derive(Debug, Clone)]
@@ -21,6 +23,10 @@ pub struct Hook {
     name: String,
     root: PathBuf,
     layout: &'static Layout,
+    /// The host's Debian hook pointed into the tree (the tree has no hook of its own): it
+    /// runs as host root on paths others may control, so its inputs are checked first and the
+    /// tree's update.d scripts are not run by it.
+    into_tree: bool,
 }
 
 /// What running the hook gave.
@@ -37,11 +43,13 @@ impl Hook {
     /// `--fresh`), or why there is none.
     pub fn resolve(root: &Path, layout: &'static Layout, removed: bool) -> Result<Hook> {
         let argv = command(root, layout, removed)?;
+        let into_tree = argv.iter().any(|a| a == "--etccertsdir");
         Ok(Hook {
             argv,
             name: hook_name(layout),
             root: root.to_path_buf(),
             layout,
+            into_tree,
         })
     }
 
@@ -54,16 +62,45 @@ impl Hook {
         display(&self.argv)
     }
 
+    /// Before the run's first write: the host hook pointed into the tree must not be led
+    /// out of it by a link (77). Changes nothing.
+    pub fn preflight(&self) -> Result<()> {
+        if self.into_tree {
+            let tree = Tree::pin(&self.root)?;
+            confine::check(&tree)?;
+        }
+        Ok(())
+    }
+
     /// Run it. A failing hook is an error carrying its argv, status and stderr.
     pub fn run(&self, timeout: Duration) -> Result<HookRun> {
+        let tree = Tree::pin(&self.root)?;
         // Debian's hook needs the target directory of its links to exist.
         if self.layout.id == PlatformId::Debian {
-            fsx::ensure_dir(&self.root, "etc/ssl/certs")?;
+            tree.ensure_dir("etc/ssl/certs")?;
         }
-        let shown = self.display().join(" ");
+        let mut argv = self.argv.clone();
+        // The tree's update.d scripts would run as host root outside any chroot: the host
+        // hook gets an empty hooks directory instead, and the report says what was skipped.
+        let mut skipped = Vec::new();
+        let _empty = if self.into_tree {
+            confine::check(&tree)?;
+            skipped = confine::tree_hooks(&tree);
+            let empty = tempfile::tempdir()
+                .map_err(|e| Error::io("cannot create a directory", std::env::temp_dir(), e))?;
+            if let Some(i) = argv.iter().position(|a| a == "--hooksdir") {
+                if let Some(v) = argv.get_mut(i + 1) {
+                    *v = empty.path().as_os_str().to_owned();
+                }
+            }
+            Some(empty)
+        } else {
+            None
+        };
+        let shown = display(&argv).join(" ");
         tracing::debug!("hook: running {shown}");
         let started = std::time::Instant::now();
-        let output = run::run(&self.argv, timeout)?;
+        let output = run::run(&argv, timeout)?;
         tracing::debug!(
             "hook: {} ended with {:?} after {:.3}s",
             self.name,
@@ -79,7 +116,19 @@ impl Hook {
             .collect();
         let stderr = stderr.join("\n");
         let stderr = stderr.trim();
-        let stderr_note = (output.success() && !stderr.is_empty()).then(|| stderr.to_string());
+        let mut note = stderr.to_string();
+        if !skipped.is_empty() {
+            if !note.is_empty() {
+                note.push('\n');
+            }
+            note.push_str(&format!(
+                "the tree's update.d hooks were not run ({}): the host's {} would run them as host root outside the tree; run them inside it (chroot {} update-ca-certificates) or install ca-certificates in the tree",
+                skipped.join(", "),
+                self.name,
+                self.root.display()
+            ));
+        }
+        let stderr_note = (output.success() && !note.is_empty()).then_some(note);
         Ok(HookRun {
             argv: output.argv.clone(),
             output,

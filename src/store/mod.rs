@@ -137,4 +137,9 @@ pub trait Store {
     ) -> Result<()>;
     /// True for stores whose changes take effect through the platform's update hook.
     fn needs_hook(&self) -> bool;
+    /// Check, before the run's first write to any store, that every path this store will
+    /// write is safe to write (no link, nothing outside the tree). Changes nothing.
+    fn preflight(&self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -4,16 +4,16 @@
 //! The placement is data (`Placement`), decided once; the update hook is `store::hook`.
 
 use std::collections::HashSet;
-use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
-use crate::fsx::{self, Attrs};
 use crate::platform::{self, Layout, PlatformId, ANCHORAGE};
 use crate::policy::Candidate;
 use crate::store::debian_conf::{self, ConfFile};
 use crate::store::{bundle, Done, Entry, State, Store, StoreId, StorePlan};
+use crate::tree::{Attrs, Dir, Kind, Tree};
 
 /// Where and how the managed files live. Decided once from the layout row.
 #[derive(Debug, Clone)]
@@ -64,8 +64,7 @@ impl Placement {
             prefix: "",
             extension: layout.extension,
             conf: Some(ConfFile {
-                root: root.to_path_buf(),
-                path: platform::in_root(root, platform::DEBIAN_CONF_FILE),
+                tree: Tree::pin(root)?,
             }),
         })
     }
@@ -73,6 +72,7 @@ impl Placement {
 
 pub struct SystemStore {
     pub root: PathBuf,
+    tree: Arc<Tree>,
     pub layout: &'static Layout,
     pub placement: Placement,
 }
@@ -86,6 +86,7 @@ impl SystemStore {
         };
         Ok(SystemStore {
             root: root.to_path_buf(),
+            tree: Tree::pin(root)?,
             layout,
             placement,
         })
@@ -132,7 +133,7 @@ impl SystemStore {
 
     /// SHA-256 digests of the certificates in the effective bundle; `None` if it does not exist.
     pub fn effective(&self) -> Result<Option<HashSet<[u8; 32]>>> {
-        bundle::read_digests(&self.bundle_path())
+        bundle::read_digests(&self.tree, self.layout.bundle)
     }
 
     /// The managed anchors as they are on disk now.
@@ -143,25 +144,16 @@ impl SystemStore {
             Some(conf) => conf.entries()?,
             None => HashSet::new(),
         };
-        match fs::read_dir(&dir) {
-            Ok(entries) => {
-                let mut names: Vec<(String, PathBuf)> = entries
-                    .flatten()
-                    .filter_map(|e| {
-                        let file = e.file_name().to_string_lossy().into_owned();
-                        self.name_of(&file).map(|n| (n, e.path()))
-                    })
-                    .collect();
-                names.sort();
-                for (name, path) in names {
-                    let (cert, problem) = read_managed(&path);
-                    let registered = !self.is_conf()
-                        || conf_lines.contains(&debian_conf::entry(&self.file_name(&name)));
-                    out.push(entry(name, &path, cert, problem, registered));
-                }
+        if let Some(handle) = self.tree.dir(&self.placement.dir_rel)? {
+            for (file, kind) in handle.entries()? {
+                let Some(name) = self.name_of(&file) else {
+                    continue;
+                };
+                let (cert, problem) = read_managed(&handle, &file, kind);
+                let registered = !self.is_conf()
+                    || conf_lines.contains(&debian_conf::entry(&self.file_name(&name)));
+                out.push(entry(name, &handle.join(&file), cert, problem, registered));
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("cannot read managed directory", &dir, e)),
         }
         // Conf entries of ours whose file is gone.
         for line in conf_lines {
@@ -182,46 +174,71 @@ impl SystemStore {
         Ok(out)
     }
 
-    /// Prepare for writing: directories exist, are real and inside the root; stale temporaries
-    /// of killed runs are removed. Call under the tree lock.
-    fn prepare(&self) -> Result<()> {
+    /// Before the first write of the run: every directory this store will write in is a
+    /// real directory of the tree as far as it exists (nothing is created or changed here).
+    pub fn preflight(&self) -> Result<()> {
         let p = &self.placement;
-        let dir = fsx::ensure_dir(&self.root, &p.dir_rel)?;
-        // A link planted among our files could redirect a later write or removal: refuse.
-        if let Ok(entries) = fs::read_dir(&dir) {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if self.name_of(&name).is_some() && e.file_type().is_ok_and(|t| t.is_symlink()) {
-                    return Err(Error::Unsafe {
-                        path: e.path(),
-                        msg: "refusing to manage a symbolic link".into(),
-                    });
-                }
-            }
-        }
-        let staging = fsx::ensure_dir(&self.root, &p.staging_rel)?;
-        if p.staging_rel != p.dir_rel {
-            fs::set_permissions(
-                &staging,
-                std::os::unix::fs::PermissionsExt::from_mode(0o700),
-            )
-            .map_err(|e| Error::io("cannot set mode", &staging, e))?;
-        }
-        fsx::clean_stale(&staging);
-        if let Some(etc) = p.conf.as_ref().and_then(ConfFile::dir) {
-            fsx::clean_stale(etc);
+        self.tree.check_dir(&p.dir_rel)?;
+        self.tree.check_dir(&p.staging_rel)?;
+        if let Some(conf) = &p.conf {
+            conf.preflight()?;
         }
         Ok(())
     }
 
+    /// Prepare for writing: directories exist, are real and inside the root (opened without
+    /// following links; every later operation is relative to these handles); stale
+    /// temporaries of killed runs are removed. Call under the tree lock. Returns the managed
+    /// directory and, when it is a different directory on the same file system, the staging
+    /// one (on another file system — a bind mount or tmpfs over the anchors directory — the
+    /// temporaries go beside the files, under a hidden `.tmp` name no hook reads).
+    fn prepare(&self) -> Result<(Dir, Option<Dir>)> {
+        let p = &self.placement;
+        let dir = self.tree.ensure_dir(&p.dir_rel)?;
+        // A link or FIFO planted among our files could redirect a later write or removal.
+        for (name, kind) in dir.entries()? {
+            if self.name_of(&name).is_some() && !matches!(kind, Kind::File) {
+                return Err(Error::Unsafe {
+                    path: dir.join(&name),
+                    msg: format!("refusing to manage {}", kind.describe()),
+                });
+            }
+        }
+        dir.clean_stale();
+        let staging = if p.staging_rel == p.dir_rel {
+            None
+        } else {
+            let staging = self.tree.ensure_dir(&p.staging_rel)?;
+            staging.set_mode(0o700)?;
+            staging.clean_stale();
+            if staging.dev() == dir.dev() {
+                Some(staging)
+            } else {
+                tracing::debug!(
+                    "write: {} is on another file system than {}: staging beside the files",
+                    staging.path().display(),
+                    dir.path().display()
+                );
+                None
+            }
+        };
+        if let Some(conf) = &p.conf {
+            conf.clean_stale()?;
+        }
+        Ok((dir, staging))
+    }
+
     /// Write the anchors (one PEM certificate per file) and, in the conf placement, register
     /// them all in one edit of ca-certificates.conf. On failure: how many files are in place.
-    fn write_all(&self, anchors: &[(String, &Certificate)]) -> Result<(), (usize, Error)> {
+    fn write_all(
+        &self,
+        dir: &Dir,
+        staging: Option<&Dir>,
+        anchors: &[(String, &Certificate)],
+    ) -> Result<(), (usize, Error)> {
         if anchors.is_empty() {
             return Ok(());
         }
-        let dir = self.dir();
-        let staging = platform::in_root(&self.root, &self.placement.staging_rel);
         let files: Vec<(String, Vec<u8>)> = anchors
             .iter()
             .map(|(name, cert)| (self.file_name(name), cert.to_pem().into_bytes()))
@@ -229,7 +246,7 @@ impl SystemStore {
         for (f, _) in &files {
             tracing::debug!("write: {}", dir.join(f).display());
         }
-        fsx::atomic_write_many(&staging, &dir, &files, Attrs::PUBLIC)?;
+        dir.write_many(&files, Attrs::PUBLIC, staging)?;
         if let Some(conf) = &self.placement.conf {
             let lines: Vec<String> = files.iter().map(|(f, _)| debian_conf::entry(f)).collect();
             conf.edit(&lines, &[]).map_err(|e| (files.len(), e))?;
@@ -240,7 +257,7 @@ impl SystemStore {
     /// Remove managed anchors. Conf lines go first (one edit): a kill between the two steps
     /// leaves an unlisted file (harmless, removed by the next run) rather than a listed missing
     /// file. On failure: how many files are gone.
-    fn delete_all(&self, managed: &[&Entry]) -> Result<(), (usize, Error)> {
+    fn delete_all(&self, dir: &Dir, managed: &[&Entry]) -> Result<(), (usize, Error)> {
         if managed.is_empty() {
             return Ok(());
         }
@@ -251,17 +268,12 @@ impl SystemStore {
                 .collect();
             conf.edit(&[], &lines).map_err(|e| (0, e))?;
         }
-        let dir = self.dir();
-        fsx::check_dir(&self.root, &dir).map_err(|e| (0, e))?;
         for (i, m) in managed.iter().enumerate() {
-            tracing::debug!("remove: {}", m.path.display());
-            match std::fs::remove_file(&m.path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err((i, Error::io("cannot remove", &m.path, e))),
-            }
+            let file = self.file_name(&m.name);
+            tracing::debug!("remove: {}", dir.join(&file).display());
+            dir.remove(&file).map_err(|e| (i, e))?;
         }
-        fsx::sync_dir(&dir).map_err(|e| (managed.len(), e))
+        dir.sync().map_err(|e| (managed.len(), e))
     }
 }
 
@@ -307,9 +319,9 @@ impl Store for SystemStore {
         desired: &[Candidate],
         done: &mut Done,
     ) -> Result<()> {
-        self.prepare()?;
+        let (dir, staging) = self.prepare()?;
         let removals: Vec<&Entry> = plan.remove.iter().map(|&i| &state.entries[i]).collect();
-        let outcome = self.delete_all(&removals);
+        let outcome = self.delete_all(&dir, &removals);
         done.removed = outcome.as_ref().err().map_or(removals.len(), |(n, _)| *n);
         outcome.map_err(|(_, e)| e)?;
         let anchors: Vec<(String, &Certificate)> = plan
@@ -317,13 +329,17 @@ impl Store for SystemStore {
             .iter()
             .map(|a| (a.name.clone(), &*desired[a.desired].cert))
             .collect();
-        let outcome = self.write_all(&anchors);
+        let outcome = self.write_all(&dir, staging.as_ref(), &anchors);
         done.added = outcome.as_ref().err().map_or(anchors.len(), |(n, _)| *n);
         outcome.map_err(|(_, e)| e)
     }
 
     fn needs_hook(&self) -> bool {
         true
+    }
+
+    fn preflight(&self) -> Result<()> {
+        SystemStore::preflight(self)
     }
 }
 
@@ -346,12 +362,13 @@ fn entry(
     }
 }
 
-fn read_managed(path: &Path) -> (Option<Certificate>, Option<String>) {
-    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
-        return (None, Some("a symbolic link (not followed)".into()));
+fn read_managed(dir: &Dir, file: &str, kind: Kind) -> (Option<Certificate>, Option<String>) {
+    if kind != Kind::File {
+        return (None, Some(format!("{} (not read)", kind.describe())));
     }
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
+    let bytes = match dir.read(file) {
+        Ok(Some(b)) => b,
+        Ok(None) => return (None, Some("vanished while reading".into())),
         Err(e) => return (None, Some(format!("unreadable: {e}"))),
     };
     match crate::input::decode(&bytes, None) {

@@ -336,6 +336,12 @@ impl Dir {
             .map_err(|e| Error::io("cannot sync directory", &self.path, e.into()))
     }
 
+    /// Set the directory's own mode (through its descriptor).
+    pub fn set_mode(&self, mode: u32) -> Result<()> {
+        rustix::fs::fchmod(&self.fd, Mode::from_raw_mode(mode))
+            .map_err(|e| Error::io("cannot set mode", &self.path, e.into()))
+    }
+
     /// Change the owner of the entry `name` without following a link.
     pub fn chown(&self, name: &str, uid: u32, gid: u32) -> Result<()> {
         rustix::fs::chownat(

@@ -16,10 +16,13 @@
 //! * `inputs`: certificates OpenSSL cannot load, bundles it would refuse;
 //! * `jks`: Java keystores (JKS, JCEKS) made with keytool, and hand-built keystore bytes;
 //! * `pkcs12`: PKCS#12 variants real tools produce (NULL password, PBES2 PRFs, -nomac, ciphers);
+//! * `confinement`: issue 13 — links, FIFOs and `..` planted in a tree never lead a root run
+//!   out of it (the host hook, NSS chown, conf mode, a 30 s swap race);
 //! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates.
 
 mod cli_help;
 mod common;
+mod confinement;
 mod core;
 mod dirs;
 mod exec;

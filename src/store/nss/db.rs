@@ -4,15 +4,15 @@
 
 use std::collections::HashMap;
 use std::ffi::OsString;
-use std::fs;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::cert::Certificate;
 use crate::error::{Error, Result};
-use crate::fsx;
 use crate::run;
+use crate::tree::{Dir, Kind, Tree};
 
 /// Nicknames of entries anchorage added start with this.
 pub const NICK_PREFIX: &str = "anchorage-";
@@ -47,68 +47,125 @@ pub struct NssDb {
     pub rel: String,
     pub abs: PathBuf,
     pub discovered: bool,
+    tree: Arc<Tree>,
 }
+
+/// The database files certutil opens.
+const DB_FILES: [&str; 6] = [
+    "cert9.db",
+    "key4.db",
+    "pkcs11.txt",
+    "cert8.db",
+    "key3.db",
+    "secmod.db",
+];
 
 pub fn nickname(name: &str) -> String {
     format!("{NICK_PREFIX}{name}")
 }
 
 impl NssDb {
-    pub fn new(root: &Path, dir: &str, discovered: bool) -> NssDb {
-        let rel = format!("/{}", dir.trim_start_matches('/').trim_end_matches('/'));
-        NssDb {
-            abs: root.join(rel.trim_start_matches('/')),
+    /// The database at `dir` (a path inside the tree as the user gave it). A path with `..`
+    /// is refused (77) before anything is written: it could leave the tree.
+    pub fn new(root: &Path, dir: &str, discovered: bool) -> Result<NssDb> {
+        let rel = format!(
+            "/{}",
+            crate::tree::normalise_user_path("--nssdb", dir.trim_end_matches('/'))?
+        );
+        let tree = Tree::pin(root)?;
+        Ok(NssDb {
+            abs: tree.host(&rel),
             rel,
             discovered,
-        }
+            tree,
+        })
     }
 
     pub fn label(&self) -> String {
         format!("nss:{}", self.rel)
     }
 
+    /// The database directory, opened without following a link in any component; `None`
+    /// when it does not exist yet.
+    pub fn dir(&self) -> Result<Option<Dir>> {
+        self.tree.dir(&self.rel)
+    }
+
     pub fn kind(&self) -> DbKind {
-        if self.abs.join("cert9.db").exists() {
+        let Ok(Some(dir)) = self.dir() else {
+            return DbKind::Missing;
+        };
+        let has = |f: &str| dir.stat(f).ok().flatten().is_some();
+        if has("cert9.db") {
             DbKind::Sql
-        } else if self.abs.join("cert8.db").exists() {
+        } else if has("cert8.db") {
             DbKind::Dbm
         } else {
             DbKind::Missing
         }
     }
 
-    fn spec(&self) -> OsString {
+    /// The `-d` argument for certutil and the descriptor that makes it valid: certutil works
+    /// in the directory we opened and checked (`/proc/self/fd/N`, inherited), whatever
+    /// happens to the path after the check.
+    fn spec(&self) -> Result<(OsString, OwnedFd)> {
+        let dir = self.dir()?.ok_or_else(|| {
+            Error::io(
+                "cannot open the NSS database",
+                &self.abs,
+                std::io::ErrorKind::NotFound.into(),
+            )
+        })?;
         let prefix = if self.kind() == DbKind::Dbm {
             "dbm:"
         } else {
             "sql:"
         };
+        let (fd, path) = dir.inherit()?;
         let mut s = OsString::from(prefix);
-        s.push(self.abs.as_os_str());
-        s
+        s.push(path.as_os_str());
+        Ok((s, fd))
     }
 
-    /// Refuse databases whose directory or files are links (certutil would follow them) or
-    /// that resolve outside the root.
-    pub fn check_safe(&self, root: &Path) -> Result<()> {
-        if !self.abs.exists() {
-            return Ok(());
+    /// Refuse databases reached through a link (any component), whose files are links
+    /// (certutil would follow them), or — when the run will give the database to `owner` —
+    /// with a directory on the way owned by someone other than root or that owner (they could
+    /// swap it for a link to another user's database).
+    pub fn check_safe(&self, owner: Option<(u32, u32)>) -> Result<()> {
+        let mut prefix = String::new();
+        for comp in self.rel.split('/').filter(|c| !c.is_empty()) {
+            prefix.push('/');
+            prefix.push_str(comp);
+            let Some(dir) = self.tree.dir(&prefix)? else {
+                break;
+            };
+            if let Some((uid, _)) = owner {
+                let st = dir.stat_self()?;
+                if st.st_uid != 0 && st.st_uid != uid {
+                    return Err(Error::Unsafe {
+                        path: dir.path().to_path_buf(),
+                        msg: format!(
+                            "on the way to the NSS database and owned by uid {}, neither root nor the database's owner (uid {uid}); refusing to chown through it",
+                            st.st_uid
+                        ),
+                    });
+                }
+            }
         }
-        fsx::check_dir(root, &self.abs)?;
-        for f in [
-            "cert9.db",
-            "key4.db",
-            "pkcs11.txt",
-            "cert8.db",
-            "key3.db",
-            "secmod.db",
-        ] {
-            let p = self.abs.join(f);
-            if fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
-                return Err(Error::Unsafe {
-                    path: p,
-                    msg: "refusing to use an NSS database file that is a symbolic link".into(),
-                });
+        let Some(dir) = self.dir()? else {
+            return Ok(());
+        };
+        for f in DB_FILES {
+            if let Some(st) = dir.stat(f)? {
+                if Kind::of(&st) != Kind::File {
+                    return Err(Error::Unsafe {
+                        path: dir.join(f),
+                        msg: format!(
+                            "refusing to use an NSS database file that is {}",
+                            Kind::of(&st).describe()
+                        ),
+                    });
+                }
             }
         }
         Ok(())
@@ -119,7 +176,8 @@ impl NssDb {
         if self.kind() == DbKind::Missing {
             return Ok(Vec::new());
         }
-        let out = certutil_run(certutil, vec!["-L".into(), "-d".into(), self.spec()])?;
+        let (spec, _fd) = self.spec()?;
+        let out = certutil_run(certutil, vec!["-L".into(), "-d".into(), spec.clone()])?;
         let mut entries = Vec::new();
         let mut seen_nicks = HashMap::new();
         for line in out.stdout.lines().skip(3) {
@@ -139,7 +197,7 @@ impl NssDb {
                 vec![
                     "-L".into(),
                     "-d".into(),
-                    self.spec(),
+                    spec.clone(),
                     "-n".into(),
                     nick.clone().into(),
                     "-a".into(),
@@ -158,43 +216,36 @@ impl NssDb {
         Ok(entries)
     }
 
-    /// Create the directory and the database. The database directory and its immediate parent
-    /// (the `.pki` of `~/.pki/nssdb`) are created 0700, like Chromium does; other missing
-    /// parents 0755. Returns the directories created.
-    pub fn create(&self, root: &Path, certutil: &Path) -> Result<Vec<PathBuf>> {
+    /// Create the directory and the database, one component at a time relative to the
+    /// tree's handle and never through a link. The database directory and its immediate
+    /// parent (the `.pki` of `~/.pki/nssdb`) are created 0700, like Chromium does; other
+    /// missing parents 0755. Returns the directories created (paths inside the tree).
+    pub fn create(&self, certutil: &Path) -> Result<Vec<String>> {
         let mut created = Vec::new();
-        let rel = self.rel.trim_start_matches('/');
-        let mut cur = root.to_path_buf();
-        for comp in Path::new(rel).components() {
-            cur.push(comp);
-            match fs::symlink_metadata(&cur) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    return Err(Error::Unsafe {
-                        path: cur,
-                        msg: "refusing to create a database through a symbolic link".into(),
-                    })
+        let comps: Vec<&str> = self.rel.split('/').filter(|c| !c.is_empty()).collect();
+        let mut cur = self.tree.ensure_dir("")?;
+        let mut prefix = String::new();
+        for (i, comp) in comps.iter().enumerate() {
+            prefix.push('/');
+            prefix.push_str(comp);
+            cur = match cur.subdir(comp)? {
+                Some(d) => d,
+                None => {
+                    let private = i + 2 >= comps.len();
+                    created.push(prefix.clone());
+                    cur.ensure_subdir(comp, if private { 0o700 } else { 0o755 })?
                 }
-                Ok(_) => {}
-                Err(_) => {
-                    let private = cur == self.abs || Some(cur.as_path()) == self.abs.parent();
-                    let mode = if private { 0o700 } else { 0o755 };
-                    fs::DirBuilder::new()
-                        .mode(mode)
-                        .create(&cur)
-                        .map_err(|e| Error::io("cannot create directory", &cur, e))?;
-                    fs::set_permissions(&cur, fs::Permissions::from_mode(mode))
-                        .map_err(|e| Error::io("cannot set mode", &cur, e))?;
-                    created.push(cur.clone());
-                }
-            }
+            };
         }
-        self.check_safe(root)?;
+        self.check_safe(None)?;
         if self.kind() == DbKind::Missing {
-            let mut args: Vec<OsString> = vec!["-N".into(), "--empty-password".into(), "-d".into()];
+            let (path_fd, path) = cur.inherit()?;
             let mut spec = OsString::from("sql:");
-            spec.push(self.abs.as_os_str());
-            args.push(spec);
+            spec.push(path.as_os_str());
+            let args: Vec<OsString> =
+                vec!["-N".into(), "--empty-password".into(), "-d".into(), spec];
             certutil_run(certutil, args)?;
+            drop(path_fd);
         }
         Ok(created)
     }
@@ -205,12 +256,13 @@ impl NssDb {
             .suffix(".pem")
             .tempfile()
             .map_err(|e| Error::io("cannot create temporary file", std::env::temp_dir(), e))?;
-        fs::write(tmp.path(), cert.to_pem())
+        std::fs::write(tmp.path(), cert.to_pem())
             .map_err(|e| Error::io("cannot write", tmp.path(), e))?;
+        let (spec, _fd) = self.spec()?;
         let args: Vec<OsString> = vec![
             "-A".into(),
             "-d".into(),
-            self.spec(),
+            spec,
             "-n".into(),
             nick.into(),
             "-t".into(),
@@ -222,39 +274,34 @@ impl NssDb {
     }
 
     pub fn delete(&self, certutil: &Path, nick: &str) -> Result<()> {
+        let (spec, _fd) = self.spec()?;
         certutil_run(
             certutil,
-            vec![
-                "-D".into(),
-                "-d".into(),
-                self.spec(),
-                "-n".into(),
-                nick.into(),
-            ],
+            vec!["-D".into(), "-d".into(), spec, "-n".into(), nick.into()],
         )
         .map(|_| ())
     }
 
-    /// Give the database to `owner` without following links: the directory, the regular files
-    /// in it, and its parent when anchorage created it (`chown -R …/.pki` of the guide). Links
-    /// are skipped, never chowned or followed.
-    pub fn chown(&self, owner: (u32, u32), created: &[PathBuf]) -> Result<()> {
+    /// Give the database to `owner` through the opened directories, never following a link:
+    /// the directory, the regular files in it, and its parent when anchorage created it
+    /// (`chown -R …/.pki` of the guide). Links are skipped, never chowned or followed.
+    pub fn chown(&self, owner: (u32, u32), created: &[String]) -> Result<()> {
         let (uid, gid) = owner;
-        if let Some(parent) = self.abs.parent() {
+        self.check_safe(Some(owner))?;
+        if let Some((parent, _)) = self.rel.rsplit_once('/') {
             if created.iter().any(|c| c == parent) {
-                fsx::chown_nofollow(parent, uid, gid)?;
+                if let Some(p) = self.tree.dir(parent)? {
+                    p.chown_self(uid, gid)?;
+                }
             }
         }
-        fsx::chown_nofollow(&self.abs, uid, gid)?;
-        let entries =
-            fs::read_dir(&self.abs).map_err(|e| Error::io("cannot read", &self.abs, e))?;
-        for e in entries.flatten() {
-            let p = e.path();
-            let Ok(meta) = fs::symlink_metadata(&p) else {
-                continue;
-            };
-            if meta.is_file() {
-                fsx::chown_nofollow(&p, uid, gid)?;
+        let Some(dir) = self.dir()? else {
+            return Ok(());
+        };
+        dir.chown_self(uid, gid)?;
+        for (name, kind) in dir.entries()? {
+            if kind == Kind::File {
+                dir.chown(&name, uid, gid)?;
             }
         }
         Ok(())
@@ -262,31 +309,32 @@ impl NssDb {
 
     /// The owner of the directory (to keep discovered databases' files with their owner).
     pub fn owner(&self) -> Option<(u32, u32)> {
-        fs::symlink_metadata(&self.abs)
-            .ok()
-            .map(|m| (m.uid(), m.gid()))
+        let dir = self.dir().ok().flatten()?;
+        dir.stat_self().ok().map(|st| (st.st_uid, st.st_gid))
     }
 
     /// Database files that `owner` cannot read (for doctor).
     pub fn unreadable_by(&self, owner: (u32, u32)) -> Vec<String> {
         let mut out = Vec::new();
+        let Ok(Some(dir)) = self.dir() else {
+            return out;
+        };
         for f in ["cert9.db", "key4.db", "pkcs11.txt"] {
-            let p = self.abs.join(f);
-            let Ok(m) = fs::symlink_metadata(&p) else {
+            let Ok(Some(m)) = dir.stat(f) else {
                 continue;
             };
-            let mode = m.mode();
+            let mode = m.st_mode;
             let readable = owner.0 == 0
-                || (m.uid() == owner.0 && mode & 0o400 != 0)
-                || (m.gid() == owner.1 && mode & 0o040 != 0)
+                || (m.st_uid == owner.0 && mode & 0o400 != 0)
+                || (m.st_gid == owner.1 && mode & 0o040 != 0)
                 || mode & 0o004 != 0;
             if !readable {
                 out.push(format!(
                     "{} ({:o} {}:{})",
-                    p.display(),
+                    dir.join(f).display(),
                     mode & 0o777,
-                    m.uid(),
-                    m.gid()
+                    m.st_uid,
+                    m.st_gid
                 ));
             }
         }
@@ -326,9 +374,15 @@ pub fn discover(root: &Path) -> Vec<NssDb> {
         .collect();
     homes.sort();
     homes.dedup();
+    // A home path with `..`, or a database reached through a link, is not discovered.
     let push = |found: &mut Vec<NssDb>, rel: String| {
-        let db = NssDb::new(root, &rel, true);
-        if db.kind() != DbKind::Missing && !found.iter().any(|f: &NssDb| f.abs == db.abs) {
+        let Ok(db) = NssDb::new(root, &rel, true) else {
+            return;
+        };
+        if db.dir().is_ok()
+            && db.kind() != DbKind::Missing
+            && !found.iter().any(|f: &NssDb| f.abs == db.abs)
+        {
             found.push(db);
         }
     };
@@ -345,14 +399,18 @@ pub fn discover(root: &Path) -> Vec<NssDb> {
             "snap/firefox/common/.mozilla/firefox",
             ".config/mozilla/firefox",
         ] {
-            let dir = root.join(home.trim_start_matches('/')).join(ff);
-            let Ok(entries) = fs::read_dir(&dir) else {
+            let Ok(tree) = Tree::pin(root) else {
                 continue;
             };
-            let mut profiles: Vec<String> = entries
-                .flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| format!("{home}/{ff}/{}", e.file_name().to_string_lossy()))
+            let Ok(Some(dir)) = tree.dir(&format!("{home}/{ff}")) else {
+                continue;
+            };
+            let mut profiles: Vec<String> = dir
+                .entries()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(_, k)| *k == Kind::Dir)
+                .map(|(n, _)| format!("{home}/{ff}/{n}"))
                 .collect();
             profiles.sort();
             for p in profiles {

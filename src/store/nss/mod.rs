@@ -20,7 +20,6 @@ pub struct NssStore {
     certutil: PathBuf,
     /// `--nss-owner`, for databases named on the command line.
     owner: Option<(u32, u32)>,
-    root: PathBuf,
 }
 
 /// The databases of a run and the notes found while choosing them.
@@ -37,7 +36,7 @@ pub fn open(target: &Target, o: &NssRequest) -> Result<Option<NssStores>> {
         .iter()
         .filter(|d| !d.is_empty())
         .map(|d| NssDb::new(root, d, false))
-        .collect();
+        .collect::<Result<_>>()?;
     let mut notes = Vec::new();
     if o.discover {
         for db in db::discover(root) {
@@ -77,7 +76,8 @@ pub fn open(target: &Target, o: &NssRequest) -> Result<Option<NssStores>> {
         .map(|s| crate::users::resolve_owner(root, s))
         .transpose()?;
     for db in &dbs {
-        db.check_safe(root)?;
+        let chown_to = if db.discovered { db.owner() } else { owner };
+        db.check_safe(chown_to)?;
     }
     let stores = dbs
         .into_iter()
@@ -85,7 +85,6 @@ pub fn open(target: &Target, o: &NssRequest) -> Result<Option<NssStores>> {
             db,
             certutil: certutil.clone(),
             owner,
-            root: root.clone(),
         })
         .collect();
     Ok(Some(NssStores { stores, notes }))
@@ -93,7 +92,7 @@ pub fn open(target: &Target, o: &NssRequest) -> Result<Option<NssStores>> {
 
 impl NssStore {
     /// Explicit databases go to --nss-owner; discovered ones keep their owner.
-    fn give_owner(&self, created: &[PathBuf]) -> Result<()> {
+    fn give_owner(&self, created: &[String]) -> Result<()> {
         let owner = if self.db.discovered {
             self.db.owner()
         } else {
@@ -173,7 +172,7 @@ impl Store for NssStore {
         done: &mut Done,
     ) -> Result<()> {
         let created = if self.db.kind() == DbKind::Missing {
-            self.db.create(&self.root, &self.certutil)?
+            self.db.create(&self.certutil)?
         } else {
             Vec::new()
         };
