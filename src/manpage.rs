@@ -77,6 +77,11 @@ fn other_variables() -> Vec<(String, String)> {
         ),
         ("NO_COLOR", "No colours in the log output."),
         (
+            "ANCHORAGE_NO_OPENAT2",
+            "1: resolve paths under --root by the O_NOFOLLOW walk even where the kernel has \
+             openat2 (to test the fallback kernels before 5.6 take).",
+        ),
+        (
             "PATH",
             "Where certutil (for NSS databases) and exec's PROGRAM are looked up. The platform's \
              update hook runs with a fixed safe PATH.",

@@ -492,3 +492,37 @@ fn swapping_the_managed_directory_for_a_link_during_syncs_never_touches_the_outs
         "a file outside the tree was changed"
     );
 }
+
+#[test]
+fn the_walk_used_without_openat2_gives_the_same_answers() {
+    // Kernels before 5.6 (or a seccomp profile refusing openat2) take the O_NOFOLLOW walk;
+    // ANCHORAGE_NO_OPENAT2=1 forces it here.
+    let t = tempfile::tempdir().unwrap();
+    let r = t.path();
+    std::fs::create_dir_all(r.join("etc")).unwrap();
+    std::fs::create_dir_all(r.join("usr/lib")).unwrap();
+    std::fs::write(r.join("usr/lib/os-release"), "ID=alpine\n").unwrap();
+    symlink("/usr/lib/os-release", r.join("etc/os-release")).unwrap();
+    let out = run(anchorage(r)
+        .env("ANCHORAGE_NO_OPENAT2", "1")
+        .args(["-v", "list", "--format", "json"]));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(value::<serde_json::Value>(&out.stdout)["platform"], "alpine");
+    assert!(stderr(&out).contains("O_NOFOLLOW) walk"), "{}", stderr(&out));
+
+    let (o, _) = outside();
+    let before = listing(o.path());
+    let t = debian_tree();
+    symlink(o.path(), t.path().join("usr/local/share/ca-certificates/anchorage")).unwrap();
+    let out = run(anchorage(t.path())
+        .env("ANCHORAGE_NO_OPENAT2", "1")
+        .args(["install", "--no-update"])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&out), 77, "{}", stderr(&out));
+    assert_eq!(listing(o.path()), before);
+    let out = run(anchorage(t.path())
+        .env("ANCHORAGE_NO_OPENAT2", "1")
+        .args(["install", "--nssdb", "/root/../../x/nssdb"])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&out), 77, "{}", stderr(&out));
+}
