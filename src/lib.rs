@@ -20,4 +20,5 @@ pub mod report;
 pub mod request;
 pub mod run;
 pub mod store;
+pub mod text_safe;
 pub mod users;
