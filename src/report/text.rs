@@ -178,6 +178,12 @@ impl DoctorReport {
                 self.hook.program
             ));
         }
+        if let Some(name) = self.shadowing.first() {
+            return Some(format!(
+                "give it a name of its own: `anchorage remove {}`, then `anchorage install` its source again (anchorage now picks a name no distribution certificate uses; the hook restores the other link)",
+                escape(name)
+            ));
+        }
         if !self.missing_from_bundle.is_empty() {
             return Some(format!(
                 "run `{}`{tree}, or `anchorage install` the missing anchors again (it re-registers them and runs the hook)",
