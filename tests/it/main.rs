@@ -16,12 +16,15 @@
 //! * `inputs`: certificates OpenSSL cannot load, bundles it would refuse;
 //! * `jks`: Java keystores (JKS, JCEKS) made with keytool, and hand-built keystore bytes;
 //! * `pkcs12`: PKCS#12 variants real tools produce (NULL password, PBES2 PRFs, -nomac, ciphers);
-//! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates.
+//! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates;
+//! * `escaping`: certificate text as data (forged lines, hidden PEM blocks, control bytes), names
+//!   that shadow a distribution root, `--name` values certutil cannot list back.
 
 mod cli_help;
 mod common;
 mod core;
 mod dirs;
+mod escaping;
 mod exec;
 mod hostile;
 mod inputs;
