@@ -263,6 +263,32 @@ mod tests {
         assert_eq!(safe_name("../../etc/passwd"), "etc_passwd");
         assert_eq!(safe_name("ÄÖÜ"), "");
         assert_eq!(safe_name(&"x".repeat(100)).len(), 64);
+        // Certificate text never yields a hidden, relative or control-bearing file name.
+        for (raw, want) in [
+            ("..", ""),
+            (".", ""),
+            (".hidden", "hidden"),
+            ("-rf", "rf"),
+            ("a\nb\u{1b}[0m\0", "a_b_0m"),
+            ("x\u{202e}y/z", "x_y_z"),
+        ] {
+            assert_eq!(safe_name(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn names_certutil_lists_back_are_accepted_others_refused() {
+        for ok in ["Corp \"Proxy\" CA (2026)", "Société Générale", "a  b"] {
+            assert_eq!(check_name(ok), Ok(()), "{ok:?}");
+        }
+        for bad in ["a\nb", "a\u{1b}b", "a\u{202e}b", "a:b", "a ", " a", "..."] {
+            let err = check_name(bad).unwrap_err();
+            assert!(err.starts_with("--name '"), "{bad:?}: {err}");
+            assert!(
+                !err.chars().any(crate::text_safe::is_unsafe),
+                "{bad:?}: {err}"
+            );
+        }
     }
 
     fn loaded(file: &str, certs: Vec<Certificate>) -> Loaded {
