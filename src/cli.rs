@@ -266,7 +266,7 @@ pub struct ChangeOpts {
     #[arg(long)]
     pub debian_conf: bool,
     /// File base name for a single certificate (default: derived from the subject).
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = crate::policy::NameParser)]
     pub name: Option<String>,
     /// File holding the PKCS#12 password (first line). Or set ANCHORAGE_PASSWORD.
     #[arg(long, value_name = "FILE")]

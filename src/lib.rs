@@ -20,5 +20,6 @@ pub mod report;
 pub mod request;
 pub mod run;
 pub mod store;
+pub mod text_safe;
 pub mod tree;
 pub mod users;

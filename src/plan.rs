@@ -20,6 +20,19 @@ pub fn diff(
     effective: Option<&HashSet<[u8; 32]>>,
     mode: Mode,
 ) -> StorePlan {
+    diff_avoiding(desired, managed, effective, mode, &HashSet::new())
+}
+
+/// As `diff`, and a new anchor never takes one of the `reserved` names (the platform's own, see
+/// `store::shadow`): it gets the fingerprint suffix instead, the same every run, and a managed
+/// anchor keeps the name it has (so nothing churns).
+pub fn diff_avoiding(
+    desired: &[Candidate],
+    managed: &[Entry],
+    effective: Option<&HashSet<[u8; 32]>>,
+    mode: Mode,
+    reserved: &HashSet<String>,
+) -> StorePlan {
     let mut plan = StorePlan::default();
     let mut by_sha: HashMap<[u8; 32], usize> = HashMap::with_capacity(managed.len());
     for (i, m) in managed.iter().enumerate() {
@@ -47,6 +60,7 @@ pub fn diff(
         .filter(|(i, _)| !removed.contains(i))
         .map(|(_, m)| m.name.clone())
         .collect();
+    taken.extend(reserved.iter().cloned());
     for (d, cand) in desired.iter().enumerate() {
         let sha = cand.cert.sha256;
         if let Some(&i) = by_sha.get(&sha) {

@@ -46,6 +46,9 @@ pub struct Layout {
     pub bundle: &'static str,
     /// Where `certutil` comes from on this family.
     pub nss_package: &'static str,
+    /// Where the hook links every anchor by its file stem (`NAME.pem`), distribution and local
+    /// alike, so a managed name must differ from the stems in use there (`store::shadow`).
+    pub links_dir: Option<&'static str>,
 }
 
 pub const ANCHORAGE: &str = "anchorage";
@@ -160,6 +163,7 @@ pub const LAYOUTS: &[Layout] = &[
         hook_package: "ca-certificates",
         bundle: "etc/ssl/certs/ca-certificates.crt",
         nss_package: "libnss3-tools",
+        links_dir: Some("etc/ssl/certs"),
     },
     // RHEL, Fedora, CentOS, Rocky, Alma, Oracle Linux, Amazon Linux: p11-kit reads every file in
     // anchors/ (PEM or DER, any name), not recursively: flat files with a prefix, temporaries
@@ -187,6 +191,7 @@ pub const LAYOUTS: &[Layout] = &[
         hook_package: "ca-certificates",
         bundle: "etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
         nss_package: "nss-tools",
+        links_dir: None,
     },
     // SUSE: administrator anchors in /etc/pki/trust/anchors (/usr/share/pki/trust is the vendor's).
     Layout {
@@ -210,6 +215,7 @@ pub const LAYOUTS: &[Layout] = &[
         hook_package: "ca-certificates",
         bundle: "var/lib/ca-certificates/ca-bundle.pem",
         nss_package: "mozilla-nss-tools",
+        links_dir: None,
     },
     // Alpine: the hook reads the local dir flat (no subdirectories), any file name.
     Layout {
@@ -226,6 +232,7 @@ pub const LAYOUTS: &[Layout] = &[
         hook_package: "ca-certificates",
         bundle: "etc/ssl/certs/ca-certificates.crt",
         nss_package: "nss-tools",
+        links_dir: None,
     },
     // Arch and derivatives: p11-kit source anchors, extracted with `trust extract-compat`.
     Layout {
@@ -242,6 +249,7 @@ pub const LAYOUTS: &[Layout] = &[
         hook_package: "p11-kit",
         bundle: "etc/ssl/certs/ca-certificates.crt",
         nss_package: "nss",
+        links_dir: None,
     },
 ];
 

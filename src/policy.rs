@@ -136,12 +136,8 @@ fn name_candidates(cands: &mut [Candidate], name: Option<&str>) -> Result<()> {
                 cands.len()
             )));
         }
+        check_name(n).map_err(Error::usage)?;
         let safe = safe_name(n);
-        if safe.is_empty() {
-            return Err(Error::usage(format!(
-                "--name '{n}' has no usable characters [A-Za-z0-9._-]"
-            )));
-        }
         if let Some(c) = cands.first_mut() {
             c.name = safe;
         }
@@ -160,6 +156,75 @@ fn name_candidates(cands: &mut [Candidate], name: Option<&str>) -> Result<()> {
         c.name = base;
     }
     Ok(())
+}
+
+/// `--name` as given: the NSS nickname (after `anchorage-`) of a single anchor, and the source of
+/// its file name (`safe_name`). A nickname must come back unchanged from `certutil -L`, which
+/// prints one per line padded before the trust column, so control characters (a newline splits
+/// the entry in two), leading or trailing white space (trimmed away) and `:` (certutil reads
+/// `token:nickname`) are refused; so are the invisible characters `text_safe` escapes. `Err`:
+/// what is wrong and what is allowed.
+pub fn check_name(raw: &str) -> std::result::Result<(), String> {
+    let shown = crate::text_safe::escape(raw);
+    let allowed = "a name may hold letters, digits, spaces and printable punctuation except ':', \
+                   not starting or ending with a space";
+    let bad: Vec<String> = raw
+        .chars()
+        .filter(|&c| crate::text_safe::is_unsafe(c) || c == ':')
+        .map(|c| crate::text_safe::escape(&c.to_string()).into_owned())
+        .collect();
+    if !bad.is_empty() {
+        let mut bad = bad;
+        bad.dedup();
+        return Err(format!(
+            "--name '{shown}' contains {} (control or invisible characters, or ':'); {allowed}",
+            bad.iter()
+                .map(|c| format!("'{c}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if raw.trim() != raw {
+        return Err(format!(
+            "--name '{shown}' starts or ends with white space; {allowed}"
+        ));
+    }
+    if safe_name(raw).is_empty() {
+        return Err(format!(
+            "--name '{shown}' has no usable characters [A-Za-z0-9._-]"
+        ));
+    }
+    Ok(())
+}
+
+/// `--name`: checked as it is parsed (`policy::check_name`), so a name that could not come
+/// back from `certutil -L` or would print control characters is a usage error (exit 2) before
+/// anything is read. The message shows the value escaped (clap's own would print it raw).
+#[derive(Debug, Clone, Copy)]
+pub struct NameParser;
+
+impl clap::builder::TypedValueParser for NameParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let invalid = |msg: String| {
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, format!("{msg}\n"))
+                .with_cmd(cmd)
+        };
+        let s = value.to_str().ok_or_else(|| {
+            invalid(format!(
+                "--name '{}' is not valid UTF-8",
+                crate::text_safe::escape(&value.to_string_lossy())
+            ))
+        })?;
+        crate::policy::check_name(s).map_err(invalid)?;
+        Ok(s.to_string())
+    }
 }
 
 /// Debian mangles spaces, parentheses and commas on add but not on remove, so managed names
@@ -198,6 +263,32 @@ mod tests {
         assert_eq!(safe_name("../../etc/passwd"), "etc_passwd");
         assert_eq!(safe_name("ÄÖÜ"), "");
         assert_eq!(safe_name(&"x".repeat(100)).len(), 64);
+        // Certificate text never yields a hidden, relative or control-bearing file name.
+        for (raw, want) in [
+            ("..", ""),
+            (".", ""),
+            (".hidden", "hidden"),
+            ("-rf", "rf"),
+            ("a\nb\u{1b}[0m\0", "a_b_0m"),
+            ("x\u{202e}y/z", "x_y_z"),
+        ] {
+            assert_eq!(safe_name(raw), want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn names_certutil_lists_back_are_accepted_others_refused() {
+        for ok in ["Corp \"Proxy\" CA (2026)", "Société Générale", "a  b"] {
+            assert_eq!(check_name(ok), Ok(()), "{ok:?}");
+        }
+        for bad in ["a\nb", "a\u{1b}b", "a\u{202e}b", "a:b", "a ", " a", "..."] {
+            let err = check_name(bad).unwrap_err();
+            assert!(err.starts_with("--name '"), "{bad:?}: {err}");
+            assert!(
+                !err.chars().any(crate::text_safe::is_unsafe),
+                "{bad:?}: {err}"
+            );
+        }
     }
 
     fn loaded(file: &str, certs: Vec<Certificate>) -> Loaded {

@@ -16,6 +16,7 @@ use crate::report::{self, Failure, Header, HookReport, Report, StoreRun};
 use crate::request::{ChangeOptions, ChangeRequest, Global, RemoveRequest};
 use crate::store::hook::Hook;
 use crate::store::nss::{self, NssStores};
+use crate::store::shadow;
 use crate::store::system::SystemStore;
 use crate::store::Store;
 
@@ -135,11 +136,24 @@ pub fn converge(
     warnings.extend(nss_notes);
     let _lock = apply::lock(root, opts.check)?;
     let state = system.read(!opts.no_update)?;
-    let plan = plan::diff(
+    // Names the platform already links (Debian's /etc/ssl/certs/NAME.pem): never ours to take.
+    let reserved = shadow::reserved(root, layout);
+    if let (Some(raw), [cand]) = (&opts.name, desired.accepted.as_slice()) {
+        let managed = |e: &crate::store::Entry| e.cert.as_ref().map(|c| c.sha256);
+        if !state
+            .entries
+            .iter()
+            .any(|e| managed(e) == Some(cand.cert.sha256))
+        {
+            shadow::refuse_reserved(root, layout, raw, &cand.name, &reserved)?;
+        }
+    }
+    let plan = plan::diff_avoiding(
         &desired.accepted,
         &state.entries,
         state.effective.as_ref(),
         mode,
+        &reserved.into_keys().collect(),
     );
     let named = plan::names(&plan, &state.entries);
     let removes = !plan.remove.is_empty();

@@ -19,6 +19,7 @@ use crate::policy::Candidate;
 use crate::report::{ExecOutcome, Failure, Header, Report};
 use crate::request::{EnvRequest, ExecRequest, Global, OnError};
 use crate::store::{bundle, nss};
+use crate::text_safe::escape;
 
 /// The variables that make OpenSSL, curl, Python requests, Node.js and git use our bundle.
 pub const ENV_VARS: &[&str] = &[
@@ -257,9 +258,14 @@ fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<PathBuf> {
         bytes.push(b'\n');
     }
     for c in wanted.iter().filter(|c| !present.contains(&c.cert.sha256)) {
-        bytes.extend_from_slice(
-            format!("# anchorage: {} (from {})\n", c.cert.subject, c.source).as_bytes(),
+        // The comment is one line whatever the subject or file name holds: a newline there
+        // would let the certificate's own text add a PEM block (a hidden anchor) to the bundle.
+        let comment = format!(
+            "# anchorage: {} (from {})\n",
+            escape(&c.cert.subject),
+            escape(&c.source)
         );
+        bytes.extend_from_slice(comment.as_bytes());
         bytes.extend_from_slice(c.cert.to_pem().as_bytes());
     }
     let dir = bundle_dir()?;

@@ -10,6 +10,7 @@ use crate::report::{DoctorHook, DoctorPaths, DoctorReport, ListEntry, ListReport
 use crate::request::Global;
 use crate::store::hook::Hook;
 use crate::store::nss::{self, DbKind, NssStores};
+use crate::store::shadow;
 use crate::store::system::SystemStore;
 use crate::store::{Store, StoreId};
 
@@ -243,6 +244,7 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
             ));
         }
     }
+    let shadowing = shadowing(&target, &managed, &mut problems);
     let conf =
         (target.detected.id == PlatformId::Debian).then(|| store.conf_path().display().to_string());
     Ok(DoctorReport {
@@ -261,10 +263,38 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         missing_from_bundle: missing,
         expiring,
         expired,
+        shadowing,
         problems,
         warnings: doc_warnings,
         notes,
     })
+}
+
+/// Managed system anchors whose link name (`/etc/ssl/certs/NAME.pem`) is one a certificate of
+/// the distribution or the administrator uses (written so by a version before `store::shadow`,
+/// or by hand): each is a problem naming the certificate it shadows.
+fn shadowing(target: &Target, managed: &[ListEntry], problems: &mut Vec<String>) -> Vec<String> {
+    let layout = target.layout();
+    let reserved = shadow::reserved(&target.root, layout);
+    let mut names = Vec::new();
+    for m in managed
+        .iter()
+        .filter(|m| m.stores.contains(&StoreId::System))
+    {
+        let Some(owner) = reserved.get(&m.name) else {
+            continue;
+        };
+        let link = shadow::link_of(layout, &m.name).unwrap_or_default();
+        problems.push(format!(
+            "managed anchor '{}' ({}) shadows {}: both are linked as {link}, so the hook points that link at the managed file and the other certificate is no longer found by its hash in /{} (openssl -CApath)",
+            m.name,
+            m.subject,
+            owner.display(),
+            layout.links_dir.unwrap_or_default()
+        ));
+        names.push(m.name.clone());
+    }
+    names
 }
 
 /// What in the effective bundle OpenSSL refuses, or a careful reader cannot use.

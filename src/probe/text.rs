@@ -8,6 +8,7 @@ use super::facts::Facts;
 use super::judge::Verdict;
 use super::net::Handshake;
 use super::{AnchorEntry, ChainEntry};
+use crate::text_safe::escape;
 
 fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
@@ -22,12 +23,12 @@ pub(super) fn trusted_line(
     now: i64,
 ) -> String {
     let Some(Ok(leaf)) = facts.first() else {
-        return format!("trusted: {where_}\n");
+        return format!("trusted: {}\n", escape(where_));
     };
     let anchor = match anchor {
         Some(a) => format!(
             "anchor {} (sha256 {}, {})",
-            a.name,
+            escape(&a.name),
             a.sha256,
             if a.managed {
                 "managed by anchorage"
@@ -39,20 +40,21 @@ pub(super) fn trusted_line(
     };
     let days = leaf.cert.days_left(now);
     let mut line = format!(
-        "trusted: {where_}: {} issued by {}; {anchor}; expires in {}",
-        leaf.cert.subject,
-        leaf.cert.issuer,
+        "trusted: {}: {} issued by {}; {anchor}; expires in {}",
+        escape(where_),
+        escape(&leaf.cert.subject),
+        escape(&leaf.cert.issuer),
         plural(usize::try_from(days).unwrap_or(0), "day")
     );
     if !saved.is_empty() {
         line.push_str(&format!(
             "; saved {} to {}",
             plural(saved.len(), "certificate"),
-            parent_of(&saved[0])
+            escape(&parent_of(&saved[0]))
         ));
     }
     if let Some(e) = late_error {
-        line.push_str(&format!("; note: the handshake then failed: {e}"));
+        line.push_str(&format!("; note: the handshake then failed: {}", escape(e)));
     }
     line.push('\n');
     line
@@ -73,7 +75,11 @@ pub(super) fn diagnosis_text(
     verdict: &Verdict,
     now: i64,
 ) -> String {
-    let mut out = format!("not trusted: {where_}, checked against {}\n", bundle.label);
+    let mut out = format!(
+        "not trusted: {}, checked against {}\n",
+        escape(where_),
+        escape(&bundle.label)
+    );
     out.push_str(&format!(
         "presented chain ({}{}):\n",
         plural(chain.len(), "certificate"),
@@ -85,7 +91,8 @@ pub(super) fn diagnosis_text(
     for (i, c) in chain.iter().enumerate() {
         if let Some(e) = &c.error {
             out.push_str(&format!(
-                "  [{i}] unreadable certificate: {e}\n      sha256: {}\n",
+                "  [{i}] unreadable certificate: {}\n      sha256: {}\n",
+                escape(e),
                 c.sha256
             ));
         } else {
@@ -98,8 +105,8 @@ pub(super) fn diagnosis_text(
                 ),
                 _ => String::new(),
             };
-            out.push_str(&format!("  [{i}] {}\n", c.subject));
-            out.push_str(&format!("      issuer:   {}\n", c.issuer));
+            out.push_str(&format!("  [{i}] {}\n", escape(&c.subject)));
+            out.push_str(&format!("      issuer:   {}\n", escape(&c.issuer)));
             out.push_str(&format!(
                 "      validity: {} .. {} ({state})\n",
                 c.not_before, c.not_after
@@ -111,27 +118,31 @@ pub(super) fn diagnosis_text(
                 c.sha256
             ));
             if i == 0 && !c.names.is_empty() {
-                out.push_str(&format!("      names:    {}\n", c.names.join(", ")));
+                out.push_str(&format!(
+                    "      names:    {}\n",
+                    escape(&c.names.join(", "))
+                ));
             }
         }
         if let Some(f) = &c.file {
-            out.push_str(&format!("      saved as: {f}\n"));
+            out.push_str(&format!("      saved as: {}\n", escape(f)));
         }
     }
     out.push_str(&format!(
         "reason: {}: {}\n",
         verdict.reason.code(),
-        verdict.diagnosis
+        escape(&verdict.diagnosis)
     ));
     for f in &verdict.fixes {
-        out.push_str(&format!("fix: {f}\n"));
+        out.push_str(&format!("fix: {}\n", escape(f)));
     }
     for n in verdict.notes.iter().chain(&bundle.notes) {
-        out.push_str(&format!("note: {n}\n"));
+        out.push_str(&format!("note: {}\n", escape(n)));
     }
     if let Some(e) = &hs.late_error {
         out.push_str(&format!(
-            "note: the handshake failed after the server sent its certificates: {e}\n"
+            "note: the handshake failed after the server sent its certificates: {}\n",
+            escape(e)
         ));
     }
     if !chain.iter().any(|c| c.file.is_some()) {

@@ -184,6 +184,9 @@ pub struct DoctorReport {
     pub missing_from_bundle: Vec<String>,
     pub expiring: Vec<String>,
     pub expired: Vec<String>,
+    /// Managed names that take the link name of a certificate that is not anchorage's
+    /// (Debian: `/etc/ssl/certs/NAME.pem`), so that certificate's hash link is gone.
+    pub shadowing: Vec<String>,
     pub problems: Vec<String>,
     pub warnings: Vec<String>,
     /// As `Report::notes`.

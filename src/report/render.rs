@@ -8,6 +8,7 @@ use std::io::Write;
 use super::{ErrorInfo, ExecOutcome, Failure, FailureReport, Outcome};
 use crate::error::code;
 use crate::request::Format;
+use crate::text_safe::escape;
 
 /// What `main` does after rendering.
 pub enum Next {
@@ -61,7 +62,7 @@ fn notify_all<'a>(warnings: impl IntoIterator<Item = &'a String>, notes: &[Strin
         } else {
             "warning"
         };
-        eprintln!("{kind}: {w}");
+        eprintln!("{kind}: {}", escape(w));
     }
 }
 
@@ -146,7 +147,7 @@ fn exec(plan: ExecOutcome, format: Format, quiet: bool) -> Next {
         }
     }
     if let Some(notice) = &plan.notice {
-        eprintln!("{notice}");
+        eprintln!("{}", escape(notice));
     }
     if let Some(error) = plan.error {
         let failure = Failure {
@@ -160,13 +161,19 @@ fn exec(plan: ExecOutcome, format: Format, quiet: bool) -> Next {
 
 fn failure_(failure: Failure, format: Format) -> u8 {
     let Failure { error, partial } = failure;
-    eprintln!("anchorage: error: {error}");
+    // One line each, whatever the message quotes (subjects, hook output): a certificate's
+    // text cannot start a line of its own.
+    eprintln!("anchorage: error: {}", escape(&error.to_string()));
     if let Some(hint) = error.hint() {
-        eprintln!("  hint: {hint}");
+        eprintln!("  hint: {}", escape(&hint));
     }
     if let Some(p) = &partial {
         for c in &p.certificates {
-            eprintln!("note: {} {} before the failure", c.action.as_str(), c.name);
+            eprintln!(
+                "note: {} {} before the failure",
+                c.action.as_str(),
+                escape(&c.name)
+            );
         }
     }
     if format == Format::Json {

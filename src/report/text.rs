@@ -2,6 +2,7 @@
 
 use super::{Action, DoctorReport, ListReport, Report};
 use crate::store::StoreId;
+use crate::text_safe::escape;
 
 fn join(stores: &[StoreId]) -> String {
     stores
@@ -61,7 +62,8 @@ impl Report {
         };
         format!(
             "{prefix}{summary} ({}; root {})\n",
-            self.platform, self.root
+            self.platform,
+            escape(&self.root)
         )
     }
 
@@ -79,8 +81,8 @@ impl Report {
             out.push_str(&format!(
                 "{:<12} {}  {}  sha256:{}…{}\n",
                 c.action.as_str(),
-                c.name,
-                c.subject,
+                escape(&c.name),
+                escape(&c.subject),
                 short(&c.sha256),
                 stores
             ));
@@ -94,19 +96,20 @@ impl ListReport {
         if self.certificates.is_empty() {
             return format!(
                 "no anchors managed by anchorage ({}; root {})\n",
-                self.platform, self.root
+                self.platform,
+                escape(&self.root)
             );
         }
         let mut out = String::new();
         for c in &self.certificates {
             out.push_str(&format!(
                 "{}\n  subject:   {}\n  sha256:    {}\n  not_after: {}\n  stores:    {}\n  paths:     {}\n  in bundle: {}\n",
-                c.name,
-                c.subject,
+                escape(&c.name),
+                escape(&c.subject),
                 c.sha256,
                 c.not_after,
-                join(&c.stores),
-                c.paths.join(", "),
+                escape(&join(&c.stores)),
+                escape(&c.paths.join(", ")),
                 if c.in_bundle { "yes" } else { "no" }
             ));
         }
@@ -119,10 +122,10 @@ impl DoctorReport {
         let mut out = format!(
             "platform:  {} ({})\nroot:      {}\nanchors:   {}\nbundle:    {}{}\n",
             self.platform,
-            self.evidence.join("; "),
-            self.root,
-            self.paths.anchors,
-            self.paths.bundle,
+            escape(&self.evidence.join("; ")),
+            escape(&self.root),
+            escape(&self.paths.anchors),
+            escape(&self.paths.bundle),
             if self.paths.bundle_exists {
                 ""
             } else {
@@ -130,11 +133,11 @@ impl DoctorReport {
             }
         );
         if let Some(conf) = &self.paths.conf {
-            out.push_str(&format!("conf:      {conf}\n"));
+            out.push_str(&format!("conf:      {}\n", escape(conf)));
         }
         out.push_str(&format!(
             "hook:      {} ({})\nmanaged:   {} anchor(s)\n",
-            self.hook.command.join(" "),
+            escape(&self.hook.command.join(" ")),
             if self.hook.found {
                 "found"
             } else {
@@ -143,7 +146,7 @@ impl DoctorReport {
             self.managed.len()
         ));
         for p in &self.problems {
-            out.push_str(&format!("problem: {p}\n"));
+            out.push_str(&format!("problem: {}\n", escape(p)));
         }
         for w in &self.warnings {
             let kind = if self.notes.contains(w) {
@@ -151,11 +154,11 @@ impl DoctorReport {
             } else {
                 "warning"
             };
-            out.push_str(&format!("{kind}: {w}\n"));
+            out.push_str(&format!("{kind}: {}\n", escape(w)));
         }
         out.push_str(if self.ok { "ok\n" } else { "problems found\n" });
         if let Some(hint) = self.hint() {
-            out.push_str(&format!("hint: {hint}\n"));
+            out.push_str(&format!("hint: {}\n", escape(&hint)));
         }
         out
     }
@@ -173,6 +176,12 @@ impl DoctorReport {
             return Some(format!(
                 "run `{}`{tree}, or `anchorage install CA` (it runs the hook)",
                 self.hook.program
+            ));
+        }
+        if let Some(name) = self.shadowing.first() {
+            return Some(format!(
+                "give it a name of its own: `anchorage remove {}`, then `anchorage install` its source again (anchorage now picks a name no distribution certificate uses; the hook restores the other link)",
+                escape(name)
             ));
         }
         if !self.missing_from_bundle.is_empty() {

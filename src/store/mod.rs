@@ -14,6 +14,7 @@ pub mod bundle;
 pub mod debian_conf;
 pub mod hook;
 pub mod nss;
+pub mod shadow;
 pub mod system;
 
 /// Which store an entry or a report line belongs to. Shown as `system` or `nss:/path`.

@@ -18,13 +18,16 @@
 //! * `pkcs12`: PKCS#12 variants real tools produce (NULL password, PBES2 PRFs, -nomac, ciphers);
 //! * `confinement`: issue 13 — links, FIFOs and `..` planted in a tree never lead a root run
 //!   out of it (the host hook, NSS chown, conf mode, a 30 s swap race);
-//! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates.
+//! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates;
+//! * `escaping`: certificate text as data (forged lines, hidden PEM blocks, control bytes), names
+//!   that shadow a distribution root, `--name` values certutil cannot list back.
 
 mod cli_help;
 mod common;
 mod confinement;
 mod core;
 mod dirs;
+mod escaping;
 mod exec;
 mod hostile;
 mod inputs;

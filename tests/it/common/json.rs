@@ -118,6 +118,7 @@ pub struct Doctor {
     pub missing_from_bundle: Vec<String>,
     pub expiring: Vec<String>,
     pub expired: Vec<String>,
+    pub shadowing: Vec<String>,
     pub problems: Vec<String>,
     pub warnings: Vec<String>,
 }
