@@ -16,7 +16,8 @@
 //! * `inputs`: certificates OpenSSL cannot load, bundles it would refuse;
 //! * `jks`: Java keystores (JKS, JCEKS) made with keytool, and hand-built keystore bytes;
 //! * `pkcs12`: PKCS#12 variants real tools produce (NULL password, PBES2 PRFs, -nomac, ciphers);
-//! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates.
+//! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates;
+//! * `trust_settings`: OpenSSL trust settings (TRUSTED CERTIFICATE).
 
 mod cli_help;
 mod common;
@@ -31,4 +32,5 @@ mod pkcs12;
 mod properties;
 mod safety;
 mod sandbox;
+mod trust_settings;
 mod verify;

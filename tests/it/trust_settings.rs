@@ -1,0 +1,271 @@
+//! Security review issue 13, item 12:
+//!
+//! * OpenSSL trust settings (`TRUSTED CERTIFICATE` aux data made with `openssl x509 -addtrust /
+//!   -addreject -trustout`) that keep a CA from authenticating TLS servers refuse the install
+//!   (65, nothing changed) instead of being dropped and the CA trusted for everything; settings
+//!   that allow serverAuth install a plain certificate. Real openssl is the oracle: every
+//!   refused variant is one `openssl verify -purpose sslserver` also rejects.
+
+use crate::common::*;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// `openssl x509 -in myNewCa.pem -trustout ARGS -out DIR/NAME`.
+fn trusted(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let out = dir.join(name);
+    let o = Command::new("openssl")
+        .args(["x509", "-in"])
+        .arg(fx("myNewCa.pem"))
+        .args(args)
+        .args(["-trustout", "-out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .starts_with("-----BEGIN TRUSTED CERTIFICATE-----"));
+    out
+}
+
+/// OpenSSL's own judgement: does tls.pem verify for a TLS server against `ca` alone?
+fn openssl_trusts_for_servers(ca: &Path) -> bool {
+    Command::new("openssl")
+        .args(["verify", "-purpose", "sslserver", "-CAfile"])
+        .arg(ca)
+        .arg(fx("tls.pem"))
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+fn assert_refused(args: &[&str], why: &str) {
+    let src = tempfile::tempdir().unwrap();
+    let ca = trusted(src.path(), "ca.pem", args);
+    assert!(!openssl_trusts_for_servers(&ca), "openssl agrees: {args:?}");
+    let t = debian_tree();
+    let root = t.path();
+    let before = snapshot(root);
+    let o = run(anchorage(root).arg("install").arg(&ca));
+    let err = stderr(&o);
+    assert_eq!(code(&o), 65, "{err}");
+    assert!(err.contains(&ca.display().to_string()), "{err}");
+    assert!(err.contains(why), "{err}");
+    assert!(err.contains("-addtrust serverAuth"), "the fix: {err}");
+    assert_eq!(snapshot(root), before, "nothing changed");
+}
+
+#[test]
+fn rejected_server_auth_is_refused_and_nothing_changes() {
+    assert_refused(
+        &["-addreject", "serverAuth"],
+        "OpenSSL trust settings reject serverAuth",
+    );
+}
+
+#[test]
+fn rejected_any_extended_key_usage_is_refused() {
+    assert_refused(
+        &[
+            "-addtrust",
+            "serverAuth",
+            "-addreject",
+            "anyExtendedKeyUsage",
+        ],
+        "reject anyExtendedKeyUsage",
+    );
+}
+
+#[test]
+fn trusted_for_client_auth_only_is_refused() {
+    assert_refused(
+        &["-addtrust", "clientAuth"],
+        "trust it only for clientAuth, not serverAuth",
+    );
+}
+
+/// Install `ca` and check it verifies tls.pem and landed as a plain certificate.
+fn assert_installed_plain(ca: &Path) {
+    assert!(openssl_trusts_for_servers(ca), "openssl agrees");
+    let t = debian_tree();
+    let root = t.path();
+    let o = run(anchorage(root).arg("install").arg(ca));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(verifies(root, DEBIAN_BUNDLE, &fx("tls.pem")));
+    let local = root.join("usr/local/share/ca-certificates");
+    let files: Vec<_> = walkdir::WalkDir::new(&local)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .filter(|p| p.is_file())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let text = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        text.starts_with("-----BEGIN CERTIFICATE-----") && !text.contains("TRUSTED"),
+        "the trust settings are dropped: {text}"
+    );
+    assert_eq!(
+        openssl_sha256(&files[0]),
+        openssl_sha256(&fx("myNewCa.pem"))
+    );
+}
+
+#[test]
+fn trusted_for_server_auth_is_installed_as_a_plain_certificate_and_verifies() {
+    let src = tempfile::tempdir().unwrap();
+    // Another purpose rejected and an alias: still fine for TLS servers.
+    let ca = trusted(
+        src.path(),
+        "ca.pem",
+        &[
+            "-addtrust",
+            "serverAuth",
+            "-addreject",
+            "emailProtection",
+            "-setalias",
+            "my alias",
+        ],
+    );
+    assert_installed_plain(&ca);
+}
+
+#[test]
+fn trustout_without_settings_is_installed() {
+    let src = tempfile::tempdir().unwrap();
+    assert_installed_plain(&trusted(src.path(), "ca.pem", &[]));
+}
+
+#[test]
+fn a_refusing_file_inside_a_directory_source_refuses_the_run() {
+    // Bad certificates inside a directory refuse the run (expired, leaf, broken: 65); only
+    // files that hold no certificate are skipped. A refused CA is a certificate.
+    let src = tempfile::tempdir().unwrap();
+    std::fs::copy(fx("ca2.pem"), src.path().join("a-good.pem")).unwrap();
+    let bad = trusted(src.path(), "b-rejected.pem", &["-addreject", "serverAuth"]);
+    let t = debian_tree();
+    let root = t.path();
+    let before = snapshot(root);
+    let o = run(anchorage(root).arg("install").arg(src.path()));
+    let err = stderr(&o);
+    assert_eq!(code(&o), 65, "{err}");
+    assert!(err.contains(&bad.display().to_string()), "{err}");
+    assert_eq!(
+        snapshot(root),
+        before,
+        "nothing changed, not even a-good.pem"
+    );
+}
+
+#[test]
+fn a_refusing_copy_wins_over_a_plain_copy_of_the_same_certificate() {
+    let src = tempfile::tempdir().unwrap();
+    std::fs::copy(fx("myNewCa.pem"), src.path().join("a-plain.pem")).unwrap();
+    trusted(src.path(), "b-rejected.pem", &["-addreject", "serverAuth"]);
+    let t = debian_tree();
+    let o = run(anchorage(t.path()).arg("install").arg(src.path()));
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(stderr(&o).contains("b-rejected.pem"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_refusing_file_still_selects_its_certificate_for_remove() {
+    let t = debian_tree();
+    let root = t.path();
+    let o = run(anchorage(root).arg("install").arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let src = tempfile::tempdir().unwrap();
+    let ca = trusted(src.path(), "ca.pem", &["-addreject", "serverAuth"]);
+    let o = run(anchorage(root).arg("remove").arg(&ca));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!verifies(root, DEBIAN_BUNDLE, &fx("tls.pem")));
+}
+
+#[test]
+fn malformed_trust_settings_are_refused_as_openssl_refuses_them() {
+    let src = tempfile::tempdir().unwrap();
+    let der = std::fs::read(fx("myNewCa.der")).unwrap();
+    // SEQUENCE { INTEGER 1 }: not an X509_CERT_AUX.
+    let bytes = [der, vec![0x30, 0x03, 0x02, 0x01, 0x01]].concat();
+    let b64 = String::from_utf8(
+        Command::new("openssl")
+            .args(["base64", "-e"])
+            .stdin(
+                std::fs::File::open({
+                    let p = src.path().join("raw");
+                    std::fs::write(&p, &bytes).unwrap();
+                    p
+                })
+                .unwrap(),
+            )
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let ca = src.path().join("bad-aux.pem");
+    std::fs::write(
+        &ca,
+        format!("-----BEGIN TRUSTED CERTIFICATE-----\n{b64}-----END TRUSTED CERTIFICATE-----\n"),
+    )
+    .unwrap();
+    // `openssl x509` reads the block as a plain certificate; a trust store load (-CAfile)
+    // decodes the settings, and refuses these.
+    let openssl = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(&ca)
+        .arg(fx("tls.pem"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&openssl.stderr).contains("Error loading file"),
+        "openssl refuses it too"
+    );
+    let t = debian_tree();
+    let root = t.path();
+    let before = snapshot(root);
+    let o = run(anchorage(root).arg("install").arg(&ca));
+    assert_eq!(code(&o), 65, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("malformed OpenSSL trust settings"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(snapshot(root), before);
+}
+
+#[test]
+fn verify_ca_file_does_not_trust_a_ca_whose_settings_reject_server_auth() {
+    // As `openssl verify -purpose sslserver -CAfile` does.
+    let t = debian_tree();
+    let src = tempfile::tempdir().unwrap();
+    let server = crate::verify::server::s_server("tls.pem", "tls.key.pem", &[]);
+    let verify = |ca: &Path| {
+        let mut c = anchorage(t.path());
+        for v in [
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+        ] {
+            c.env_remove(v);
+        }
+        run(c.args(["verify", "--ca-file"]).arg(ca).arg(server.target()))
+    };
+    let rejected = trusted(src.path(), "rejected.pem", &["-addreject", "serverAuth"]);
+    let o = verify(&rejected);
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+    assert_eq!(code(&o), 1, "{out}");
+    assert!(out.contains("reject serverAuth"), "{out}");
+    let allowed = trusted(src.path(), "allowed.pem", &["-addtrust", "serverAuth"]);
+    let o = verify(&allowed);
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+}
