@@ -17,7 +17,8 @@
 //! * `jks`: Java keystores (JKS, JCEKS) made with keytool, and hand-built keystore bytes;
 //! * `pkcs12`: PKCS#12 variants real tools produce (NULL password, PBES2 PRFs, -nomac, ciphers);
 //! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates;
-//! * `trust_settings`: OpenSSL trust settings (TRUSTED CERTIFICATE).
+//! * `trust_settings`: OpenSSL trust settings (TRUSTED CERTIFICATE), `--nss-owner USER.GROUP`
+//!   vs a user name with a dot.
 
 mod cli_help;
 mod common;

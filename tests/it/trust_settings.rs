@@ -1,10 +1,12 @@
-//! Security review issue 13, item 12:
+//! Security review issue 13, items 12 and 15:
 //!
 //! * OpenSSL trust settings (`TRUSTED CERTIFICATE` aux data made with `openssl x509 -addtrust /
 //!   -addreject -trustout`) that keep a CA from authenticating TLS servers refuse the install
 //!   (65, nothing changed) instead of being dropped and the CA trusted for everything; settings
 //!   that allow serverAuth install a plain certificate. Real openssl is the oracle: every
 //!   refused variant is one `openssl verify -purpose sslserver` also rejects.
+//! * `--nss-owner john.doe` is user `john.doe` when it exists, `browserbot.browserbot` still
+//!   user + group.
 
 use crate::common::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -233,6 +235,53 @@ fn malformed_trust_settings_are_refused_as_openssl_refuses_them() {
         stderr(&o)
     );
     assert_eq!(snapshot(root), before);
+}
+
+// --- item 15: --nss-owner USER.GROUP vs a user name with a dot ---------------------------------
+
+const DB: &str = "/var/lib/te-browserbot/.pki/nssdb";
+
+fn install_with_owner(owner: &str) -> (u32, u32) {
+    let t = debian_tree();
+    let root = t.path();
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\njohn:x:1000:1000::/home/john:/bin/sh\njohn.doe:x:4100:4200::/home/jd:/bin/sh\nbrowserbot:x:4242:4343::/var/lib/te-browserbot:/bin/false\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("etc/group"),
+        "root:x:0:\njohn:x:1000:\ndoe:x:4300:\njd:x:4200:\nbrowserbot:x:4343:\n",
+    )
+    .unwrap();
+    let o = run(anchorage(root)
+        .args(["install", "--nssdb", DB, "--nss-owner", owner])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 0, "{owner}: {}", stderr(&o));
+    let db = root.join(DB.trim_start_matches('/'));
+    let owners: Vec<(u32, u32)> = [db.clone(), db.join("cert9.db"), db.join("key4.db")]
+        .iter()
+        .map(|p| {
+            let m = std::fs::metadata(p).unwrap();
+            (m.uid(), m.gid())
+        })
+        .collect();
+    assert!(owners.iter().all(|o| *o == owners[0]), "{owners:?}");
+    owners[0]
+}
+
+#[test]
+fn nss_owner_with_a_dot_is_the_exact_user_when_that_user_exists() {
+    // Before: split at the dot into user john (1000), group doe (4300).
+    assert_eq!(install_with_owner("john.doe"), (4100, 4200));
+}
+
+#[test]
+fn nss_owner_user_dot_group_still_splits_when_no_such_user_exists() {
+    // The vendor guide's form.
+    assert_eq!(install_with_owner("browserbot.browserbot"), (4242, 4343));
+    assert_eq!(install_with_owner("john.jd"), (1000, 4200));
+    assert_eq!(install_with_owner("john.doe:doe"), (4100, 4300));
 }
 
 #[test]
