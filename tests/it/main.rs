@@ -18,7 +18,7 @@
 //! * `pkcs12`: PKCS#12 variants real tools produce (NULL password, PBES2 PRFs, -nomac, ciphers);
 //! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates;
 //! * `trust_settings`: OpenSSL trust settings (TRUSTED CERTIFICATE), `--nss-owner USER.GROUP`
-//!   vs a user name with a dot.
+//!   vs a user name with a dot, the privacy of the `env`/`exec` bundle directory.
 
 mod cli_help;
 mod common;

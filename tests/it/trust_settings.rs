@@ -1,4 +1,4 @@
-//! Security review issue 13, items 12 and 15:
+//! Security review issue 13, items 12, 15 and 16e:
 //!
 //! * OpenSSL trust settings (`TRUSTED CERTIFICATE` aux data made with `openssl x509 -addtrust /
 //!   -addreject -trustout`) that keep a CA from authenticating TLS servers refuse the install
@@ -7,6 +7,9 @@
 //!   refused variant is one `openssl verify -purpose sslserver` also rejects.
 //! * `--nss-owner john.doe` is user `john.doe` when it exists, `browserbot.browserbot` still
 //!   user + group.
+//! * The `env`/`exec` bundle directory must be private to the caller: not a link, owned by the
+//!   caller, not group/world-writable; `$ANCHORAGE_BUNDLE_DIR` refuses (77), `$XDG_RUNTIME_DIR`
+//!   falls back to a fresh private directory.
 
 use crate::common::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -282,6 +285,189 @@ fn nss_owner_user_dot_group_still_splits_when_no_such_user_exists() {
     assert_eq!(install_with_owner("browserbot.browserbot"), (4242, 4343));
     assert_eq!(install_with_owner("john.jd"), (1000, 4200));
     assert_eq!(install_with_owner("john.doe:doe"), (4100, 4300));
+}
+
+// --- item 16e: the env/exec bundle directory must be private --------------------------------
+
+/// `anchorage env SOURCE` with only `vars` set among the bundle-directory variables, as root or
+/// (with `as_nobody`) as uid 65534.
+fn env_run(vars: &[(&str, &Path)], as_nobody: bool) -> std::process::Output {
+    let t = debian_tree();
+    let root = t.path();
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // A source every user can read.
+    let src = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(src.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ca = src.path().join("ca.pem");
+    std::fs::copy(fx("myNewCa.pem"), &ca).unwrap();
+    std::fs::set_permissions(&ca, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let c = anchorage(root);
+    let mut cmd = if as_nobody {
+        let mut s = Command::new("setpriv");
+        s.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
+            .arg(c.get_program());
+        s
+    } else {
+        Command::new(c.get_program())
+    };
+    cmd.args(c.get_args()).arg("env").arg(&ca);
+    for v in [
+        "ANCHORAGE_BUNDLE_DIR",
+        "XDG_RUNTIME_DIR",
+        "SSL_CERT_FILE",
+        "CURL_CA_BUNDLE",
+        "REQUESTS_CA_BUNDLE",
+        "NODE_EXTRA_CA_CERTS",
+        "GIT_SSL_CAINFO",
+        "ANCHORAGE_PASSWORD",
+    ] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let o = run(&mut cmd);
+    drop(t);
+    o
+}
+
+/// The bundle path `env` exported.
+fn exported(o: &std::process::Output) -> PathBuf {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .find_map(|l| l.strip_prefix("export SSL_CERT_FILE="))
+        .unwrap_or_else(|| panic!("no export in {out}"));
+    PathBuf::from(line.trim_matches('\''))
+}
+
+/// A directory in /tmp owned by `uid` with `mode`.
+fn dir_in_tmp(uid: u32, mode: u32) -> tempfile::TempDir {
+    let d = tempfile::Builder::new()
+        .prefix("trust-settings-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    std::os::unix::fs::chown(d.path(), Some(uid), Some(uid)).unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+    d
+}
+
+#[test]
+fn bundle_dir_owned_by_another_user_is_refused() {
+    let d = dir_in_tmp(65534, 0o700);
+    let o = env_run(&[("ANCHORAGE_BUNDLE_DIR", d.path())], false);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 77, "{err}");
+    assert!(err.contains(&d.path().display().to_string()), "{err}");
+    assert!(err.contains("owner uid 65534"), "{err}");
+    assert!(err.contains("mkdir -m 700"), "the fix: {err}");
+    assert!(o.stdout.is_empty());
+    assert!(!d.path().join("anchorage-ca-bundle.pem").exists());
+}
+
+#[test]
+fn world_writable_bundle_dir_is_refused() {
+    let d = dir_in_tmp(0, 0o777);
+    let o = env_run(&[("ANCHORAGE_BUNDLE_DIR", d.path())], false);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 77, "{err}");
+    assert!(err.contains("mode 0777"), "{err}");
+    assert!(!d.path().join("anchorage-ca-bundle.pem").exists());
+}
+
+#[test]
+fn bundle_dir_that_is_a_symbolic_link_is_refused() {
+    let d = dir_in_tmp(0, 0o700);
+    let link = d.path().join("link");
+    let target = d.path().join("real");
+    std::fs::create_dir(&target).unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let o = env_run(&[("ANCHORAGE_BUNDLE_DIR", &link)], false);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 77, "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert!(!target.join("anchorage-ca-bundle.pem").exists());
+}
+
+#[test]
+fn bundle_dir_under_a_directory_others_can_write_is_refused() {
+    // The directory itself is private, but whoever owns its parent can rename it away.
+    let parent = dir_in_tmp(65534, 0o755);
+    let d = parent.path().join("mine");
+    std::fs::create_dir(&d).unwrap();
+    std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let o = env_run(&[("ANCHORAGE_BUNDLE_DIR", &d)], false);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 77, "{err}");
+    assert!(err.contains("another user can change"), "{err}");
+}
+
+#[test]
+fn private_bundle_dir_is_used_as_root_and_as_an_unprivileged_user() {
+    for (uid, as_nobody) in [(0, false), (65534, true)] {
+        let d = dir_in_tmp(uid, 0o700);
+        let o = env_run(&[("ANCHORAGE_BUNDLE_DIR", d.path())], as_nobody);
+        assert_eq!(code(&o), 0, "uid {uid}: {}", stderr(&o));
+        let bundle = exported(&o);
+        assert_eq!(bundle, d.path().join("anchorage-ca-bundle.pem"));
+        let m = std::fs::symlink_metadata(&bundle).unwrap();
+        assert!(m.is_file());
+        assert_eq!((m.uid(), m.mode() & 0o777), (uid, 0o644));
+        assert!(verifies(
+            Path::new("/"),
+            bundle.to_str().unwrap(),
+            &fx("tls.pem")
+        ));
+        // Only the bundle: no temporary left behind.
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+}
+
+#[test]
+fn a_bundle_dir_owned_by_root_is_refused_to_an_unprivileged_caller() {
+    let d = dir_in_tmp(0, 0o755);
+    let o = env_run(&[("ANCHORAGE_BUNDLE_DIR", d.path())], true);
+    assert_eq!(code(&o), 77, "{}", stderr(&o));
+    assert!(stderr(&o).contains("owner uid 0"), "{}", stderr(&o));
+}
+
+#[test]
+fn a_foreign_xdg_runtime_dir_falls_back_to_a_fresh_private_directory() {
+    // As after `su`: root with another user's runtime directory.
+    let d = dir_in_tmp(65534, 0o700);
+    let o = env_run(&[("XDG_RUNTIME_DIR", d.path())], false);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let bundle = exported(&o);
+    let dir = bundle.parent().unwrap().to_path_buf();
+    assert!(!bundle.starts_with(d.path()), "{}", bundle.display());
+    assert!(
+        dir.to_string_lossy().starts_with("/tmp/anchorage-"),
+        "{}",
+        bundle.display()
+    );
+    let m = std::fs::symlink_metadata(&dir).unwrap();
+    assert_eq!((m.uid(), m.mode() & 0o777), (0, 0o700));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(
+        out.contains("# note: $XDG_RUNTIME_DIR not used") && out.contains("owner uid 65534"),
+        "{out}"
+    );
+    assert!(verifies(
+        Path::new("/"),
+        bundle.to_str().unwrap(),
+        &fx("tls.pem")
+    ));
+    assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_private_xdg_runtime_dir_is_used() {
+    let d = dir_in_tmp(0, 0o700);
+    let o = env_run(&[("XDG_RUNTIME_DIR", d.path())], false);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(exported(&o), d.path().join("anchorage-ca-bundle.pem"));
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("# note"));
 }
 
 #[test]
