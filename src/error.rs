@@ -81,6 +81,15 @@ pub enum Error {
     #[error("{msg}: {}", path.display())]
     Unsafe { path: PathBuf, msg: String },
 
+    /// A directory anchorage writes into for the caller (the `env`/`exec` bundle directory) is
+    /// not private: another user could replace what is written there. Exit 77 like `Unsafe`.
+    #[error("{msg}: {}", path.display())]
+    NotPrivate {
+        path: PathBuf,
+        msg: String,
+        hint: String,
+    },
+
     /// Not allowed to read or write `path`; `access` says what kind of path it is (the remedy
     /// differs).
     #[error("permission denied: {}", path.display())]
@@ -239,7 +248,9 @@ impl Error {
             Error::NoInput { .. } => code::NOINPUT,
             Error::MissingProgram { .. } => code::UNAVAILABLE,
             Error::Io { .. } | Error::Network { .. } => code::IOERR,
-            Error::Unsafe { .. } | Error::Permission { .. } => code::NOPERM,
+            Error::Unsafe { .. } | Error::NotPrivate { .. } | Error::Permission { .. } => {
+                code::NOPERM
+            }
             Error::Command { .. } | Error::Failed { .. } => code::FAILURE,
         }
     }
@@ -252,7 +263,7 @@ impl Error {
             Error::NoInput { .. } => "no_input",
             Error::MissingProgram { .. } => "missing_program",
             Error::Io { .. } | Error::Network { .. } => "io",
-            Error::Unsafe { .. } => "unsafe_path",
+            Error::Unsafe { .. } | Error::NotPrivate { .. } => "unsafe_path",
             Error::Permission { .. } => "permission_denied",
             Error::Command { .. } | Error::Failed { .. } => "failed",
         }
@@ -264,6 +275,7 @@ impl Error {
             | Error::NoInput { path }
             | Error::Io { path, .. }
             | Error::Unsafe { path, .. }
+            | Error::NotPrivate { path, .. }
             | Error::Permission { path, .. } => Some(path),
             Error::MissingProgram { in_tree, .. } => in_tree.as_deref(),
             Error::Failed { path, .. } => path.as_deref(),
@@ -287,6 +299,7 @@ impl Error {
             | Error::MissingProgram { hint, .. }
             | Error::Command { hint, .. }
             | Error::Failed { hint, .. } => hint.clone(),
+            Error::NotPrivate { hint, .. } => Some(hint.clone()),
             Error::NoInput { .. } => {
                 Some("check the path; use `-` to read from standard input".into())
             }

@@ -50,6 +50,15 @@ pub fn decide(loaded: &Loaded, allow: Allow, name: Option<&str>, now: i64) -> Re
         for &i in &file.indexes {
             let s = &loaded.certs[i];
             let cert = &s.cert;
+            // The stores hold plain certificates: OpenSSL trust settings that keep it from
+            // authenticating TLS servers would be lost, so it is refused, never promoted.
+            if let Some((file, why)) = &s.refused {
+                return Err(Error::bad_input(
+                    file,
+                    format!("'{}': {why}", cert.subject),
+                    crate::input::trust::HINT,
+                ));
+            }
             let refusal = match cert.role {
                 Role::SelfSigned => None,
                 Role::Intermediate if allow.intermediate => None,
@@ -297,6 +306,7 @@ mod tests {
             .map(|c| crate::input::source::Sourced {
                 cert: std::sync::Arc::new(c),
                 source: file.into(),
+                refused: None,
             })
             .collect();
         Loaded {

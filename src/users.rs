@@ -49,24 +49,41 @@ fn group_gid(root: &Path, name: &str) -> Option<u32> {
     })
 }
 
-/// Resolve `USER[:GROUP]` (names or numeric ids; `.` is accepted as separator like chown's
-/// old syntax) in the tree. A user without a group gets the user's primary group.
-pub fn resolve_owner(root: &Path, spec: &str) -> Result<(u32, u32)> {
-    let (user, group) = match spec.split_once([':', '.']) {
+/// Split `--nss-owner` into user and group. `U:G` is user U, group G. Without a colon, `.` is
+/// chown's old separator (the vendor guide writes `browserbot.browserbot`) — but only when no
+/// user of that exact name exists: user names may contain dots (`john.doe`), and an exact name
+/// wins, as with GNU chown. The split is at the first separator.
+fn split_spec<'a>(spec: &'a str, users: &[User]) -> (&'a str, Option<&'a str>) {
+    if let Some((u, g)) = spec.split_once(':') {
+        return (u, Some(g));
+    }
+    if users.iter().any(|u| u.name == spec) {
+        return (spec, None);
+    }
+    match spec.split_once('.') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
-    };
+    }
+}
+
+/// Resolve `USER[:GROUP]` or `USER.GROUP` (names or numeric ids; see `split_spec`) in the
+/// tree. A user without a group gets the user's primary group.
+pub fn resolve_owner(root: &Path, spec: &str) -> Result<(u32, u32)> {
     let users = passwd(root);
+    let (user, group) = split_spec(spec, &users);
     let where_ = || root.join("etc/passwd");
     let (uid, primary) = if let Ok(uid) = user.parse::<u32>() {
         (uid, users.iter().find(|u| u.uid == uid).map(|u| u.gid))
     } else {
         let u = users.iter().find(|u| u.name == user).ok_or_else(|| {
+            // `a.b` was split at the dot only because no user `a.b` exists: say both.
+            let which = if group.is_some() && !spec.contains(':') {
+                format!("neither user '{spec}' nor user '{user}'")
+            } else {
+                format!("user '{user}' not")
+            };
             Error::usage_hint(
-                format!(
-                    "--nss-owner: user '{user}' not found in {}",
-                    where_().display()
-                ),
+                format!("--nss-owner: {which} found in {}", where_().display()),
                 "create the user in the tree first (useradd --root), or give a numeric UID:GID",
             )
         })?;
@@ -123,5 +140,29 @@ mod tests {
         );
         assert_eq!(resolve_owner(t.path(), "1234:99").unwrap(), (1234, 99));
         assert!(resolve_owner(t.path(), "nobody-here").is_err());
+    }
+
+    #[test]
+    fn an_exact_user_name_with_a_dot_wins_over_the_dot_split() {
+        let t = tempfile::tempdir().unwrap();
+        std::fs::create_dir(t.path().join("etc")).unwrap();
+        std::fs::write(
+            t.path().join("etc/passwd"),
+            "john:x:1000:1000::/home/john:/bin/sh\njohn.doe:x:1001:1002::/home/jd:/bin/sh\n",
+        )
+        .unwrap();
+        std::fs::write(
+            t.path().join("etc/group"),
+            "john:x:1000:\ndoe:x:1003:\njd:x:1002:\n",
+        )
+        .unwrap();
+        assert_eq!(resolve_owner(t.path(), "john.doe").unwrap(), (1001, 1002));
+        assert_eq!(
+            resolve_owner(t.path(), "john.doe:doe").unwrap(),
+            (1001, 1003)
+        );
+        // No user `john.jd`: the dot separates user and group.
+        assert_eq!(resolve_owner(t.path(), "john.jd").unwrap(), (1000, 1002));
+        assert_eq!(resolve_owner(t.path(), "1000.1003").unwrap(), (1000, 1003));
     }
 }

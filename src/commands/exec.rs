@@ -6,12 +6,10 @@
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use super::change::{converge, desired};
 use crate::error::{Error, Result};
-use crate::fsx::{self, Attrs};
 use crate::input::source::Missing;
 use crate::plan::Mode;
 use crate::platform::{self, Target};
@@ -20,6 +18,8 @@ use crate::report::{ExecOutcome, Failure, Header, Report};
 use crate::request::{EnvRequest, ExecRequest, Global, OnError};
 use crate::store::{bundle, nss};
 use crate::text_safe::escape;
+
+mod bundle_dir;
 
 /// The variables that make OpenSSL, curl, Python requests, Node.js and git use our bundle.
 pub const ENV_VARS: &[&str] = &[
@@ -112,6 +112,7 @@ fn step(
                 )
             };
             // No variable to point at a bundle: build none (nothing is left behind in /tmp).
+            let mut dir_note = None;
             let (notice, warning) = if names.is_empty() {
                 (
                     format!(
@@ -122,7 +123,8 @@ fn step(
                     "environment bundle: not written (every variable already set)".to_string(),
                 )
             } else {
-                let path = fallback_bundle(&target, wanted).map_err(Failure::from)?;
+                let (path, note) = fallback_bundle(&target, wanted).map_err(Failure::from)?;
+                dir_note = note;
                 plan.env = env_for(&path, &names);
                 (
                     format!(
@@ -142,7 +144,8 @@ fn step(
                 check: opts.check,
             };
             // Where the bundle went is information, not a problem: a `note:` in text.
-            let mut report = crate::report::build(header, &[], &[], &[], None, vec![warning]);
+            let notes = std::iter::once(warning).chain(dir_note).collect();
+            let mut report = crate::report::build(header, &[], &[], &[], None, notes);
             report.notes = report.warnings.clone();
             Ok(report)
         }
@@ -157,15 +160,23 @@ pub fn env(global: &Global, req: &EnvRequest) -> Result<String> {
     let target = Target::open(&global.root, global.platform)?;
     let names = vars_to_set(req.override_env);
     // Nothing to export: no bundle, so no private directory is created (or left behind).
-    let vars = if names.is_empty() {
-        Vec::new()
+    let (vars, note) = if names.is_empty() {
+        (Vec::new(), None)
     } else {
-        env_for(&fallback_bundle(&target, &wanted.accepted)?, &names)
+        let (path, note) = fallback_bundle(&target, &wanted.accepted)?;
+        (env_for(&path, &names), note)
     };
     let mut out: String = vars
         .iter()
         .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
         .collect();
+    if let Some(note) = note {
+        // A comment for the shell that evaluates these lines: one line, whatever the path.
+        out.push_str(&format!(
+            "# note: {}\n",
+            note.replace(char::is_control, "?")
+        ));
+    }
     for k in ENV_VARS
         .iter()
         .filter(|k| !vars.iter().any(|(e, _)| e == *k))
@@ -198,55 +209,9 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// Where the bundle goes: $ANCHORAGE_BUNDLE_DIR, else $XDG_RUNTIME_DIR, else a fresh 0700
-/// directory under /tmp.
-enum BundleDir {
-    Given(PathBuf),
-    /// Removed again when dropped, unless `keep` is called once the bundle is written.
-    Fresh(tempfile::TempDir),
-}
-
-impl BundleDir {
-    fn path(&self) -> &Path {
-        match self {
-            BundleDir::Given(p) => p,
-            BundleDir::Fresh(t) => t.path(),
-        }
-    }
-
-    fn keep(self) -> PathBuf {
-        match self {
-            BundleDir::Given(p) => p,
-            BundleDir::Fresh(t) => t.keep(),
-        }
-    }
-}
-
-/// The private directory for the bundle; only called when a bundle is actually written.
-fn bundle_dir() -> Result<BundleDir> {
-    for var in ["ANCHORAGE_BUNDLE_DIR", "XDG_RUNTIME_DIR"] {
-        if let Some(dir) = std::env::var_os(var).filter(|v| !v.is_empty()) {
-            let dir = PathBuf::from(dir);
-            if !dir.exists() {
-                std::fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(&dir)
-                    .map_err(|e| Error::io("cannot create", &dir, e))?;
-            }
-            return Ok(BundleDir::Given(dir));
-        }
-    }
-    let dir = tempfile::Builder::new()
-        .prefix("anchorage-")
-        .permissions(std::fs::Permissions::from_mode(0o700))
-        .tempdir_in("/tmp")
-        .map_err(|e| Error::io("cannot create a private directory", "/tmp", e))?;
-    Ok(BundleDir::Fresh(dir))
-}
-
-/// System effective bundle (as is) + the source anchors not already in it.
-fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<PathBuf> {
+/// System effective bundle (as is) + the source anchors not already in it; its path, and a
+/// note when `$XDG_RUNTIME_DIR` was passed over (see `bundle_dir`).
+fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<(PathBuf, Option<String>)> {
     let system = platform::in_root(&target.root, target.layout().bundle);
     let mut bytes = match std::fs::read(&system) {
         Ok(b) => b,
@@ -268,10 +233,10 @@ fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<PathBuf> {
         bytes.extend_from_slice(comment.as_bytes());
         bytes.extend_from_slice(c.cert.to_pem().as_bytes());
     }
-    let dir = bundle_dir()?;
-    // A failed write removes a fresh directory again (dropped without `keep`).
-    fsx::atomic_write(dir.path(), dir.path(), BUNDLE_NAME, &bytes, Attrs::PUBLIC)?;
-    Ok(dir.keep().join(BUNDLE_NAME))
+    let mut dir = bundle_dir::open_dir()?;
+    let note = dir.note.take();
+    // A failed write removes a fresh directory again (dropped without being kept).
+    Ok((dir.write(&bytes)?, note))
 }
 
 /// Replace the process with PROGRAM (PATH lookup, environment passed through plus `env`).

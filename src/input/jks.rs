@@ -253,6 +253,7 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
         format,
         keys_ignored: parsed.keys,
         notes,
+        ..Decoded::default()
     })
 }
 

@@ -10,6 +10,7 @@ pub mod pem;
 mod pkcs12;
 mod shapes;
 pub mod source;
+pub mod trust;
 
 pub use error::{Container, DecodeError};
 
@@ -28,6 +29,10 @@ pub struct Decoded {
     pub keys_ignored: usize,
     /// Other notes (ignored PEM blocks, and so on).
     pub notes: Vec<String>,
+    /// Certificates (by index into `certs`) whose OpenSSL trust settings (a TRUSTED CERTIFICATE
+    /// block) refuse TLS server authentication, and why. Install policy refuses them; a remove
+    /// selector or `verify --ca-file` may still use them.
+    pub refused: Vec<(usize, String)>,
 }
 
 const PEM_BEGIN: &[u8] = b"-----BEGIN ";
@@ -119,7 +124,9 @@ fn decode_pkcs7(bytes: &[u8], format: &'static str) -> Result<Decoded, DecodeErr
 
 /// What one PEM block contributes.
 enum Piece<'a> {
-    Certs(Vec<Certificate>, bool),
+    /// The certificates, whether they came from PKCS#7, and why OpenSSL's trust settings
+    /// refuse them for TLS servers (a TRUSTED CERTIFICATE block only).
+    Certs(Vec<Certificate>, bool, Option<String>),
     Key,
     /// A block of another type (its label).
     Other(&'a [u8]),
@@ -152,10 +159,24 @@ fn decode_frame<'a>(
             names::check_certificate(&contents).map_err(|u| {
                 DecodeError::Unloadable(u.within(&format!("PEM block #{n} ({})", frame.label())))
             })?;
-            let trailing_ok = frame.label == b"TRUSTED CERTIFICATE";
-            let cert = Certificate::from_der_vec(contents, trailing_ok)
-                .map_err(|e| fail(format!(": {e}")))?;
-            Ok(Piece::Certs(vec![cert], false))
+            let trusted = frame.label == b"TRUSTED CERTIFICATE";
+            let refused = if trusted {
+                // OpenSSL appends its trust settings (X509_CERT_AUX) after the certificate.
+                let (_, aux) = asn1::read(&contents, 0)
+                    .map_err(|e| fail(format!(" is not valid DER: {e}")))?;
+                trust::server_auth_refusal(aux)
+                    .map_err(|e| {
+                        fail(format!(
+                            " has malformed OpenSSL trust settings after the certificate: {e}"
+                        ))
+                    })?
+                    .map(|why| format!("PEM block #{n} (TRUSTED CERTIFICATE): {why}"))
+            } else {
+                None
+            };
+            let cert =
+                Certificate::from_der_vec(contents, trusted).map_err(|e| fail(format!(": {e}")))?;
+            Ok(Piece::Certs(vec![cert], false, refused))
         }
         b"PKCS7" | b"CMS" => {
             let inner = decode_pkcs7(&contents, "pkcs7").map_err(|e| match e {
@@ -164,7 +185,7 @@ fn decode_frame<'a>(
                 ),
                 other => fail(format!(": {}", other.message())),
             })?;
-            Ok(Piece::Certs(inner.certs, true))
+            Ok(Piece::Certs(inner.certs, true, None))
         }
         _ => Ok(Piece::Other(frame.label)),
     }
@@ -252,9 +273,12 @@ fn decode_pem(bytes: &[u8]) -> Result<Decoded, DecodeError> {
     for (pieces, error) in decode_all(&frames) {
         for piece in pieces {
             match piece {
-                Piece::Certs(certs, pkcs7) => {
+                Piece::Certs(certs, pkcs7, refused) => {
                     if pkcs7 {
                         out.format = "pkcs7";
+                    }
+                    if let Some(why) = refused {
+                        out.refused.push((out.certs.len(), why));
                     }
                     out.certs.extend(certs);
                 }

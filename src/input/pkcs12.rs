@@ -99,7 +99,7 @@ pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeErr
         certs,
         format: "pkcs12",
         keys_ignored,
-        notes: Vec::new(),
+        ..Decoded::default()
     })
 }
 

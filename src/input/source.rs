@@ -18,6 +18,9 @@ use crate::error::{Error, Result};
 pub struct Sourced {
     pub cert: std::sync::Arc<Certificate>,
     pub source: String,
+    /// Set when a copy of this certificate came with OpenSSL trust settings that refuse TLS
+    /// server authentication: the file and why (install policy refuses it).
+    pub refused: Option<(String, String)>,
 }
 
 #[derive(Debug, Default)]
@@ -281,17 +284,28 @@ fn add_file(
         loaded.note(format!("{label}: {note}"));
     }
     let mut indexes = Vec::new();
-    for cert in decoded.certs {
-        match seen.entry(cert.sha256) {
-            std::collections::hash_map::Entry::Occupied(e) => indexes.push(*e.get()),
+    for (n, cert) in decoded.certs.into_iter().enumerate() {
+        let refused = decoded
+            .refused
+            .iter()
+            .find(|(i, _)| *i == n)
+            .map(|(_, why)| (label.to_string(), why.clone()));
+        let at = match seen.entry(cert.sha256) {
+            std::collections::hash_map::Entry::Occupied(e) => *e.get(),
             std::collections::hash_map::Entry::Vacant(e) => {
                 e.insert(loaded.certs.len());
-                indexes.push(loaded.certs.len());
                 loaded.certs.push(Sourced {
                     cert: cert.into(),
                     source: label.to_string(),
+                    refused: None,
                 });
+                loaded.certs.len() - 1
             }
+        };
+        indexes.push(at);
+        // A refusing copy wins over a plain one, in either order.
+        if let (Some(r), Some(s)) = (refused, loaded.certs.get_mut(at)) {
+            s.refused.get_or_insert(r);
         }
     }
     loaded.files.push(FileCerts {

@@ -25,6 +25,11 @@ pub(super) fn ca_file(file: &Path, algs: &WebPkiSupportedAlgorithms) -> Result<B
     let mut notes = loaded.warnings;
     let mut certs = Vec::new();
     for s in &loaded.certs {
+        // As OpenSSL does with -CAfile: trust settings that refuse TLS servers are honoured.
+        if let Some((file, why)) = &s.refused {
+            notes.push(format!("{file}: skipped a certificate: {why}"));
+            continue;
+        }
         match Facts::parse(&s.cert.der, algs) {
             Ok(f) => certs.push(f),
             Err(e) => notes.push(format!("{}: skipped a certificate: {e}", s.source)),

@@ -20,7 +20,9 @@
 //!   out of it (the host hook, NSS chown, conf mode, a 30 s swap race);
 //! * `dirs`: directories holding CRLs, CSRs, keys, OCSP responses and other non-certificates;
 //! * `escaping`: certificate text as data (forged lines, hidden PEM blocks, control bytes), names
-//!   that shadow a distribution root, `--name` values certutil cannot list back.
+//!   that shadow a distribution root, `--name` values certutil cannot list back;
+//! * `trust_settings`: OpenSSL trust settings (TRUSTED CERTIFICATE), `--nss-owner USER.GROUP`
+//!   vs a user name with a dot, the privacy of the `env`/`exec` bundle directory.
 
 mod cli_help;
 mod common;
@@ -37,4 +39,5 @@ mod pkcs12;
 mod properties;
 mod safety;
 mod sandbox;
+mod trust_settings;
 mod verify;

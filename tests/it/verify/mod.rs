@@ -9,7 +9,7 @@
 
 mod diagnosis;
 mod options;
-mod server;
+pub(crate) mod server;
 
 use crate::common::*;
 use std::collections::BTreeSet;
