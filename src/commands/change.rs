@@ -137,7 +137,22 @@ pub fn converge(
     let _lock = apply::lock(root, opts.check)?;
     let state = system.read(!opts.no_update)?;
     // Names the platform already links (Debian's /etc/ssl/certs/NAME.pem): never ours to take.
-    let reserved = shadow::reserved(root, layout);
+    // Only a new anchor gets a name; when every desired anchor is already managed (the no-op
+    // path) the links directory is not read at all.
+    let managed_now: std::collections::HashSet<[u8; 32]> = state
+        .entries
+        .iter()
+        .filter_map(|e| e.cert.as_ref().map(|c| c.sha256))
+        .collect();
+    let reserved = if desired
+        .accepted
+        .iter()
+        .any(|c| !managed_now.contains(&c.cert.sha256))
+    {
+        shadow::reserved(root, layout)
+    } else {
+        Default::default()
+    };
     if let (Some(raw), [cand]) = (&opts.name, desired.accepted.as_slice()) {
         let managed = |e: &crate::store::Entry| e.cert.as_ref().map(|c| c.sha256);
         if !state

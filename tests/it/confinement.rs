@@ -507,13 +507,24 @@ fn the_walk_used_without_openat2_gives_the_same_answers() {
         .env("ANCHORAGE_NO_OPENAT2", "1")
         .args(["-v", "list", "--format", "json"]));
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert_eq!(value::<serde_json::Value>(&out.stdout)["platform"], "alpine");
-    assert!(stderr(&out).contains("O_NOFOLLOW) walk"), "{}", stderr(&out));
+    assert_eq!(
+        value::<serde_json::Value>(&out.stdout)["platform"],
+        "alpine"
+    );
+    assert!(
+        stderr(&out).contains("O_NOFOLLOW) walk"),
+        "{}",
+        stderr(&out)
+    );
 
     let (o, _) = outside();
     let before = listing(o.path());
     let t = debian_tree();
-    symlink(o.path(), t.path().join("usr/local/share/ca-certificates/anchorage")).unwrap();
+    symlink(
+        o.path(),
+        t.path().join("usr/local/share/ca-certificates/anchorage"),
+    )
+    .unwrap();
     let out = run(anchorage(t.path())
         .env("ANCHORAGE_NO_OPENAT2", "1")
         .args(["install", "--no-update"])
