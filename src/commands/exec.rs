@@ -271,9 +271,11 @@ fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<PathBuf> {
 /// Replace the process with PROGRAM (PATH lookup, environment passed through plus `env`).
 /// Returns only on failure: 127 not found, 126 not executable.
 pub fn replace_process(program: &[OsString], env: &[(String, String)]) -> u8 {
-    // The environment passed through, with the fallback variables set (no set_var: execvpe
-    // takes the new environment explicitly).
+    // The environment passed through, without our secrets (the PKCS#12 password is not
+    // PROGRAM's business), with the fallback variables set (no set_var: execvpe takes the new
+    // environment explicitly).
     let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| !crate::run::is_secret(k))
         .filter(|(k, _)| !env.iter().any(|(e, _)| k.as_bytes() == e.as_bytes()))
         .collect();
     vars.extend(
