@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::cert::Certificate;
 use crate::effect;
 use crate::error::{Error, Result};
-use crate::fsx::{self, TreeLock};
+use crate::lock::{self, TreeLock};
 use crate::plan::StorePlan;
 use crate::policy::Candidate;
 use crate::report::HookReport;
@@ -35,12 +35,13 @@ pub struct Applied {
     pub hook_note: Option<String>,
 }
 
-/// The run's lock (none under `--check`: planning only reads).
-pub fn lock(root: &Path, check: bool) -> Result<Option<TreeLock>> {
+/// The run's lock, waiting at most `timeout` for another run (none under `--check`: planning
+/// only reads; none either when this caller cannot write the tree at all, see `lock`).
+pub fn lock(root: &Path, check: bool, timeout: Duration) -> Result<Option<TreeLock>> {
     if check {
         return Ok(None);
     }
-    fsx::lock_tree(root).map(Some)
+    lock::lock_tree(root, timeout)
 }
 
 /// Does any store that feeds the hook have something to do?

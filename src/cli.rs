@@ -207,7 +207,7 @@ pub enum Command {
             "Output format of a failure report on stdout (the export lines are shell either way)"
         ),
         args = hidden(&[NSS]),
-        mut_args = hide(&["check", "no_update", "debian_conf", "hook_timeout"])
+        mut_args = hide(&["check", "no_update", "debian_conf", "hook_timeout", "lock_timeout"])
     )]
     Env(EnvArgs),
     /// Prove that a TLS server is trusted now; if not, say which CA is missing.
@@ -288,6 +288,14 @@ pub struct ChangeOpts {
         value_name = "SECS"
     )]
     pub hook_timeout: u64,
+    /// Seconds to wait for another anchorage run on the same tree before giving up (exit 75).
+    #[arg(
+        long,
+        env = "ANCHORAGE_LOCK_TIMEOUT",
+        default_value_t = 120,
+        value_name = "SECS"
+    )]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Args)]

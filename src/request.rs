@@ -52,6 +52,8 @@ pub struct ChangeOptions {
     pub password_file: Option<PathBuf>,
     pub allow: Allow,
     pub hook_timeout: Duration,
+    /// How long to wait for another run's tree lock.
+    pub lock_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +134,7 @@ impl ChangeOptions {
                 expired: o.allow_expired,
             },
             hook_timeout: Duration::from_secs(o.hook_timeout),
+            lock_timeout: Duration::from_secs(o.lock_timeout),
         }
     }
 }

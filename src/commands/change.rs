@@ -133,7 +133,7 @@ pub fn converge(
     let mut notes = desired.notes.clone();
     notes.extend(nss_notes.iter().cloned());
     warnings.extend(nss_notes);
-    let _lock = apply::lock(root, opts.check)?;
+    let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
     let state = system.read(!opts.no_update)?;
     let plan = plan::diff(
         &desired.accepted,
@@ -307,7 +307,7 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let target = Target::open(&global.root, global.platform)?;
     let (root, layout) = (&target.root, target.layout());
     let nss = nss::open(&target, &global.nss)?;
-    let _lock = apply::lock(root, opts.check)?;
+    let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
     let stores = if opts.debian_conf {
         vec![SystemStore::new(root, layout, true)?]
     } else {
