@@ -306,6 +306,10 @@ pub struct ExecArgs {
     pub sources: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: ChangeOpts,
+    /// Accept no SOURCE and no $ANCHORAGE_SOURCES: sync to an empty set, removing every
+    /// managed anchor (without it, that is a usage error).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// What to do when installing fails.
     #[arg(long, env = "ANCHORAGE_ON_ERROR", default_value = "fail", value_enum)]
     pub on_error: OnError,
@@ -324,6 +328,10 @@ pub struct EnvArgs {
     pub sources: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: ChangeOpts,
+    /// Accept no SOURCE and no $ANCHORAGE_SOURCES: the bundle is the system CAs alone (without
+    /// it, that is a usage error).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Print the variables even when they are already set.
     #[arg(long)]
     pub override_env: bool,

@@ -72,6 +72,8 @@ pub struct RemoveRequest {
 #[derive(Debug, Clone)]
 pub struct ExecRequest {
     pub sources: Vec<PathBuf>,
+    /// No source at all is accepted (`--allow-empty`).
+    pub allow_empty: bool,
     pub opts: ChangeOptions,
     pub on_error: OnError,
     pub override_env: bool,
@@ -81,6 +83,8 @@ pub struct ExecRequest {
 #[derive(Debug, Clone)]
 pub struct EnvRequest {
     pub sources: Vec<PathBuf>,
+    /// No source at all is accepted (`--allow-empty`).
+    pub allow_empty: bool,
     pub opts: ChangeOptions,
     pub override_env: bool,
 }
@@ -161,6 +165,7 @@ impl Request {
             },
             CliCommand::Exec(a) => Command::Exec(ExecRequest {
                 sources: a.sources,
+                allow_empty: a.allow_empty,
                 opts: ChangeOptions::from_cli(a.opts),
                 on_error: a.on_error,
                 override_env: a.override_env,
@@ -168,6 +173,7 @@ impl Request {
             }),
             CliCommand::Env(a) => Command::Env(EnvRequest {
                 sources: a.sources,
+                allow_empty: a.allow_empty,
                 opts: ChangeOptions::from_cli(a.opts),
                 override_env: a.override_env,
             }),
