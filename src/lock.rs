@@ -10,8 +10,9 @@
 //! can hold anchorage off with `flock /var/lib/anchorage/lock CMD`. The descriptor is
 //! close-on-exec: no hook, daemon or `exec` PROGRAM inherits it.
 //!
-//! Waiting: after 1 s a line names the holder's pid (from `/proc/locks`, else the pid the
-//! holder wrote into the file); after `--lock-timeout` the run gives up with exit 75.
+//! Waiting: after 1 s a line names the holder's pid (from `/proc/locks`: the holder of a
+//! `flock` is known to the kernel, whoever took it); after `--lock-timeout` the run gives up
+//! with exit 75. The file stays empty, so a run changes nothing in the tree once it exists.
 //!
 //! Fallback: a caller that cannot create or open the lock because the tree is read-only
 //! (EROFS) or because it is not root (EACCES/EPERM) locks the existing file read-only if it can,
@@ -62,11 +63,6 @@ pub fn lock_tree(root: &Path, timeout: Duration) -> Result<Option<TreeLock>> {
         Err(Open::Os(e)) => return Err(Error::io("cannot open the lock", &path, e.into())),
     };
     wait(&fd, &path, timeout)?;
-    // Who holds it, for the next run's message (best effort: /proc/locks says it too).
-    let _ = rfs::ftruncate(&fd, 0).and_then(|()| {
-        let pid = format!("{}\n", std::process::id());
-        rustix::io::pwrite(&fd, pid.as_bytes(), 0).map(|_| ())
-    });
     Ok(Some(TreeLock { _fd: fd }))
 }
 
@@ -101,8 +97,8 @@ fn wait(fd: &OwnedFd, path: &Path, timeout: Duration) -> Result<()> {
     }
 }
 
-/// The pid holding the lock: the `FLOCK` line of `/proc/locks` for this inode, else the pid the
-/// holder wrote into the file.
+/// The pid holding the lock: the `FLOCK` line of `/proc/locks` for this inode (the file itself
+/// stays empty: writing our pid into it would change the tree on every run).
 fn holder(fd: &OwnedFd) -> Option<u32> {
     let st = rfs::fstat(fd).ok()?;
     let locks = std::fs::read_to_string("/proc/locks").unwrap_or_default();
@@ -129,11 +125,7 @@ fn holder(fd: &OwnedFd) -> Option<u32> {
             hit.then(|| f.get(4)?.parse::<u32>().ok()).flatten()
         })
     };
-    pid_of(true).or_else(|| pid_of(false)).or_else(|| {
-        let mut buf = [0u8; 16];
-        let n = rustix::io::pread(fd, &mut buf, 0).ok()?;
-        std::str::from_utf8(&buf[..n]).ok()?.trim().parse().ok()
-    })
+    pid_of(true).or_else(|| pid_of(false))
 }
 
 enum Open {
