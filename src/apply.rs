@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use crate::cert::Certificate;
 use crate::effect;
-use crate::error::Result;
-use crate::fsx::{self, TreeLock};
+use crate::error::{Error, Result};
+use crate::lock::{self, TreeLock};
 use crate::plan::StorePlan;
 use crate::policy::Candidate;
 use crate::report::HookReport;
+use crate::run;
 use crate::store::hook::Hook;
 use crate::store::{bundle, Done, State, Store};
 use crate::tree::Tree;
@@ -36,12 +37,13 @@ pub struct Applied {
     pub hook_note: Option<String>,
 }
 
-/// The run's lock (none under `--check`: planning only reads).
-pub fn lock(root: &Path, check: bool) -> Result<Option<TreeLock>> {
+/// The run's lock, waiting at most `timeout` for another run (none under `--check`: planning
+/// only reads; none either when this caller cannot write the tree at all, see `lock`).
+pub fn lock(root: &Path, check: bool, timeout: Duration) -> Result<Option<TreeLock>> {
     if check {
         return Ok(None);
     }
-    fsx::lock_tree(root).map(Some)
+    lock::lock_tree(root, timeout)
 }
 
 /// Does any store that feeds the hook have something to do?
@@ -109,10 +111,7 @@ fn run(
         });
         applied.hook_note = out.stderr_note.clone();
         if !out.output.success() {
-            let output = out.output;
-            return Err(output.into_error(
-                "the files were written; fix the hook's problem and run anchorage again",
-            ));
+            return Err(hook_failure(out.output, &bundle.tree.host(bundle.rel)));
         }
         let (added, removed) = expected(planned, desired);
         let bundle_path = bundle.tree.host(bundle.rel);
@@ -131,6 +130,24 @@ fn run(
         }
     }
     Ok(())
+}
+
+/// A failed hook. A full file system is an I/O error (74) with the hook's message, not a
+/// failure (1): its stderr says so (it runs with `LC_ALL=C`), or the file system of the
+/// bundle has no free block left.
+fn hook_failure(output: run::Output, bundle: &Path) -> Error {
+    let dir = bundle.parent().unwrap_or(bundle);
+    let no_space = output.stderr.contains("No space left on device")
+        || rustix::fs::statvfs(dir).is_ok_and(|v| v.f_blocks > 0 && v.f_bavail == 0);
+    if no_space && !output.timed_out {
+        return Error::CommandDiskFull {
+            status: output.status(),
+            argv: output.argv,
+            stderr: output.stderr,
+            path: dir.to_path_buf(),
+        };
+    }
+    output.into_error("the files were written; fix the hook's problem and run anchorage again")
 }
 
 /// What the hook must have done: every system add present; every removal gone unless the

@@ -207,7 +207,7 @@ pub enum Command {
             "Output format of a failure report on stdout (the export lines are shell either way)"
         ),
         args = hidden(&[NSS]),
-        mut_args = hide(&["check", "no_update", "debian_conf", "hook_timeout"])
+        mut_args = hide(&["check", "no_update", "debian_conf", "hook_timeout", "lock_timeout"])
     )]
     Env(EnvArgs),
     /// Prove that a TLS server is trusted now; if not, say which CA is missing.
@@ -288,6 +288,14 @@ pub struct ChangeOpts {
         value_name = "SECS"
     )]
     pub hook_timeout: u64,
+    /// Seconds to wait for another anchorage run on the same tree before giving up (exit 75).
+    #[arg(
+        long,
+        env = "ANCHORAGE_LOCK_TIMEOUT",
+        default_value_t = 120,
+        value_name = "SECS"
+    )]
+    pub lock_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -298,6 +306,10 @@ pub struct ExecArgs {
     pub sources: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: ChangeOpts,
+    /// Accept no SOURCE and no $ANCHORAGE_SOURCES: sync to an empty set, removing every
+    /// managed anchor (without it, that is a usage error).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// What to do when installing fails.
     #[arg(long, env = "ANCHORAGE_ON_ERROR", default_value = "fail", value_enum)]
     pub on_error: OnError,
@@ -316,6 +328,10 @@ pub struct EnvArgs {
     pub sources: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: ChangeOpts,
+    /// Accept no SOURCE and no $ANCHORAGE_SOURCES: the bundle is the system CAs alone (without
+    /// it, that is a usage error).
+    #[arg(long)]
+    pub allow_empty: bool,
     /// Print the variables even when they are already set.
     #[arg(long)]
     pub override_env: bool,

@@ -13,6 +13,7 @@ pub mod code {
     pub const NOINPUT: u8 = 66;
     pub const UNAVAILABLE: u8 = 69;
     pub const IOERR: u8 = 74;
+    pub const TEMPFAIL: u8 = 75;
     pub const NOPERM: u8 = 77;
 }
 
@@ -102,6 +103,26 @@ pub enum Error {
         status: Status,
         stderr: String,
         hint: Option<String>,
+    },
+
+    /// A program anchorage ran (the hook) failed because a file system is full: its stderr
+    /// says so, or the file system of `path` (the effective bundle's directory) has no free
+    /// block left.
+    #[error("`{}` failed ({status}): {}: disk full (no space left on device){}", argv.join(" "), path.display(), stderr_suffix(stderr))]
+    CommandDiskFull {
+        argv: Vec<String>,
+        status: Status,
+        stderr: String,
+        path: PathBuf,
+    },
+
+    /// Another anchorage run held the tree's lock (`path`) for longer than `--lock-timeout`
+    /// (`waited` seconds); `holder`: its pid when known.
+    #[error("{}: another anchorage run{} holds the lock; gave up after {waited} s", path.display(), holder.map(|p| format!(" (pid {p})")).unwrap_or_default())]
+    Busy {
+        path: PathBuf,
+        holder: Option<u32>,
+        waited: u64,
     },
 
     /// A step ran but did not produce the expected effect, or a conflict stops the run.
@@ -247,7 +268,8 @@ impl Error {
             Error::BadInput { .. } => code::DATAERR,
             Error::NoInput { .. } => code::NOINPUT,
             Error::MissingProgram { .. } => code::UNAVAILABLE,
-            Error::Io { .. } | Error::Network { .. } => code::IOERR,
+            Error::Io { .. } | Error::Network { .. } | Error::CommandDiskFull { .. } => code::IOERR,
+            Error::Busy { .. } => code::TEMPFAIL,
             Error::Unsafe { .. } | Error::NotPrivate { .. } | Error::Permission { .. } => {
                 code::NOPERM
             }
@@ -262,7 +284,8 @@ impl Error {
             Error::BadInput { .. } => "bad_input",
             Error::NoInput { .. } => "no_input",
             Error::MissingProgram { .. } => "missing_program",
-            Error::Io { .. } | Error::Network { .. } => "io",
+            Error::Io { .. } | Error::Network { .. } | Error::CommandDiskFull { .. } => "io",
+            Error::Busy { .. } => "busy",
             Error::Unsafe { .. } | Error::NotPrivate { .. } => "unsafe_path",
             Error::Permission { .. } => "permission_denied",
             Error::Command { .. } | Error::Failed { .. } => "failed",
@@ -276,7 +299,9 @@ impl Error {
             | Error::Io { path, .. }
             | Error::Unsafe { path, .. }
             | Error::NotPrivate { path, .. }
-            | Error::Permission { path, .. } => Some(path),
+            | Error::Permission { path, .. }
+            | Error::CommandDiskFull { path, .. }
+            | Error::Busy { path, .. } => Some(path),
             Error::MissingProgram { in_tree, .. } => in_tree.as_deref(),
             Error::Failed { path, .. } => path.as_deref(),
             Error::Usage { .. } | Error::Network { .. } | Error::Command { .. } => None,
@@ -327,6 +352,14 @@ impl Error {
                 "the file system is read-only; use `anchorage exec` (environment bundle) or --root on a writable tree"
                     .into(),
             ),
+            Error::CommandDiskFull { path, .. } => Some(format!(
+                "free some space on the file system of {} (the anchor files were written), then run anchorage again",
+                path.display()
+            )),
+            Error::Busy { holder, .. } => Some(format!(
+                "wait for the other run{} to finish, or raise --lock-timeout (ANCHORAGE_LOCK_TIMEOUT)",
+                holder.map(|p| format!(" (pid {p})")).unwrap_or_default()
+            )),
             Error::Io { .. } | Error::Network { .. } => None,
         }
     }

@@ -126,29 +126,6 @@ fn unique() -> String {
     format!("{t:08x}{:x}", N.fetch_add(1, Ordering::Relaxed))
 }
 
-/// One exclusive advisory lock per target tree: `flock` on the root directory itself, so it
-/// needs no lock file, is shared by every path that names the same tree, and is released by
-/// the kernel when a holder dies (kill -9 cannot leave a stale lock).
-pub struct TreeLock {
-    _file: File,
-}
-
-///
-/// The descriptor is inherited by the hooks we start (no close-on-exec): if anchorage is
-/// killed while `update-ca-certificates` runs, the orphaned hook keeps the tree locked until it
-/// finishes, so the next run cannot start a second hook racing on the same bundle. It is
-/// dropped before `exec` replaces the process with the agent.
-pub fn lock_tree(root: &Path) -> Result<TreeLock> {
-    let file = File::open(root).map_err(|e| Error::io("cannot open --root", root, e))?;
-    file.lock().map_err(|e| Error::io("cannot lock", root, e))?;
-    nix::fcntl::fcntl(
-        &file,
-        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
-    )
-    .map_err(|e| Error::io("cannot configure the lock on", root, e.into()))?;
-    Ok(TreeLock { _file: file })
-}
-
 /// Write an output file the caller named (`man --dir`, `verify --save-chain`): created or
 /// truncated, mode 0644 whatever the umask, never through a symbolic link (`O_NOFOLLOW`).
 pub fn write_output(path: &Path, bytes: &[u8], what: &str) -> Result<()> {

@@ -11,6 +11,7 @@ pub mod effect;
 pub mod error;
 pub mod fsx;
 pub mod input;
+pub mod lock;
 pub mod manpage;
 pub mod plan;
 pub mod platform;

@@ -38,8 +38,13 @@ const EXIT_STATUS: &[(u8, &str)] = &[
     ),
     (
         code::IOERR,
-        "I/O failure (read-only file system, disk full, ...; verify: connection refused, DNS, \
-         timeout).",
+        "I/O failure (read-only file system, disk full, also when the update hook fails on a \
+         full disk, ...; verify: connection refused, DNS, timeout).",
+    ),
+    (
+        code::TEMPFAIL,
+        "Another anchorage run held the tree's lock (var/lib/anchorage/lock) for longer than \
+         --lock-timeout.",
     ),
     (
         code::NOPERM,

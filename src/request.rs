@@ -52,6 +52,8 @@ pub struct ChangeOptions {
     pub password_file: Option<PathBuf>,
     pub allow: Allow,
     pub hook_timeout: Duration,
+    /// How long to wait for another run's tree lock.
+    pub lock_timeout: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -70,6 +72,8 @@ pub struct RemoveRequest {
 #[derive(Debug, Clone)]
 pub struct ExecRequest {
     pub sources: Vec<PathBuf>,
+    /// No source at all is accepted (`--allow-empty`).
+    pub allow_empty: bool,
     pub opts: ChangeOptions,
     pub on_error: OnError,
     pub override_env: bool,
@@ -79,6 +83,8 @@ pub struct ExecRequest {
 #[derive(Debug, Clone)]
 pub struct EnvRequest {
     pub sources: Vec<PathBuf>,
+    /// No source at all is accepted (`--allow-empty`).
+    pub allow_empty: bool,
     pub opts: ChangeOptions,
     pub override_env: bool,
 }
@@ -132,6 +138,7 @@ impl ChangeOptions {
                 expired: o.allow_expired,
             },
             hook_timeout: Duration::from_secs(o.hook_timeout),
+            lock_timeout: Duration::from_secs(o.lock_timeout),
         }
     }
 }
@@ -158,6 +165,7 @@ impl Request {
             },
             CliCommand::Exec(a) => Command::Exec(ExecRequest {
                 sources: a.sources,
+                allow_empty: a.allow_empty,
                 opts: ChangeOptions::from_cli(a.opts),
                 on_error: a.on_error,
                 override_env: a.override_env,
@@ -165,6 +173,7 @@ impl Request {
             }),
             CliCommand::Env(a) => Command::Env(EnvRequest {
                 sources: a.sources,
+                allow_empty: a.allow_empty,
                 opts: ChangeOptions::from_cli(a.opts),
                 override_env: a.override_env,
             }),

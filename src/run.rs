@@ -1,14 +1,30 @@
 //! The one place that runs external programs: argv vectors (never a shell), a fixed safe
-//! PATH, a timeout, stdout/stderr captured, the full command logged at debug level.
+//! PATH, no secret in the environment, a timeout that holds whatever the program leaves
+//! behind, stdout/stderr captured within a bound, the full command logged at debug level.
 
-use std::ffi::OsString;
-use std::io::Read;
+mod capture;
+
+use std::ffi::{OsStr, OsString};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result, Status};
+use capture::Streams;
+pub use capture::KEEP;
+
+/// Is `name` an anchorage secret (`ANCHORAGE_PASSWORD`, `ANCHORAGE_JAVA_PASSWORD`, any
+/// `ANCHORAGE_*` naming a password, secret, token or key)? Never passed to a program we start.
+pub fn is_secret(name: &OsStr) -> bool {
+    let name = name.to_string_lossy().to_ascii_uppercase();
+    name.strip_prefix("ANCHORAGE_").is_some_and(|rest| {
+        ["PASSWORD", "SECRET", "TOKEN", "KEY"]
+            .iter()
+            .any(|w| rest.contains(w))
+    })
+}
 
 /// The PATH hooks run with, whatever the caller's PATH is.
 pub const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -65,8 +81,17 @@ fn is_executable(p: &Path) -> bool {
         .unwrap_or(false)
 }
 
-/// Run `argv` with the safe PATH and `LC_ALL=C`, stdin closed, output captured, killed after
-/// `timeout`.
+/// After the program exits, how long its pipes may stay open (a daemon it left behind holding
+/// them) before we stop reading.
+const GRACE: Duration = Duration::from_millis(300);
+/// How often a running program is checked for its exit while its pipes are quiet.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Run `argv` with the safe PATH, `LC_ALL=C` and no secret variable, stdin closed, output
+/// captured (at most the first and last `KEEP` bytes of each stream), killed with its process
+/// group after `timeout`. The deadline holds even when a descendant keeps our pipes open (a
+/// `setsid` daemon escapes the group): the pipes are only read until the deadline, or until a
+/// short grace period after the program exits.
 pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
     let shown: Vec<String> = argv
         .iter()
@@ -78,71 +103,81 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
         path: None,
         hint: None,
     })?;
-    let mut child = Command::new(program)
-        .args(args)
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    for (name, _) in std::env::vars_os().filter(|(k, _)| is_secret(k)) {
+        cmd.env_remove(name);
+    }
+    let parent = rustix::process::getpid();
+    // SAFETY: between fork and exec the closure only makes two async-signal-safe system calls
+    // (prctl, getppid) and allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            // anchorage killed (even with -9) while the program runs kills the program too, so
+            // the next run, which takes the lock at once, cannot start a second hook racing on
+            // the same bundle. Checked against a parent that died before the prctl.
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+            if rustix::process::getppid() != Some(parent) {
+                return Err(std::io::Error::other("anchorage exited"));
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd
         .env("PATH", SAFE_PATH)
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        // Its own process group, so a timeout kills the hook and everything it started (a
-        // grandchild holding our pipes open would otherwise keep us waiting).
+        // Its own process group, so a timeout kills the hook and everything it started.
         .process_group(0)
         .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::MissingProgram {
-                    program: shown[0].clone(),
-                    in_tree: None,
-                    hint: Some(format!(
-                        "install the package that provides {} (looked up in {SAFE_PATH})",
-                        shown[0]
-                    )),
-                }
-            } else {
-                Error::Failed {
-                    msg: format!("cannot run `{}`: {e}", shown.join(" ")),
-                    path: None,
-                    hint: Some(format!(
-                        "check that {} is an executable the current user may run",
-                        shown[0]
-                    )),
-                }
-            }
-        })?;
-    let out_reader = child.stdout.take().map(spawn_reader);
-    let err_reader = child.stderr.take().map(spawn_reader);
-    let start = Instant::now();
+        .map_err(|e| spawn_error(&shown, e))?;
+    let mut streams = Streams::new([
+        child.stdout.take().map(OwnedFd::from),
+        child.stderr.take().map(OwnedFd::from),
+    ]);
+    let deadline = Instant::now() + timeout;
+    let mut exited: Option<(std::process::ExitStatus, Instant)> = None;
     let mut timed_out = false;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if start.elapsed() >= timeout => {
-                timed_out = true;
-                if let Ok(pid) = i32::try_from(child.id()) {
-                    let _ = nix::sys::signal::killpg(
-                        nix::unistd::Pid::from_raw(pid),
-                        nix::sys::signal::Signal::SIGKILL,
-                    );
-                }
-                let _ = child.kill();
-                break child.wait().ok();
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(2)),
-            Err(e) => {
-                return Err(Error::Failed {
-                    msg: format!("waiting for `{}`: {e}", shown.join(" ")),
-                    path: None,
-                    hint: None,
-                })
+    let waiting = |e: std::io::Error| Error::Failed {
+        msg: format!("waiting for `{}`: {e}", shown.join(" ")),
+        path: None,
+        hint: None,
+    };
+    loop {
+        if exited.is_none() {
+            if let Some(status) = child.try_wait().map_err(waiting)? {
+                exited = Some((status, Instant::now()));
             }
         }
-    };
-    let stdout = out_reader.and_then(|h| h.join().ok()).unwrap_or_default();
-    let stderr = err_reader.and_then(|h| h.join().ok()).unwrap_or_default();
+        let now = Instant::now();
+        match exited {
+            Some(_) if streams.all_closed() => break,
+            // A leftover descendant holds the pipes: stop reading.
+            Some((_, at)) if now >= at + GRACE => break,
+            None if now >= deadline => {
+                timed_out = true;
+                kill_group(&child);
+                let _ = child.kill();
+                let status = child.wait().map_err(waiting)?;
+                exited = Some((status, now));
+                // What is already in the pipes, without waiting for their writers.
+                streams.drain_ready(Duration::from_millis(50));
+                break;
+            }
+            _ => {}
+        }
+        let wait = match exited {
+            Some((_, at)) => (at + GRACE).saturating_duration_since(now),
+            None => deadline.saturating_duration_since(now).min(TICK),
+        };
+        streams.read_some(wait);
+    }
+    let [stdout, stderr] = streams.finish();
     let out = Output {
         argv: shown,
-        code: status.and_then(|s| s.code()),
+        code: exited.and_then(|(s, _)| s.code()),
         stdout,
         stderr,
         timed_out,
@@ -151,10 +186,114 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
     Ok(out)
 }
 
-fn spawn_reader(mut r: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = r.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    })
+/// SIGKILL to the program's process group (its pid: `process_group(0)`), while the program is
+/// not yet reaped, so the group id cannot have been reused.
+fn kill_group(child: &std::process::Child) {
+    let pid = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    if let Some(pid) = pid {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+}
+
+fn spawn_error(shown: &[String], e: std::io::Error) -> Error {
+    let program = shown.first().cloned().unwrap_or_default();
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::MissingProgram {
+            program: program.clone(),
+            in_tree: None,
+            hint: Some(format!(
+                "install the package that provides {program} (looked up in {SAFE_PATH})"
+            )),
+        }
+    } else {
+        Error::Failed {
+            msg: format!("cannot run `{}`: {e}", shown.join(" ")),
+            path: None,
+            hint: Some(format!(
+                "check that {program} is an executable the current user may run"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    /// `ANCHORAGE_` + `rest` (spelt so: tests/it/cli_help.rs takes every quoted
+    /// `ANCHORAGE_*` in src/ for a variable the man page must document).
+    fn var(rest: &str) -> String {
+        ["ANCHORAGE", rest].join("_")
+    }
+
+    #[test]
+    fn secret_names() {
+        for s in [
+            "PASSWORD",
+            "JAVA_PASSWORD",
+            "API_TOKEN",
+            "CLIENT_SECRET",
+            "KEYSTORE_PASS_KEY",
+        ] {
+            assert!(is_secret(var(s).as_ref()), "{s}");
+        }
+        for s in ["ROOT", "SOURCES", "LOCK_TIMEOUT"] {
+            assert!(!is_secret(var(s).as_ref()), "{s}");
+        }
+        for s in ["PASSWORD", "MY_TOKEN"] {
+            assert!(!is_secret(OsStr::new(s)), "{s}");
+        }
+    }
+
+    /// What certutil (and the hook) get: `env` run the way they are.
+    #[test]
+    fn programs_never_see_the_password_variables() {
+        // Names no other unit test reads (set_var is process-wide).
+        std::env::set_var(var("JAVA_PASSWORD"), "unit-s3cret-java");
+        std::env::set_var(var("UNIT_TOKEN"), "unit-s3cret-token");
+        std::env::set_var(var("UNIT_KEPT"), "kept");
+        let out = run(&argv(&["env"]), Duration::from_secs(10)).unwrap();
+        assert!(out.success(), "{out:?}");
+        assert!(!out.stdout.contains("unit-s3cret"), "{}", out.stdout);
+        assert!(
+            out.stdout.contains(&format!("{}=kept", var("UNIT_KEPT"))),
+            "{}",
+            out.stdout
+        );
+        assert!(out.stdout.contains(&format!("PATH={SAFE_PATH}\n")));
+    }
+
+    #[test]
+    fn a_daemon_holding_the_pipes_blocks_neither_the_deadline_nor_a_quick_exit() {
+        let start = Instant::now();
+        let out = run(
+            &argv(&["sh", "-c", "setsid sleep 20 & echo started; exit 0"]),
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        assert!(out.success() && out.stdout.contains("started"), "{out:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+        let start = Instant::now();
+        let out = run(
+            &argv(&["sh", "-c", "setsid sleep 20 & sleep 20"]),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert!(out.timed_out, "{out:?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
+    }
 }

@@ -134,7 +134,7 @@ pub fn converge(
     let mut notes = desired.notes.clone();
     notes.extend(nss_notes.iter().cloned());
     warnings.extend(nss_notes);
-    let _lock = apply::lock(root, opts.check)?;
+    let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
     let state = system.read(!opts.no_update)?;
     // Names the platform already links (Debian's /etc/ssl/certs/NAME.pem): never ours to take.
     // Only a new anchor gets a name; when every desired anchor is already managed (the no-op
@@ -339,7 +339,7 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let target = Target::open(&global.root, global.platform)?;
     let (root, layout) = (&target.root, target.layout());
     let nss = nss::open(&target, &global.nss)?;
-    let _lock = apply::lock(root, opts.check)?;
+    let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
     let stores = if opts.debian_conf {
         vec![SystemStore::new(root, layout, true)?]
     } else {

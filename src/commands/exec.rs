@@ -32,18 +32,35 @@ pub const ENV_VARS: &[&str] = &[
 
 pub const BUNDLE_NAME: &str = "anchorage-ca-bundle.pem";
 
-/// Sources: the arguments, else $ANCHORAGE_SOURCES split on ':'.
-pub fn sources(args: &[PathBuf]) -> Vec<PathBuf> {
-    if !args.is_empty() {
-        return args.to_vec();
+/// Sources: the arguments, else $ANCHORAGE_SOURCES split on ':'. None at all is a usage error
+/// unless `allow_empty`: `exec` syncs, so an empty set would remove every managed anchor (a
+/// forgotten variable must not do that), and `env` would export the system CAs alone.
+pub fn sources(args: &[PathBuf], allow_empty: bool, command: &str) -> Result<Vec<PathBuf>> {
+    let found: Vec<PathBuf> = if args.is_empty() {
+        std::env::var_os("ANCHORAGE_SOURCES")
+            .map(|s| {
+                std::env::split_paths(&s)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        args.to_vec()
+    };
+    if found.is_empty() && !allow_empty {
+        let effect = if command == "exec" {
+            "it would remove every anchor anchorage manages"
+        } else {
+            "the bundle would hold the system CAs alone"
+        };
+        return Err(Error::usage_hint(
+            format!("{command}: no SOURCE given and ANCHORAGE_SOURCES is unset or empty ({effect})"),
+            format!(
+                "name the certificate files or directories (`anchorage {command} /run/cas ...`), set ANCHORAGE_SOURCES, or pass --allow-empty if that is what you want"
+            ),
+        ));
     }
-    std::env::var_os("ANCHORAGE_SOURCES")
-        .map(|s| {
-            std::env::split_paths(&s)
-                .filter(|p| !p.as_os_str().is_empty())
-                .collect()
-        })
-        .unwrap_or_default()
+    Ok(found)
 }
 
 fn is_unwritable(e: &Error) -> bool {
@@ -65,7 +82,15 @@ pub fn exec(global: &Global, req: &ExecRequest) -> ExecOutcome {
         env: Vec::new(),
         notice: None,
     };
-    match step(global, req, &mut plan) {
+    // A usage error starts no PROGRAM, even with --on-error=continue (as clap's own do not).
+    let srcs = match sources(&req.sources, req.allow_empty, "exec") {
+        Ok(s) => s,
+        Err(e) => {
+            plan.error = Some(e);
+            return plan;
+        }
+    };
+    match step(global, req, &srcs, &mut plan) {
         Ok(report) => plan.report = Some(report),
         Err(f) => {
             plan.report = f.partial.map(|b| *b);
@@ -87,11 +112,11 @@ pub fn exec(global: &Global, req: &ExecRequest) -> ExecOutcome {
 fn step(
     global: &Global,
     req: &ExecRequest,
+    srcs: &[PathBuf],
     plan: &mut ExecOutcome,
 ) -> std::result::Result<Report, Failure> {
     let opts = &req.opts;
-    let srcs = sources(&req.sources);
-    let wanted = desired(&srcs, opts, Mode::Sync, Missing::Empty)?;
+    let wanted = desired(srcs, opts, Mode::Sync, Missing::Empty)?;
     let target = Target::open(&global.root, global.platform)?;
     let nss = nss::open(&target, &global.nss)?;
     match converge(&target, nss, &wanted, Mode::Sync, opts) {
@@ -155,7 +180,7 @@ fn step(
 
 /// `anchorage env`: build the bundle and return the `export` lines.
 pub fn env(global: &Global, req: &EnvRequest) -> Result<String> {
-    let srcs = sources(&req.sources);
+    let srcs = sources(&req.sources, req.allow_empty, "env")?;
     let wanted = desired(&srcs, &req.opts, Mode::Sync, Missing::Empty)?;
     let target = Target::open(&global.root, global.platform)?;
     let names = vars_to_set(req.override_env);
@@ -242,9 +267,11 @@ fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<(PathBuf, Op
 /// Replace the process with PROGRAM (PATH lookup, environment passed through plus `env`).
 /// Returns only on failure: 127 not found, 126 not executable.
 pub fn replace_process(program: &[OsString], env: &[(String, String)]) -> u8 {
-    // The environment passed through, with the fallback variables set (no set_var: execvpe
-    // takes the new environment explicitly).
+    // The environment passed through, without our secrets (the PKCS#12 password is not
+    // PROGRAM's business), with the fallback variables set (no set_var: execvpe takes the new
+    // environment explicitly).
     let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| !crate::run::is_secret(k))
         .filter(|(k, _)| !env.iter().any(|(e, _)| k.as_bytes() == e.as_bytes()))
         .collect();
     vars.extend(

@@ -12,7 +12,13 @@ use std::process::Command;
 const OUTPUT: &[&str] = &["--format", "--verbose", "--quiet"];
 const TREE: &[&str] = &["--root", "--platform"];
 const NSS: &[&str] = &["--nssdb", "--nss-owner", "--nss-discover"];
-const APPLY: &[&str] = &["--check", "--no-update", "--debian-conf", "--hook-timeout"];
+const APPLY: &[&str] = &[
+    "--check",
+    "--no-update",
+    "--debian-conf",
+    "--hook-timeout",
+    "--lock-timeout",
+];
 const INPUT: &[&str] = &[
     "--name",
     "--password-file",
@@ -45,9 +51,9 @@ fn expected(sub: &str) -> BTreeSet<&'static str> {
             NSS,
             APPLY,
             INPUT,
-            &["--on-error", "--override-env"],
+            &["--on-error", "--override-env", "--allow-empty"],
         ],
-        "env" => vec![OUTPUT, TREE, INPUT, &["--override-env"]],
+        "env" => vec![OUTPUT, TREE, INPUT, &["--override-env", "--allow-empty"]],
         "list" => vec![OUTPUT, TREE, &["--nssdb", "--nss-discover"]],
         "doctor" => vec![OUTPUT, TREE, NSS, &["--warn-days"]],
         "verify" => vec![
@@ -115,7 +121,13 @@ fn inapplicable_options_are_not_shown() {
         assert!(!help(&[sub, "--help"]).contains("--nss-owner"), "{sub}");
     }
     let env = help(&["env", "--help"]);
-    for opt in ["--check", "--no-update", "--debian-conf", "--hook-timeout"] {
+    for opt in [
+        "--check",
+        "--no-update",
+        "--debian-conf",
+        "--hook-timeout",
+        "--lock-timeout",
+    ] {
         assert!(!env.contains(opt), "env --help shows {opt}:\n{env}");
     }
     for sub in ["man", "completions"] {
@@ -184,7 +196,7 @@ fn man_page_has_exit_status_and_environment() {
         assert!(page.contains(section), "no {section}");
     }
     let exit = &page[page.find("EXIT STATUS").unwrap()..page.find(".SH ENVIRONMENT").unwrap()];
-    for c in [0, 1, 2, 65, 66, 69, 74, 77, 126, 127] {
+    for c in [0, 1, 2, 65, 66, 69, 74, 75, 77, 126, 127] {
         assert!(exit.contains(&format!("\\fB{c}\\fR")), "exit code {c}");
     }
     let env = &page[page.find(".SH ENVIRONMENT").unwrap()..];
@@ -355,6 +367,8 @@ fn hidden_options_are_still_accepted() {
             "--no-update",
             "--debian-conf",
             "--hook-timeout",
+            "5",
+            "--lock-timeout",
             "5",
         ])
         .arg(fx("myNewCa.crt"));

@@ -141,7 +141,7 @@ fn bad_input_does_not_start_program_unless_continue() {
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(marker.exists(), "--on-error=continue starts PROGRAM");
     // A PROGRAM that does not exist: 127.
-    let o = run(exec_cmd(root).args(["exec", "--", "no-such-agent-binary"]));
+    let o = run(exec_cmd(root).args(["exec", "--allow-empty", "--", "no-such-agent-binary"]));
     assert_eq!(code(&o), 127);
     // ... and says what to do about it.
     assert!(

@@ -8,6 +8,8 @@
 //! * `core`: install/remove/sync/list/doctor on Debian trees and the other layouts;
 //! * `exec`: the container start-up step;
 //! * `nss`: NSS databases with certutil;
+//! * `processes`: the tree lock (root-only file, waiting, exit 75), hooks held to their timeout,
+//!   killed with anchorage, bounded output, no secrets in children, full disk, exec/env sources;
 //! * `properties`: property tests of the decoder;
 //! * `safety`: atomicity, kill -9, locking, links, file-system errors, secrets, hooks;
 //! * `sandbox`: `scripts/sandbox.sh` (the README's sandbox tree, used by the demo);
@@ -36,6 +38,7 @@ mod inputs;
 mod jks;
 mod nss;
 mod pkcs12;
+mod processes;
 mod properties;
 mod safety;
 mod sandbox;

@@ -102,7 +102,8 @@ fn remove_stale_fixture_dirs(tmp: &Path) {
 }
 
 /// A temporary Debian-layout tree: the host's /usr/share/ca-certificates and
-/// /etc/ca-certificates.conf, empty /etc/ssl/certs and /usr/local/share/ca-certificates.
+/// /etc/ca-certificates.conf, empty /etc/ssl/certs and /usr/local/share/ca-certificates, and
+/// /var/lib (where the tree lock goes, as in a real tree).
 pub fn debian_tree() -> tempfile::TempDir {
     let t = tempfile::tempdir().expect("tempdir");
     let root = t.path();
@@ -110,6 +111,7 @@ pub fn debian_tree() -> tempfile::TempDir {
         "etc/ssl/certs",
         "usr/share",
         "usr/local/share/ca-certificates",
+        "var/lib",
     ] {
         std::fs::create_dir_all(root.join(d)).expect("mkdir");
     }
@@ -127,10 +129,12 @@ pub fn debian_tree() -> tempfile::TempDir {
     t
 }
 
-/// An empty tree with an os-release of the given family (for the non-Debian layouts).
+/// An empty tree with an os-release of the given family (for the non-Debian layouts), and
+/// /var/lib (where the tree lock goes).
 pub fn family_tree(id: &str, like: &str) -> tempfile::TempDir {
     let t = tempfile::tempdir().expect("tempdir");
     std::fs::create_dir_all(t.path().join("etc")).expect("mkdir");
+    std::fs::create_dir_all(t.path().join("var/lib")).expect("mkdir");
     std::fs::write(
         t.path().join("etc/os-release"),
         format!("NAME=test\nID={id}\nID_LIKE=\"{like}\"\n"),
@@ -206,10 +210,14 @@ pub fn verifies(root: &Path, bundle_rel: &str, cert: &Path) -> bool {
 
 pub const DEBIAN_BUNDLE: &str = "etc/ssl/certs/ca-certificates.crt";
 
-/// Every path under `root` with its type, mode, owner and content (or link target).
+/// Every path under `root` with its type, mode, owner and content (or link target); not the
+/// tree lock's directory `var/lib/anchorage` (created by the first run that takes the lock,
+/// never a trust store).
 pub fn snapshot(root: &Path) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
-    for e in walkdir::WalkDir::new(root).follow_links(false) {
+    let lock_dir = root.join("var/lib/anchorage");
+    let walk = walkdir::WalkDir::new(root).follow_links(false);
+    for e in walk.into_iter().filter_entry(|e| e.path() != lock_dir) {
         let e = e.expect("walk");
         let meta = e.path().symlink_metadata().expect("meta");
         let rel = e.path().strip_prefix(root).expect("prefix").to_path_buf();

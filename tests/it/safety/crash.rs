@@ -137,9 +137,11 @@ fn eight_concurrent_installs_serialize_and_all_land() {
 fn the_tree_lock_waits_for_a_holder_and_not_for_a_dead_one() {
     let t = debian_tree();
     let root = t.path();
-    // A live holder: anchorage waits for it.
+    // A live holder of the lock file: anchorage waits for it.
+    let lock = root.join("var/lib/anchorage/lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
     let mut holder = Command::new("flock")
-        .arg(root)
+        .arg(&lock)
         .args(["sleep", "1.5"])
         .spawn()
         .unwrap();
@@ -157,7 +159,7 @@ fn the_tree_lock_waits_for_a_holder_and_not_for_a_dead_one() {
     // A holder killed with -9: the kernel releases the lock; anchorage does not block.
     let mut holder = Command::new("flock")
         .arg("-o")
-        .arg(root)
+        .arg(&lock)
         .args(["sleep", "600"])
         .spawn()
         .unwrap();
