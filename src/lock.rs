@@ -144,12 +144,9 @@ impl From<Errno> for Open {
 /// directory with `O_NOFOLLOW`.
 fn open(root: &Path, create: bool) -> std::result::Result<OwnedFd, Open> {
     let dir_flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    // --root itself is the caller's choice; it may be a link.
-    let mut dir = rfs::open(
-        root,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
+    // From the run's pinned handle of --root (the caller's choice; it may be a link).
+    let tree = crate::tree::Tree::pin(root).map_err(Open::Refused)?;
+    let mut dir = rustix::io::fcntl_dupfd_cloexec(tree.fd(), 0)?;
     let euid = rustix::process::geteuid().as_raw();
     let (dirs, file) = LOCK_PATH.rsplit_once('/').unwrap_or(("", LOCK_PATH));
     let mut rel = root.to_path_buf();
