@@ -24,7 +24,7 @@ use nix::sys::stat::{fstat, Mode};
 
 use super::BUNDLE_NAME;
 use crate::error::{Error, Result};
-use crate::fsx::{TMP_PREFIX, TMP_SUFFIX};
+use crate::tree::{TMP_PREFIX, TMP_SUFFIX};
 
 /// An opened, checked bundle directory.
 pub(super) struct BundleDir {
