@@ -110,7 +110,7 @@ fn latin1(content: &[u8]) -> Vec<u8> {
 
 /// UCS-2 or UCS-4, big-endian.
 fn wide(content: &[u8], width: usize) -> Option<Vec<u8>> {
-    if content.len() % width != 0 {
+    if !content.len().is_multiple_of(width) {
         return None;
     }
     let mut s = String::new();
