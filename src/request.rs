@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ChangeArgs, ChangeOpts, Cli, Command as CliCommand};
-pub use crate::cli::{Format, OnError};
+pub use crate::cli::{Format, OnError, Refresh};
 use crate::platform::PlatformId;
 use crate::policy::Allow;
 
@@ -52,6 +52,8 @@ pub struct ChangeOptions {
     pub password_file: Option<PathBuf>,
     pub allow: Allow,
     pub hook_timeout: Duration,
+    /// Debian family: native refresh, the hook, or auto.
+    pub refresh: Refresh,
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +134,7 @@ impl ChangeOptions {
                 expired: o.allow_expired,
             },
             hook_timeout: Duration::from_secs(o.hook_timeout),
+            refresh: o.refresh,
         }
     }
 }

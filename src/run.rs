@@ -68,6 +68,17 @@ fn is_executable(p: &Path) -> bool {
 /// Run `argv` with the safe PATH and `LC_ALL=C`, stdin closed, output captured, killed after
 /// `timeout`.
 pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
+    run_with(argv, timeout, None, None)
+}
+
+/// `run`, with `stdin` written to the program's standard input (then closed) and `cwd` as its
+/// working directory.
+pub fn run_with(
+    argv: &[OsString],
+    timeout: Duration,
+    stdin: Option<&[u8]>,
+    cwd: Option<&Path>,
+) -> Result<Output> {
     let shown: Vec<String> = argv
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -78,11 +89,19 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
         path: None,
         hint: None,
     })?;
-    let mut child = Command::new(program)
+    let mut cmd = Command::new(program);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
+    let mut child = cmd
         .args(args)
         .env("PATH", SAFE_PATH)
         .env("LC_ALL", "C")
-        .stdin(Stdio::null())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Its own process group, so a timeout kills the hook and everything it started (a
@@ -110,6 +129,14 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
                 }
             }
         })?;
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A hook that does not read its input must not block us: write from a thread.
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = pipe.write_all(&input);
+        });
+    }
     let out_reader = child.stdout.take().map(spawn_reader);
     let err_reader = child.stderr.take().map(spawn_reader);
     let start = Instant::now();

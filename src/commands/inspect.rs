@@ -184,7 +184,12 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let hook = match Hook::resolve(&target.root, target.layout(), false) {
+    let hook = match Hook::resolve(
+        &target.root,
+        target.layout(),
+        false,
+        crate::request::Refresh::Auto,
+    ) {
         Ok(h) => DoctorHook {
             command: h.display(),
             program,

@@ -414,7 +414,7 @@ pub(super) fn read_regular(fd: OwnedFd, path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn temp_name() -> String {
+pub(super) fn temp_name() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let t = std::time::SystemTime::now()
