@@ -12,7 +12,13 @@ use std::process::Command;
 const OUTPUT: &[&str] = &["--format", "--verbose", "--quiet"];
 const TREE: &[&str] = &["--root", "--platform"];
 const NSS: &[&str] = &["--nssdb", "--nss-owner", "--nss-discover"];
-const APPLY: &[&str] = &["--check", "--no-update", "--debian-conf", "--hook-timeout"];
+const APPLY: &[&str] = &[
+    "--check",
+    "--no-update",
+    "--debian-conf",
+    "--hook-timeout",
+    "--refresh",
+];
 const INPUT: &[&str] = &[
     "--name",
     "--password-file",
@@ -115,7 +121,13 @@ fn inapplicable_options_are_not_shown() {
         assert!(!help(&[sub, "--help"]).contains("--nss-owner"), "{sub}");
     }
     let env = help(&["env", "--help"]);
-    for opt in ["--check", "--no-update", "--debian-conf", "--hook-timeout"] {
+    for opt in [
+        "--check",
+        "--no-update",
+        "--debian-conf",
+        "--hook-timeout",
+        "--refresh",
+    ] {
         assert!(!env.contains(opt), "env --help shows {opt}:\n{env}");
     }
     for sub in ["man", "completions"] {

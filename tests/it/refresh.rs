@@ -272,3 +272,6 @@ fn subject_hash_matches_openssl_for_generated_subjects() {
     }
     assert!(compared > 1000, "{compared} compared");
 }
+
+mod differential;
+mod oracle;
