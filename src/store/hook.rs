@@ -99,7 +99,9 @@ impl Hook {
     /// Before the run's first write: the host hook pointed into the tree must not be led
     /// out of it by a link (77). Changes nothing.
     pub fn preflight(&self) -> Result<()> {
-        if self.into_tree {
+        // Native refresh resolves every path inside the tree; `auto` falling back to the host
+        // hook checks again before running it.
+        if self.into_tree && self.native.is_none() {
             let tree = Tree::pin(&self.root)?;
             confine::check(&tree)?;
         }
@@ -134,6 +136,7 @@ impl Hook {
         let mut skipped = Vec::new();
         let _empty = if self.into_tree {
             confine::check(&tree)?;
+            native::links::to_host_paths(&tree)?;
             skipped = confine::tree_hooks(&tree);
             let empty = tempfile::tempdir()
                 .map_err(|e| Error::io("cannot create a directory", std::env::temp_dir(), e))?;
@@ -176,6 +179,11 @@ impl Hook {
                 self.name,
                 self.root.display()
             ));
+        }
+        if self.into_tree && output.success() {
+            // The host hook wrote host paths (T/usr/share/…): make them the tree's own.
+            let n = native::links::rewrite_host_links(&tree)?;
+            tracing::debug!("hook: {n} link(s) rewritten to paths inside the tree");
         }
         let stderr_note = (output.success() && !note.is_empty()).then_some(note);
         Ok(HookRun {

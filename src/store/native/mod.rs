@@ -9,6 +9,7 @@
 //! script by tests/it/refresh.rs.
 
 pub mod hash;
+pub mod links;
 mod model;
 mod rehash;
 mod script;
