@@ -274,4 +274,5 @@ fn subject_hash_matches_openssl_for_generated_subjects() {
 }
 
 mod differential;
+mod modes;
 mod oracle;
