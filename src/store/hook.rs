@@ -99,11 +99,14 @@ impl Hook {
     /// Before the run's first write: the host hook pointed into the tree must not be led
     /// out of it by a link (77). Changes nothing.
     pub fn preflight(&self) -> Result<()> {
-        // Native refresh resolves every path inside the tree; `auto` falling back to the host
-        // hook checks again before running it.
-        if self.into_tree && self.native.is_none() {
-            let tree = Tree::pin(&self.root)?;
+        // Native refresh resolves every path inside the tree, but a tree the host hook would be
+        // led out of is refused either way (and `auto` may still fall back to that hook).
+        let tree = Tree::pin(&self.root)?;
+        if self.into_tree {
             confine::check(&tree)?;
+        }
+        if self.native.is_some() {
+            tree.check_dir("etc/ssl/certs")?;
         }
         Ok(())
     }
@@ -215,8 +218,11 @@ impl Hook {
             .collect();
         let mut note = failed.join("\n");
         if self.into_tree {
-            let skipped = native::update_d_hooks(tree);
+            let skipped = confine::tree_hooks(tree);
             if !skipped.is_empty() {
+                if !note.is_empty() {
+                    note.push('\n');
+                }
                 note.push_str(&format!(
                     "the tree's update.d hooks were not run ({}): the tree has no update-ca-certificates of its own; run them inside it",
                     skipped.join(", ")

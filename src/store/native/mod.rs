@@ -133,8 +133,3 @@ pub fn write(tree: &Tree, plan: &Plan, update_d: bool, timeout: Duration) -> Res
     }
     Ok(done)
 }
-
-/// The tree's update.d hooks `run-parts` would run (for the report of a skipped run).
-pub fn update_d_hooks(tree: &Tree) -> Vec<String> {
-    updated::list(tree).unwrap_or_default()
-}

@@ -28,6 +28,10 @@ pub fn simulate(tree: &Tree, mut model: Model, fresh: bool) -> Result<Outcome, U
     if model.entries.values().any(|n| *n == Node::Dir) {
         return Err(Unsupported::new("/etc/ssl/certs has a subdirectory"));
     }
+    if matches!(model.entries.get(super::model::BUNDLE), Some(Node::Link(_))) {
+        // `mv -f` replaces the link; anchorage never writes where a link was planted.
+        return Err(Unsupported::new("ca-certificates.crt is a symbolic link"));
+    }
     if model
         .entries
         .contains_key(&format!("{}.new", super::model::BUNDLE))
