@@ -366,7 +366,9 @@ impl Dir {
             return;
         };
         for (name, kind) in entries {
-            if kind == Kind::File && name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX) {
+            // Files, and the temporary links of `Dir::symlink` (native refresh).
+            let ours = matches!(kind, Kind::File | Kind::Link);
+            if ours && name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX) {
                 let _ = self.remove(&name);
             }
         }

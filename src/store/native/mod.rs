@@ -97,6 +97,8 @@ pub struct Refreshed {
 /// (`update_d`: false when the tree's hooks must not run, see `store::hook`).
 pub fn write(tree: &Tree, plan: &Plan, update_d: bool, timeout: Duration) -> Result<Refreshed> {
     let dir = tree.ensure_dir(model::ETC_CERTS)?;
+    // A killed run's temporary bundle or link (ours by name; the lock is held).
+    dir.clean_stale();
     let after = &plan.outcome.model.entries;
     for (name, node) in &plan.before.entries {
         if after.get(name) != Some(node) && !matches!(after.get(name), Some(model::Node::Link(_))) {
