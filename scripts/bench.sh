@@ -6,17 +6,24 @@
 #
 #   scripts/bench.sh            # full run (~2-4 minutes)
 #   RUNS=5 scripts/bench.sh     # fewer hyperfine runs for the slow (hook) commands
+#   REFRESH_ONLY=1 scripts/bench.sh  # only section 6, native refresh (issue 18)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset SSL_CERT_FILE CURL_CA_BUNDLE REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO || true
 command -v hyperfine >/dev/null || { echo "hyperfine missing: apt-get install hyperfine" >&2; exit 69; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time missing: apt-get install time" >&2; exit 69; }
 RUNS=${RUNS:-10}
+REFRESH_ONLY=${REFRESH_ONLY:-}
+TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 
-cargo build --release --quiet --bin anchorage --example gen_bundle
-BIN="$PWD/target/release/anchorage"
-GEN="$PWD/target/release/examples/gen_bundle"
-OUT="$PWD/target/bench"
+if [ -n "$REFRESH_ONLY" ]; then
+  cargo build --release --quiet --bin anchorage
+else
+  cargo build --release --quiet --bin anchorage --example gen_bundle
+fi
+BIN="$TARGET/release/anchorage"
+GEN="$TARGET/release/examples/gen_bundle"
+OUT="$TARGET/bench"
 mkdir -p "$OUT"
 W=$(mktemp -d /tmp/anchorage-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -37,14 +44,77 @@ echo "preparing trees and inputs in $W ..."
 bash tests/fixtures/make-fixtures.sh "$W/fx" >/dev/null
 CA="$W/fx/myNewCa.crt"
 template_tree "$W/template"
+ms() { python3 -c "import json,sys; d=json.load(open(sys.argv[1]))['results'][0]; print(f\"{d['mean']*1000:.3f} {d['stddev']*1000:.3f} {d['min']*1000:.3f}\")" "$1"; }
+rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}'; }
+
+# 6. Native refresh (issue 18) against update-ca-certificates on the same trees. The native
+# template is the same tree with the links the tree's own hook would write (no host paths).
+refresh_section() {
+  cp -a "$W/template" "$W/ntemplate"
+  for l in "$W/ntemplate"/etc/ssl/certs/*; do
+    [ -L "$l" ] || continue
+    t=$(readlink "$l")
+    case $t in "$W/template"/*) ln -sfn "${t#"$W/template"}" "$l" ;; esac
+  done
+  mkdir -p "$W/ca100"
+  for i in $(seq 1 100); do
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+      -subj "/CN=Refresh Bench $i/O=Anchorage Bench" -days 3650 -out "$W/ca100/ca$i.pem" 2>/dev/null
+  done
+  local ca100; ca100=$(echo "$W"/ca100/*.pem)
+  cat > "$W/vendor.sh" <<EOS
+#!/bin/sh
+set -e
+mkdir -p $W/vf/usr/local/share/ca-certificates/custom
+openssl x509 -inform DER -in $CA -out $W/vf/usr/local/share/ca-certificates/custom/myNewCa.crt
+exec update-ca-certificates $(hook_args "$W/vf")
+EOS
+  chmod +x "$W/vendor.sh"
+  # rn, rh: the tree as an image has it (links to /usr/share/…); rv: the links the host hook
+  # writes at that path (settled in --prepare, not measured), as the vendor's step meets them.
+  local rn="rm -rf $W/nf && cp -a $W/ntemplate $W/nf" rh="rm -rf $W/hf && cp -a $W/ntemplate $W/hf"
+  local rv="rm -rf $W/vf && cp -a $W/template $W/vf && update-ca-certificates $(hook_args "$W/vf") >/dev/null 2>&1"
+  run_h() { hyperfine -N -w 1 -r "$1" --prepare "sh -c '$2'" --export-json "$OUT/$3.json" "$4" >/dev/null; ms "$OUT/$3.json" | cut -d' ' -f1; }
+  n_first=$(run_h 20 "$rn" native-first "$BIN --root $W/nf install --refresh native $CA")
+  h_first=$(run_h "$RUNS" "$rh" hook-first "$BIN --root $W/hf install --refresh hook $CA")
+  v_first=$(run_h "$RUNS" "$rv" vendor-first "$W/vendor.sh")
+  mkdir -p "$W/src6" && cp "$W/fx/myNewCa.pem" "$W/src6/"
+  n_exec=$(run_h 20 "$rn" native-exec "$BIN --root $W/nf exec $W/src6 -- true")
+  n_add100=$(run_h 10 "$rn" native-add100 "$BIN --root $W/nf install --refresh native $ca100")
+  h_add100=$(run_h "$RUNS" "$rh" hook-add100 "$BIN --root $W/hf install --refresh hook $ca100")
+  n_rm100=$(run_h 10 "$rn && $BIN --root $W/nf install --refresh native $ca100 >/dev/null" native-rm100 "$BIN --root $W/nf remove --refresh native $ca100")
+  h_rm100=$(run_h "$RUNS" "$rh && $BIN --root $W/hf install --refresh hook $ca100 >/dev/null" hook-rm100 "$BIN --root $W/hf remove --refresh hook $ca100")
+  sh -c "$rn" && "$BIN" --root "$W/nf" install --refresh native "$CA" >/dev/null
+  n_noop=$(run_h 50 "true" native-noop "$BIN --root $W/nf install $CA")
+  python3 - "$OUT/refresh.json" <<EOF
+import json, sys
+r = {"first_install": {"native_ms": $n_first, "hook_mode_ms": $h_first, "vendor_ms": $v_first, "ratio": $n_first / $v_first},
+     "exec_first_start": {"native_ms": $n_exec, "vendor_ms": $v_first, "ratio": $n_exec / $v_first},
+     "add_100": {"native_ms": $n_add100, "hook_ms": $h_add100, "ratio": $n_add100 / $h_add100},
+     "remove_100": {"native_ms": $n_rm100, "hook_ms": $h_rm100, "ratio": $n_rm100 / $h_rm100},
+     "noop_ms": $n_noop}
+json.dump(r, open(sys.argv[1], "w"), indent=2)
+print(f"{'native refresh (issue 18)':<44} {'native':>14} {'reference':>14} {'ratio':>9}  target")
+print(f"{'first install of one CA vs copy + hook':<44} {$n_first:>11.1f} ms {$v_first:>11.1f} ms {$n_first / $v_first:>9.4f}  <= 0.05")
+print(f"{'  (anchorage --refresh hook)':<44} {$h_first:>11.1f} ms")
+print(f"{'exec first start vs copy + hook':<44} {$n_exec:>11.1f} ms {$v_first:>11.1f} ms {$n_exec / $v_first:>9.4f}  <= 0.05")
+print(f"{'install 100 anchors vs --refresh hook':<44} {$n_add100:>11.1f} ms {$h_add100:>11.1f} ms {$n_add100 / $h_add100:>9.4f}  <= 0.1")
+print(f"{'remove 100 anchors vs --refresh hook':<44} {$n_rm100:>11.1f} ms {$h_rm100:>11.1f} ms {$n_rm100 / $h_rm100:>9.4f}  <= 0.1")
+print(f"{'no-op install after a native refresh':<44} {$n_noop:>11.2f} ms")
+print("written:", sys.argv[1])
+EOF
+}
+if [ -n "$REFRESH_ONLY" ]; then
+  refresh_section
+  exit 0
+fi
+
 # A 4096-bit RSA template makes ~1.8 KB PEM certificates: 10,000 of them are ~18 MB.
 openssl req -x509 -newkey rsa:4096 -nodes -keyout /dev/null -subj "/CN=Bench Root/O=Anchorage Bench" \
   -days 3650 -outform DER -out "$W/big.der" 2>/dev/null
 "$GEN" "$W/big.der" 10000 "$W/bundle10k.pem"
 for n in 1 100 1000 10000; do "$GEN" "$W/big.der" "$n" "$W/scale$n/"; done
 
-ms() { python3 -c "import json,sys; d=json.load(open(sys.argv[1]))['results'][0]; print(f\"{d['mean']*1000:.3f} {d['stddev']*1000:.3f} {d['min']*1000:.3f}\")" "$1"; }
-rss() { /usr/bin/time -v "$@" 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}'; }
 
 # 1. no-op: everything in place.
 cp -a "$W/template" "$W/noop"
@@ -105,6 +175,8 @@ for n in 1 100 1000 10000; do
   read -r t _ _ < <(ms "$OUT/scale$n.json")
   scale[$n]=$t
 done
+
+refresh_section
 
 strip -o "$W/stripped" "$BIN"
 size=$(stat -c %s "$W/stripped")

@@ -54,6 +54,14 @@ cp /etc/ca-certificates.conf "$DIR/etc/ca-certificates.conf"
     --hooksdir "$DIR/etc/ca-certificates/update.d" 2>&1 |
     grep -v 'does not contain exactly one certificate or CRL' | sed 's/^/  /' || true
 
+# The host hook wrote host paths ($DIR/usr/share/…); make the links what the tree's own hook
+# writes (/usr/share/…), as anchorage does after running it (doctor reports host-path links).
+for link in "$DIR"/etc/ssl/certs/*; do
+    [[ -L $link ]] || continue
+    target=$(readlink "$link")
+    case $target in "$DIR"/*) ln -sfn "${target#"$DIR"}" "$link" ;; esac
+done
+
 BUNDLE="$DIR/etc/ssl/certs/ca-certificates.crt"
 COUNT=$(grep -c -- '-----BEGIN CERTIFICATE-----' "$BUNDLE" 2>/dev/null || true)
 if [[ ${COUNT:-0} -eq 0 ]]; then

@@ -105,9 +105,10 @@ fn run(
         let out = hook.run(timeout)?;
         applied.hook = Some(HookReport {
             command: out.argv.clone(),
-            program: hook.name().to_string(),
+            program: out.program.clone(),
             ran: true,
             exit_code: out.output.code,
+            update_d: out.update_d.clone(),
         });
         applied.hook_note = out.stderr_note.clone();
         if !out.output.success() {

@@ -160,6 +160,17 @@ pub enum Format {
     Json,
 }
 
+/// `--refresh`: how the Debian family's `update-ca-certificates` effect is produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Refresh {
+    /// Native when the tree's script is a version native refresh was proven against, else the hook.
+    Auto,
+    /// anchorage writes the links, hash links and bundle itself, then runs the update.d hooks.
+    Native,
+    /// Run the platform's update hook.
+    Hook,
+}
+
 /// `exec --on-error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OnError {
@@ -207,7 +218,7 @@ pub enum Command {
             "Output format of a failure report on stdout (the export lines are shell either way)"
         ),
         args = hidden(&[NSS]),
-        mut_args = hide(&["check", "no_update", "debian_conf", "hook_timeout", "lock_timeout"])
+        mut_args = hide(&["check", "no_update", "debian_conf", "hook_timeout", "lock_timeout", "refresh"])
     )]
     Env(EnvArgs),
     /// Prove that a TLS server is trusted now; if not, say which CA is missing.
@@ -296,6 +307,15 @@ pub struct ChangeOpts {
         value_name = "SECS"
     )]
     pub lock_timeout: u64,
+    /// Debian family: produce update-ca-certificates' result natively, run the hook, or pick (auto).
+    #[arg(
+        long,
+        env = "ANCHORAGE_REFRESH",
+        default_value = "auto",
+        value_enum,
+        value_name = "MODE"
+    )]
+    pub refresh: Refresh,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ChangeArgs, ChangeOpts, Cli, Command as CliCommand};
-pub use crate::cli::{Format, OnError};
+pub use crate::cli::{Format, OnError, Refresh};
 use crate::platform::PlatformId;
 use crate::policy::Allow;
 
@@ -54,6 +54,8 @@ pub struct ChangeOptions {
     pub hook_timeout: Duration,
     /// How long to wait for another run's tree lock.
     pub lock_timeout: Duration,
+    /// Debian family: native refresh, the hook, or auto.
+    pub refresh: Refresh,
 }
 
 #[derive(Debug, Clone)]
@@ -139,6 +141,7 @@ impl ChangeOptions {
             },
             hook_timeout: Duration::from_secs(o.hook_timeout),
             lock_timeout: Duration::from_secs(o.lock_timeout),
+            refresh: o.refresh,
         }
     }
 }

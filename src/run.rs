@@ -93,6 +93,17 @@ const TICK: Duration = Duration::from_millis(10);
 /// `setsid` daemon escapes the group): the pipes are only read until the deadline, or until a
 /// short grace period after the program exits.
 pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
+    run_with(argv, timeout, None, None)
+}
+
+/// `run`, with `stdin` written to the program's standard input (then closed) and `cwd` as its
+/// working directory.
+pub fn run_with(
+    argv: &[OsString],
+    timeout: Duration,
+    stdin: Option<&[u8]>,
+    cwd: Option<&Path>,
+) -> Result<Output> {
     let shown: Vec<String> = argv
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -105,6 +116,9 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
     })?;
     let mut cmd = Command::new(program);
     cmd.args(args);
+    if let Some(dir) = cwd {
+        cmd.current_dir(dir);
+    }
     for (name, _) in std::env::vars_os().filter(|(k, _)| is_secret(k)) {
         cmd.env_remove(name);
     }
@@ -126,13 +140,25 @@ pub fn run(argv: &[OsString], timeout: Duration) -> Result<Output> {
     let mut child = cmd
         .env("PATH", SAFE_PATH)
         .env("LC_ALL", "C")
-        .stdin(Stdio::null())
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Its own process group, so a timeout kills the hook and everything it started.
         .process_group(0)
         .spawn()
         .map_err(|e| spawn_error(&shown, e))?;
+    if let (Some(input), Some(mut pipe)) = (stdin, child.stdin.take()) {
+        // A hook that does not read its input must not block us: write from a thread.
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let _ = pipe.write_all(&input);
+        });
+    }
     let mut streams = Streams::new([
         child.stdout.take().map(OwnedFd::from),
         child.stderr.take().map(OwnedFd::from),

@@ -21,6 +21,7 @@
 //! the same semantics from the walk in `tree/walk.rs`.
 
 mod dir;
+mod links;
 mod walk;
 
 use std::collections::HashMap;

@@ -385,6 +385,30 @@ else
     not_ok "system store: plain curl after anchorage exec: exit $rc" "$ERR"
 fi
 
+# 2b. Native refresh (issue 18): a first start with --refresh native, then the image's own
+# update-ca-certificates finds nothing to do and changes nothing -----------------------------
+if TN=$(fresh_tree native); then
+    in_root "$TN" -- anchorage --format json exec --refresh native "$CUSTOM" -- "${CURL[@]}" "$URL1" >"$OUT" 2>"$ERR"
+    rc=$?
+    if [[ $rc -eq 0 ]] && json_check "$ERR" 'r["hook"]["command"] == ["anchorage", "native-refresh"] and r["hook"]["ran"]'; then
+        ok "exec --refresh native first start: curl succeeds, hook reported as anchorage native-refresh"
+    else
+        not_ok "exec --refresh native: exit $rc (want 0 and the native-refresh hook)" "$ERR"
+    fi
+    listing() { (cd "$TN/etc/ssl/certs" && find . -printf '%p %y %m %U:%G %l\n' | sort && sha256sum ca-certificates.crt); }
+    before=$(listing)
+    in_root "$TN" -- update-ca-certificates >"$WORK/uca-native.log" 2>&1
+    uca=$?
+    after=$(listing)
+    if [[ $uca -eq 0 ]] && grep -q '^0 added, 0 removed; done.' "$WORK/uca-native.log" && [[ $before == "$after" ]]; then
+        ok "after native refresh the image's update-ca-certificates reports 0 added, 0 removed and changes nothing"
+    else
+        not_ok "update-ca-certificates after native refresh: exit $uca, or it changed /etc/ssl/certs" "$WORK/uca-native.log"
+    fi
+else
+    not_ok "fresh working copy of $CACHE (native)"
+fi
+
 # 3. Unprivileged start on a fresh tree: environment bundle ------------------------------
 T2=$(fresh_tree nobody) || {
     not_ok "fresh working copy of $CACHE (unprivileged)"

@@ -177,7 +177,7 @@ pub fn converge(
     // Resolve the hook before writing anything: a missing hook must change nothing.
     let mut hook = None;
     if changes && !opts.no_update {
-        match Hook::resolve(root, layout, removes) {
+        match Hook::resolve(root, layout, removes, opts.refresh) {
             Ok(h) => hook = Some(h),
             Err(e) if opts.check => warnings.push(format!("the update hook would fail: {e}")),
             Err(e) => return Err(e.into()),
@@ -213,6 +213,7 @@ pub fn converge(
         program: h.name().to_string(),
         ran: false,
         exit_code: None,
+        update_d: Vec::new(),
     });
     let header = header(target, opts.check);
     if opts.check {
@@ -394,7 +395,7 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
         ));
     }
     let hook = if apply::hook_needed(&all) && !opts.no_update {
-        Some(Hook::resolve(root, layout, true)?)
+        Some(Hook::resolve(root, layout, true, opts.refresh)?)
     } else {
         None
     };

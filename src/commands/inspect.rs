@@ -184,7 +184,12 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let hook = match Hook::resolve(&target.root, target.layout(), false) {
+    let hook = match Hook::resolve(
+        &target.root,
+        target.layout(),
+        false,
+        crate::request::Refresh::Auto,
+    ) {
         Ok(h) => DoctorHook {
             command: h.display(),
             program,
@@ -209,6 +214,11 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         ));
     }
     problems.extend(bundle_problems(&target, &store.bundle_path()));
+    if target.layout().id == crate::platform::PlatformId::Debian {
+        if let Ok(tree) = crate::tree::Tree::pin(&target.root) {
+            problems.extend(crate::store::native::links::problems(&tree));
+        }
+    }
     for w in &warnings {
         problems.push(format!("broken managed file: {w}"));
     }

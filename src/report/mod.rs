@@ -116,6 +116,17 @@ pub struct HookReport {
     pub program: String,
     pub ran: bool,
     pub exit_code: Option<i32>,
+    /// Native refresh: the tree's update.d hooks it ran (absent when none ran).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub update_d: Vec<UpdateDReport>,
+}
+
+/// One `/etc/ca-certificates/update.d` hook a native refresh ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateDReport {
+    /// Its path in the tree.
+    pub name: String,
+    pub exit_code: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize)]

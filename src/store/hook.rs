@@ -10,7 +10,10 @@ use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::platform::{self, Layout, PlatformId};
+use crate::report::UpdateDReport;
+use crate::request::Refresh;
 use crate::run;
+use crate::store::native;
 use crate::tree::Tree;
 
 mod confine;
@@ -27,6 +30,10 @@ pub struct Hook {
     /// runs as host root on paths others may control, so its inputs are checked first and the
     /// tree's update.d scripts are not run by it.
     into_tree: bool,
+    /// `--fresh` (anchors were removed).
+    fresh: bool,
+    /// Native refresh to try (`Auto`: falls back to `argv` when the tree is not modelled).
+    native: Option<Refresh>,
 }
 
 /// What running the hook gave.
@@ -36,21 +43,43 @@ pub struct HookRun {
     pub output: run::Output,
     /// Its stderr worth showing as a warning (Debian's rehash noise about the bundle removed).
     pub stderr_note: Option<String>,
+    /// The text report's name for what ran.
+    pub program: String,
+    /// Native refresh: the update.d hooks it ran.
+    pub update_d: Vec<UpdateDReport>,
 }
 
 impl Hook {
     /// The update command for this tree (`removed`: anchors were removed, Debian needs
     /// `--fresh`), or why there is none.
-    pub fn resolve(root: &Path, layout: &'static Layout, removed: bool) -> Result<Hook> {
-        let argv = command(root, layout, removed)?;
+    pub fn resolve(
+        root: &Path,
+        layout: &'static Layout,
+        removed: bool,
+        refresh: Refresh,
+    ) -> Result<Hook> {
+        let argv = match (command(root, layout, removed), refresh) {
+            (Ok(argv), _) => argv,
+            // Native refresh needs no hook program (a tree without ca-certificates' script).
+            (Err(_), Refresh::Native) if layout.id == PlatformId::Debian => Vec::new(),
+            (Err(e), _) => return Err(e),
+        };
         let into_tree = argv.iter().any(|a| a == "--etccertsdir");
+        let native = choose(root, layout, refresh, &argv, into_tree);
         Ok(Hook {
             argv,
             name: hook_name(layout),
             root: root.to_path_buf(),
             layout,
             into_tree,
+            fresh: removed,
+            native,
         })
+    }
+
+    /// Whether this run refreshes natively (or tries to, under `auto`).
+    pub fn native(&self) -> Option<Refresh> {
+        self.native
     }
 
     /// The hook's file name (for the text report).
@@ -58,16 +87,26 @@ impl Hook {
         &self.name
     }
 
+    /// The command shown for the hook: `anchorage native-refresh` when this run refreshes
+    /// natively (under `auto`, unless the tree then turns out not to be modelled).
     pub fn display(&self) -> Vec<String> {
+        if self.native.is_some() {
+            return native::COMMAND.iter().map(|s| s.to_string()).collect();
+        }
         display(&self.argv)
     }
 
     /// Before the run's first write: the host hook pointed into the tree must not be led
     /// out of it by a link (77). Changes nothing.
     pub fn preflight(&self) -> Result<()> {
+        // Native refresh resolves every path inside the tree, but a tree the host hook would be
+        // led out of is refused either way (and `auto` may still fall back to that hook).
+        let tree = Tree::pin(&self.root)?;
         if self.into_tree {
-            let tree = Tree::pin(&self.root)?;
             confine::check(&tree)?;
+        }
+        if self.native.is_some() {
+            tree.check_dir("etc/ssl/certs")?;
         }
         Ok(())
     }
@@ -75,6 +114,21 @@ impl Hook {
     /// Run it. A failing hook is an error carrying its argv, status and stderr.
     pub fn run(&self, timeout: Duration) -> Result<HookRun> {
         let tree = Tree::pin(&self.root)?;
+        if let Some(mode) = self.native {
+            match native::plan(&tree, self.fresh) {
+                Ok(plan) => return self.run_native(&tree, &plan, timeout),
+                Err(why) if mode == Refresh::Auto && !self.argv.is_empty() => {
+                    tracing::info!("refresh: the hook ({}): native refresh does not model this tree: {why}", self.name);
+                }
+                Err(why) => {
+                    return Err(Error::Failed {
+                        msg: format!("native refresh cannot reproduce update-ca-certificates in this tree: {why}"),
+                        path: Some(tree.host("etc/ssl/certs")),
+                        hint: Some("nothing in /etc/ssl/certs was written; run with --refresh hook".into()),
+                    })
+                }
+            }
+        }
         // Debian's hook needs the target directory of its links to exist.
         if self.layout.id == PlatformId::Debian {
             tree.ensure_dir("etc/ssl/certs")?;
@@ -85,6 +139,7 @@ impl Hook {
         let mut skipped = Vec::new();
         let _empty = if self.into_tree {
             confine::check(&tree)?;
+            native::links::to_host_paths(&tree)?;
             skipped = confine::tree_hooks(&tree);
             let empty = tempfile::tempdir()
                 .map_err(|e| Error::io("cannot create a directory", std::env::temp_dir(), e))?;
@@ -128,12 +183,103 @@ impl Hook {
                 self.root.display()
             ));
         }
+        if self.into_tree && output.success() {
+            // The host hook wrote host paths (T/usr/share/…): make them the tree's own.
+            let n = native::links::rewrite_host_links(&tree)?;
+            tracing::debug!("hook: {n} link(s) rewritten to paths inside the tree");
+        }
         let stderr_note = (output.success() && !note.is_empty()).then_some(note);
         Ok(HookRun {
             argv: output.argv.clone(),
             output,
             stderr_note,
+            program: self.name.clone(),
+            update_d: Vec::new(),
         })
+    }
+
+    fn run_native(&self, tree: &Tree, plan: &native::Plan, timeout: Duration) -> Result<HookRun> {
+        let started = std::time::Instant::now();
+        // The host hook pointed into a tree does not run the tree's update.d scripts (they
+        // would run as host root outside it); native refresh keeps that rule for such trees.
+        let done = native::write(tree, plan, !self.into_tree, timeout)?;
+        tracing::debug!(
+            "native refresh: {} added, {} removed after {:.3}s",
+            done.added,
+            done.removed,
+            started.elapsed().as_secs_f64()
+        );
+        let argv: Vec<String> = native::COMMAND.iter().map(|s| s.to_string()).collect();
+        let failed: Vec<String> = done
+            .update_d
+            .iter()
+            .filter(|h| h.exit_code != Some(0))
+            .map(|h| format!("E: {} exited with code {:?}.", h.name, h.exit_code))
+            .collect();
+        let mut note = failed.join("\n");
+        if self.into_tree {
+            let skipped = confine::tree_hooks(tree);
+            if !skipped.is_empty() {
+                if !note.is_empty() {
+                    note.push('\n');
+                }
+                note.push_str(&format!(
+                    "the tree's update.d hooks were not run ({}): the tree has no update-ca-certificates of its own; run them inside it",
+                    skipped.join(", ")
+                ));
+            }
+        }
+        Ok(HookRun {
+            argv: argv.clone(),
+            output: run::Output {
+                argv,
+                code: Some(0),
+                stdout: String::new(),
+                stderr: String::new(),
+                timed_out: false,
+            },
+            stderr_note: (!note.is_empty()).then_some(note),
+            program: "native refresh".into(),
+            update_d: done.update_d,
+        })
+    }
+}
+
+/// `--refresh`: native refresh for the Debian family when asked, or under `auto` when the
+/// script that would run is one native refresh was proven against.
+fn choose(
+    root: &Path,
+    layout: &Layout,
+    refresh: Refresh,
+    argv: &[OsString],
+    into_tree: bool,
+) -> Option<Refresh> {
+    if layout.id != PlatformId::Debian || refresh == Refresh::Hook {
+        return None;
+    }
+    if refresh == Refresh::Native {
+        tracing::info!("refresh: native (--refresh native)");
+        return Some(Refresh::Native);
+    }
+    // The script that would run: the host's pointed into the tree, or the tree's own.
+    let script = if into_tree {
+        argv.first().and_then(|p| fs::read(p).ok())
+    } else {
+        Tree::pin(root)
+            .ok()
+            .and_then(|t| t.read(layout.hook_path).ok().flatten())
+    };
+    match script.as_deref().and_then(native::proven) {
+        Some(label) => {
+            tracing::info!("refresh: native (update-ca-certificates is {label})");
+            Some(Refresh::Auto)
+        }
+        None => {
+            tracing::info!(
+                "refresh: the hook (update-ca-certificates is not a version native refresh was proven against)"
+            );
+            None
+        }
     }
 }
 
@@ -233,7 +379,7 @@ mod tests {
             fs::write(&p, "").unwrap();
         }
         let layout = platform::layout(PlatformId::Debian);
-        let hook = Hook::resolve(t.path(), layout, false).unwrap();
+        let hook = Hook::resolve(t.path(), layout, false, Refresh::Hook).unwrap();
         assert!(
             hook.display()[0].ends_with("chroot"),
             "{:?}",

@@ -13,6 +13,7 @@ use crate::policy::Candidate;
 pub mod bundle;
 pub mod debian_conf;
 pub mod hook;
+pub mod native;
 pub mod nss;
 pub mod shadow;
 pub mod system;

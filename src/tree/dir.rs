@@ -366,7 +366,9 @@ impl Dir {
             return;
         };
         for (name, kind) in entries {
-            if kind == Kind::File && name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX) {
+            // Files, and the temporary links of `Dir::symlink` (native refresh).
+            let ours = matches!(kind, Kind::File | Kind::Link);
+            if ours && name.starts_with(TMP_PREFIX) && name.ends_with(TMP_SUFFIX) {
                 let _ = self.remove(&name);
             }
         }
@@ -414,7 +416,7 @@ pub(super) fn read_regular(fd: OwnedFd, path: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn temp_name() -> String {
+pub(super) fn temp_name() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static N: AtomicU64 = AtomicU64::new(0);
     let t = std::time::SystemTime::now()

@@ -18,6 +18,7 @@ const APPLY: &[&str] = &[
     "--debian-conf",
     "--hook-timeout",
     "--lock-timeout",
+    "--refresh",
 ];
 const INPUT: &[&str] = &[
     "--name",
@@ -127,6 +128,7 @@ fn inapplicable_options_are_not_shown() {
         "--debian-conf",
         "--hook-timeout",
         "--lock-timeout",
+        "--refresh",
     ] {
         assert!(!env.contains(opt), "env --help shows {opt}:\n{env}");
     }

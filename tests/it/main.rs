@@ -24,7 +24,9 @@
 //! * `escaping`: certificate text as data (forged lines, hidden PEM blocks, control bytes), names
 //!   that shadow a distribution root, `--name` values certutil cannot list back;
 //! * `trust_settings`: OpenSSL trust settings (TRUSTED CERTIFICATE), `--nss-owner USER.GROUP`
-//!   vs a user name with a dot, the privacy of the `env`/`exec` bundle directory.
+//!   vs a user name with a dot, the privacy of the `env`/`exec` bundle directory;
+//! * `refresh`: issue 18 — the subject hash against `openssl` (Mozilla roots, fixtures,
+//!   generated subjects), `--refresh native` trees against the real `update-ca-certificates`.
 
 mod cli_help;
 mod common;
@@ -40,6 +42,7 @@ mod nss;
 mod pkcs12;
 mod processes;
 mod properties;
+mod refresh;
 mod safety;
 mod sandbox;
 mod trust_settings;

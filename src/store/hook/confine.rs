@@ -31,6 +31,11 @@ pub fn check(tree: &Tree) -> Result<()> {
             if name == "ca-certificates.crt" || name == "ca-certificates.crt.new" {
                 return Err(refusal(&link, "the hook writes the bundle through it"));
             }
+            // Links the tree's own hook (or native refresh) wrote: turned into the host path
+            // of the same file before the host hook runs (`links::to_host_paths`).
+            if crate::store::native::links::in_tree_style(tree, &dir, &name) {
+                continue;
+            }
             outside(tree, &link)?;
         }
     }

@@ -58,6 +58,17 @@ pub struct Hook {
     pub ran: bool,
     #[serde(deserialize_with = "present")]
     pub exit_code: Option<i32>,
+    /// Native refresh: the update.d hooks it ran (absent when none).
+    #[serde(default)]
+    pub update_d: Vec<UpdateD>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateD {
+    pub name: String,
+    #[serde(deserialize_with = "present")]
+    pub exit_code: Option<i32>,
 }
 
 /// The failure report of any command (src/report.rs `FailureReport`); `certificates` (what was

@@ -11,6 +11,7 @@ fn install_der_is_trusted_then_idempotent_without_hook() {
     let root = t.path();
     assert!(!verifies(root, DEBIAN_BUNDLE, &fx("tls.pem")));
     let r = report(&run(anchorage(root)
+        .env("ANCHORAGE_REFRESH", "hook")
         .args(["install", "--format", "json"])
         .arg(fx("myNewCa.crt"))));
     assert!(r.changed);
@@ -46,6 +47,7 @@ fn install_der_is_trusted_then_idempotent_without_hook() {
         .unwrap();
     let before = snapshot(root);
     let r = report(&run(anchorage(root)
+        .env("ANCHORAGE_REFRESH", "hook")
         .args(["install", "--format", "json"])
         .arg(fx("myNewCa.pem"))));
     assert!(!r.changed);

@@ -48,6 +48,7 @@ fn sync_rotation_old_then_both_then_new_only() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(fx("myNewCa.pem"), dir.path().join("old.pem")).unwrap();
     let r = report(&run(anchorage(root)
+        .env("ANCHORAGE_REFRESH", "hook")
         .args(["sync", "--format", "json"])
         .arg(dir.path())));
     assert!(r.changed);
@@ -56,6 +57,7 @@ fn sync_rotation_old_then_both_then_new_only() {
     assert!(!verifies(root, DEBIAN_BUNDLE, &fx("tls2.pem")));
     std::fs::copy(fx("ca2.der"), dir.path().join("new.der")).unwrap();
     let r = report(&run(anchorage(root)
+        .env("ANCHORAGE_REFRESH", "hook")
         .args(["sync", "--format", "json"])
         .arg(dir.path())));
     let mut actions: Vec<&str> = r.certificates.iter().map(|c| c.action.as_str()).collect();
@@ -67,6 +69,7 @@ fn sync_rotation_old_then_both_then_new_only() {
     );
     std::fs::remove_file(dir.path().join("old.pem")).unwrap();
     let r = report(&run(anchorage(root)
+        .env("ANCHORAGE_REFRESH", "hook")
         .args(["sync", "--format", "json"])
         .arg(dir.path())));
     let mut actions: Vec<&str> = r.certificates.iter().map(|c| c.action.as_str()).collect();
@@ -95,6 +98,7 @@ fn sync_rotation_old_then_both_then_new_only() {
     // An empty directory is a valid desired set for sync: everything managed goes.
     std::fs::remove_file(dir.path().join("new.der")).unwrap();
     let r = report(&run(anchorage(root)
+        .env("ANCHORAGE_REFRESH", "hook")
         .args(["sync", "--format", "json"])
         .arg(dir.path())));
     assert_eq!(
@@ -106,7 +110,10 @@ fn sync_rotation_old_then_both_then_new_only() {
     );
     assert_eq!(count_certs(&root.join(DEBIAN_BUNDLE)), distro_count);
     // ... but install of an empty directory is bad input.
-    let o = run(anchorage(root).arg("install").arg(dir.path()));
+    let o = run(anchorage(root)
+        .env("ANCHORAGE_REFRESH", "hook")
+        .arg("install")
+        .arg(dir.path()));
     assert_eq!(code(&o), 65, "{}", stderr(&o));
 }
 

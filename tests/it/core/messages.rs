@@ -39,23 +39,32 @@ fn skip_warnings_name_the_file() {
 fn hook_line_is_the_program_name_hidden_by_quiet_and_json_keeps_the_argv() {
     let t = debian_tree();
     let root = t.path();
-    let o = run(anchorage(root).arg("install").arg(fx("myNewCa.pem")));
+    let o = run(anchorage(root)
+        .env("ANCHORAGE_REFRESH", "hook")
+        .arg("install")
+        .arg(fx("myNewCa.pem")));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     let hook: Vec<&str> = out.lines().filter(|l| l.starts_with("hook:")).collect();
     assert_eq!(hook, vec!["hook: update-ca-certificates (exit 0)"], "{out}");
     // -q hides it.
-    let o = run(anchorage(root).args(["-q", "install"]).arg(fx("ca2.pem")));
+    let o = run(anchorage(root)
+        .env("ANCHORAGE_REFRESH", "hook")
+        .args(["-q", "install"])
+        .arg(fx("ca2.pem")));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(!out.contains("hook:"), "{out}");
     // -v logs the full argv; JSON keeps it.
-    let o = run(anchorage(root).args(["-v", "install"]).arg(fx("ca3.pem")));
+    let o = run(anchorage(root)
+        .env("ANCHORAGE_REFRESH", "hook")
+        .args(["-v", "install"])
+        .arg(fx("ca3.pem")));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(stderr(&o).contains("--certsconf"), "{}", stderr(&o));
-    let r = report(&run(
-        anchorage(root).args(["remove", "--format", "json", CA])
-    ));
+    let r = report(&run(anchorage(root)
+        .env("ANCHORAGE_REFRESH", "hook")
+        .args(["remove", "--format", "json", CA])));
     let argv = &r.hook.as_ref().expect("hook").command;
     assert!(argv[0].ends_with("update-ca-certificates"), "{argv:?}");
     assert!(argv.iter().any(|a| a == "--certsconf"), "{argv:?}");
@@ -187,7 +196,9 @@ fn nss_owner_not_found_and_unreadable_source_have_hints() {
 #[test]
 fn doctor_on_a_fresh_tree_says_what_to_run() {
     let t = debian_tree();
-    let o = run(anchorage(t.path()).arg("doctor"));
+    let o = run(anchorage(t.path())
+        .env("ANCHORAGE_REFRESH", "hook")
+        .arg("doctor"));
     assert_eq!(code(&o), 1);
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     let last = out.lines().last().unwrap_or("");
@@ -198,6 +209,7 @@ fn doctor_on_a_fresh_tree_says_what_to_run() {
     );
     // -v: the platform decision, the plan and the hook are logged on stderr.
     let o = run(anchorage(t.path())
+        .env("ANCHORAGE_REFRESH", "hook")
         .args(["-v", "install"])
         .arg(fx("myNewCa.pem")));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
