@@ -177,12 +177,10 @@ impl Dir {
                 ))
             }
         }
-        let d = self.subdir(name)?.ok_or_else(|| {
-            Error::io(
-                "cannot create directory",
-                self.join(name),
-                std::io::ErrorKind::NotFound.into(),
-            )
+        // Gone again right after it was made: something is changing the tree under us.
+        let d = self.subdir(name)?.ok_or_else(|| Error::Unsafe {
+            path: self.join(name),
+            msg: "the directory vanished while it was being created (is something else changing the tree?)".into(),
         })?;
         // The umask may have narrowed the mode; the directories we create have `mode`.
         rustix::fs::fchmod(&d.fd, Mode::from_raw_mode(mode))

@@ -540,9 +540,15 @@ fn a_hook_failing_on_a_full_disk_exits_74_with_its_message() {
         .unwrap()
         .success());
     let _m = Mount(certs.clone());
+    // Native refresh (the default on Debian 12) meets the full disk itself: 74, nothing torn.
+    let o = run(anchorage(root)
+        .args(["install", "--refresh", "native"])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 74, "{}", stderr(&o));
+    assert!(stderr(&o).contains("disk full"), "{}", stderr(&o));
     // The real update-ca-certificates cannot write the bundle (~200 KB) there.
     let o = run(anchorage(root)
-        .args(["install", "--format", "json"])
+        .args(["install", "--refresh", "hook", "--format", "json"])
         .arg(fx("myNewCa.pem")));
     assert_eq!(code(&o), 74, "{}", stderr(&o));
     assert!(
