@@ -387,7 +387,7 @@ fi
 
 # 2b. Native refresh (issue 18): a first start with --refresh native, then the image's own
 # update-ca-certificates finds nothing to do and changes nothing -----------------------------
-if TN=$(fresh_tree native); then
+if TN=$(fresh_tree native) && cp "$FX/myNewCa.pem" "$TN$CUSTOM/myNewCa.pem" && chmod 644 "$TN$CUSTOM/myNewCa.pem"; then
     in_root "$TN" -- anchorage --format json exec --refresh native "$CUSTOM" -- "${CURL[@]}" "$URL1" >"$OUT" 2>"$ERR"
     rc=$?
     if [[ $rc -eq 0 ]] && json_check "$ERR" 'r["hook"]["command"] == ["anchorage", "native-refresh"] and r["hook"]["ran"]'; then
