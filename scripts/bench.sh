@@ -73,7 +73,9 @@ EOS
   # rn, rh: the tree as an image has it (links to /usr/share/…); rv: the links the host hook
   # writes at that path (settled in --prepare, not measured), as the vendor's step meets them.
   local rn="rm -rf $W/nf && cp -a $W/ntemplate $W/nf" rh="rm -rf $W/hf && cp -a $W/ntemplate $W/hf"
-  local rv="rm -rf $W/vf && cp -a $W/template $W/vf && update-ca-certificates $(hook_args "$W/vf") >/dev/null 2>&1"
+  local rv vf_args
+  vf_args=$(hook_args "$W/vf")
+  rv="rm -rf $W/vf && cp -a $W/template $W/vf && update-ca-certificates $vf_args >/dev/null 2>&1"
   run_h() { hyperfine -N -w 1 -r "$1" --prepare "sh -c '$2'" --export-json "$OUT/$3.json" "$4" >/dev/null; ms "$OUT/$3.json" | cut -d' ' -f1; }
   n_first=$(run_h 20 "$rn" native-first "$BIN --root $W/nf install --refresh native $CA")
   h_first=$(run_h "$RUNS" "$rh" hook-first "$BIN --root $W/hf install --refresh hook $CA")
