@@ -12,6 +12,20 @@ use super::model::ETC_CERTS;
 /// Rewrite links whose target starts with the tree's host path to the path inside the tree.
 /// Returns how many were rewritten.
 pub fn rewrite_host_links(tree: &Tree) -> Result<usize> {
+    relink(tree, |_, _, prefix, target| {
+        target
+            .strip_prefix(prefix)
+            .filter(|r| r.starts_with('/'))
+            .map(str::to_string)
+    })
+}
+
+/// Every link of `/etc/ssl/certs` for which `new_target(dir, name, host prefix, target)` gives a
+/// new target is re-pointed there (atomically). Nothing to do at `--root /`. Returns how many.
+fn relink(
+    tree: &Tree,
+    new_target: impl Fn(&Dir, &str, &str, &str) -> Option<String>,
+) -> Result<usize> {
     let Some(prefix) = tree.path().to_str().filter(|p| *p != "/") else {
         return Ok(0);
     };
@@ -26,8 +40,8 @@ pub fn rewrite_host_links(tree: &Tree) -> Result<usize> {
         let Some(target) = dir.read_link(&name)? else {
             continue;
         };
-        if let Some(inside) = target.strip_prefix(prefix).filter(|r| r.starts_with('/')) {
-            dir.symlink(inside, &name)?;
+        if let Some(to) = new_target(&dir, &name, prefix, &target) {
+            dir.symlink(&to, &name)?;
             n += 1;
         }
     }
@@ -67,26 +81,10 @@ pub fn in_tree_style(tree: &Tree, dir: &Dir, name: &str) -> bool {
 /// become links to the same file by its host path (what that hook compares and writes), so
 /// it neither follows them out of the tree nor relinks every one. Returns how many.
 pub fn to_host_paths(tree: &Tree) -> Result<usize> {
-    let Some(prefix) = tree.path().to_str().filter(|p| *p != "/") else {
-        return Ok(0);
-    };
-    let Some(dir) = tree.dir(ETC_CERTS)? else {
-        return Ok(0);
-    };
-    let mut n = 0;
-    for (name, kind) in dir.entries()? {
-        if kind != Kind::Link {
-            continue;
-        }
-        let Some(target) = dir.read_link(&name)? else {
-            continue;
-        };
-        if target.starts_with('/') && in_tree_style(tree, &dir, &name) {
-            dir.symlink(&format!("{prefix}{target}"), &name)?;
-            n += 1;
-        }
-    }
-    Ok(n)
+    relink(tree, |dir, name, prefix, target| {
+        (target.starts_with('/') && in_tree_style(tree, dir, name))
+            .then(|| format!("{prefix}{target}"))
+    })
 }
 
 /// Links of `/etc/ssl/certs` that dangle inside the tree, or that name the tree by its host
