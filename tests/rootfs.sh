@@ -2,7 +2,13 @@
 # End-to-end test of `anchorage exec` inside a real Debian bookworm system.
 #
 # Usage: tests/rootfs.sh              (as root; CI runs it as root)
-#        tests/rootfs.sh --cache-only (only build/check the cached tree; prints CACHE=DIR)
+#        tests/rootfs.sh --cache-only [base|runtimes]
+#                                     (only build/check the cached tree; prints CACHE=DIR)
+#   base      the minimal tree these scenarios use (ca-certificates, NSS tools, openssl, curl,
+#             p11-kit);
+#   runtimes  base + the agents' runtimes: a headless JRE with Debian's ca-certificates-java
+#             hook, python3-requests/certifi, Node.js and gnutls-bin (the Java and runtime
+#             scenarios; a separate cache so the base scenarios stay small to copy).
 #
 # What it does:
 #   * builds a minimal Debian rootfs with debootstrap (cached between runs of the same
@@ -31,12 +37,21 @@
 #   ANCHORAGE_ROOTFS_KEEP=1       keep the working copies (path printed) for debugging
 set -uo pipefail
 
-CACHE_ONLY=0
+CACHE_ONLY=0 FLAVOUR=base
 case "${1:-}" in
---cache-only) CACHE_ONLY=1 ;; # build/check the cache, print CACHE=DIR (tests/rootfs-p11kit.sh)
+--cache-only) # build/check the cache, print CACHE=DIR (tests/rootfs-p11kit.sh and others)
+    CACHE_ONLY=1 FLAVOUR=${2:-base}
+    ;;
 "") ;;
 *)
-    echo "usage: $0 [--cache-only]" >&2
+    echo "usage: $0 [--cache-only [base|runtimes]]" >&2
+    exit 2
+    ;;
+esac
+case $FLAVOUR in
+base | runtimes) ;;
+*)
+    echo "usage: $0 [--cache-only [base|runtimes]] (unknown flavour '$FLAVOUR')" >&2
     exit 2
     ;;
 esac
@@ -51,6 +66,9 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$REPO/scripts/tap.sh"
 SUITE=bookworm
 INCLUDE=ca-certificates,libnss3-tools,openssl,curl,p11-kit
+if [[ $FLAVOUR == runtimes ]]; then
+    INCLUDE+=,openjdk-17-jre-headless,ca-certificates-java,python3-requests,python3-certifi,nodejs,gnutls-bin
+fi
 # The cache key changes whenever the package list changes (or the layout version below).
 CACHE_LAYOUT=1
 CACHE_KEY="$SUITE-$(printf '%s|%s' "$INCLUDE" "$CACHE_LAYOUT" | sha256sum | cut -c1-12)"
