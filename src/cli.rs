@@ -333,9 +333,13 @@ pub struct ExecArgs {
     /// What to do when installing fails.
     #[arg(long, env = "ANCHORAGE_ON_ERROR", default_value = "fail", value_enum)]
     pub on_error: OnError,
-    /// In the environment-bundle fallback, replace SSL_CERT_FILE & co. even when already set.
-    #[arg(long)]
+    /// In the environment-bundle fallback, point SSL_CERT_FILE & co. at the combined bundle
+    /// even when they name a custom bundle.
+    #[arg(long, conflicts_with = "keep_env")]
     pub override_env: bool,
+    /// In the environment-bundle fallback, never change a variable that is already set.
+    #[arg(long)]
+    pub keep_env: bool,
     /// The program to run, after `--`, looked up in PATH.
     #[arg(last = true, required = true, value_name = "PROGRAM")]
     pub program: Vec<std::ffi::OsString>,
@@ -352,9 +356,12 @@ pub struct EnvArgs {
     /// it, that is a usage error).
     #[arg(long)]
     pub allow_empty: bool,
-    /// Print the variables even when they are already set.
-    #[arg(long)]
+    /// Point every variable at the combined bundle, even one naming a custom bundle.
+    #[arg(long, conflicts_with = "keep_env")]
     pub override_env: bool,
+    /// Never print a variable that is already set.
+    #[arg(long)]
+    pub keep_env: bool,
 }
 
 #[derive(Debug, Args)]

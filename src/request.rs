@@ -79,6 +79,8 @@ pub struct ExecRequest {
     pub opts: ChangeOptions,
     pub on_error: OnError,
     pub override_env: bool,
+    /// `--keep-env`: never change a variable that is already set.
+    pub keep_env: bool,
     pub program: Vec<OsString>,
 }
 
@@ -89,6 +91,8 @@ pub struct EnvRequest {
     pub allow_empty: bool,
     pub opts: ChangeOptions,
     pub override_env: bool,
+    /// `--keep-env`: never change a variable that is already set.
+    pub keep_env: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +176,7 @@ impl Request {
                 opts: ChangeOptions::from_cli(a.opts),
                 on_error: a.on_error,
                 override_env: a.override_env,
+                keep_env: a.keep_env,
                 program: a.program,
             }),
             CliCommand::Env(a) => Command::Env(EnvRequest {
@@ -179,6 +184,7 @@ impl Request {
                 allow_empty: a.allow_empty,
                 opts: ChangeOptions::from_cli(a.opts),
                 override_env: a.override_env,
+                keep_env: a.keep_env,
             }),
             CliCommand::Verify(a) => Command::Verify(VerifyRequest {
                 target: a.target,
