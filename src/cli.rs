@@ -399,6 +399,26 @@ pub struct DoctorArgs {
     /// Warn about anchors expiring within N days.
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub warn_days: i64,
+    /// Also judge each TLS runtime of the tree (OpenSSL, GnuTLS, NSS, Python certifi, Node.js);
+    /// `--runtimes=strict` makes a runtime that misses an anchor a problem (exit 1).
+    #[arg(
+        long,
+        value_enum,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "warn",
+        value_name = "MODE"
+    )]
+    pub runtimes: Option<RuntimesMode>,
+}
+
+/// `doctor --runtimes[=strict]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimesMode {
+    /// Runtime gaps are warnings.
+    Warn,
+    /// Runtime gaps are problems (exit 1).
+    Strict,
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ChangeArgs, ChangeOpts, Cli, Command as CliCommand};
-pub use crate::cli::{Format, OnError, Refresh};
+pub use crate::cli::{Format, OnError, Refresh, RuntimesMode};
 use crate::platform::PlatformId;
 use crate::policy::Allow;
 
@@ -113,6 +113,8 @@ pub enum Command {
     List,
     Doctor {
         warn_days: i64,
+        /// `--runtimes[=strict]`.
+        runtimes: Option<RuntimesMode>,
     },
     Exec(ExecRequest),
     Env(EnvRequest),
@@ -169,6 +171,7 @@ impl Request {
             CliCommand::List => Command::List,
             CliCommand::Doctor(a) => Command::Doctor {
                 warn_days: a.warn_days,
+                runtimes: a.runtimes,
             },
             CliCommand::Exec(a) => Command::Exec(ExecRequest {
                 sources: a.sources,

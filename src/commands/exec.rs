@@ -196,7 +196,10 @@ pub fn env(global: &Global, req: &EnvRequest) -> Result<String> {
         .collect();
     // Comments for the shell that evaluates these lines: one line each, whatever the path.
     for line in fb.lines.iter().chain(&note) {
-        out.push_str(&format!("# note: {}\n", line.replace(char::is_control, "?")));
+        out.push_str(&format!(
+            "# note: {}\n",
+            line.replace(char::is_control, "?")
+        ));
     }
     for (k, why) in &fb.kept {
         out.push_str(&format!(

@@ -7,7 +7,7 @@ use crate::cert;
 use crate::error::{Error, Result};
 use crate::platform::{PlatformId, Target};
 use crate::report::{DoctorHook, DoctorPaths, DoctorReport, ListEntry, ListReport};
-use crate::request::Global;
+use crate::request::{Global, RuntimesMode};
 use crate::store::hook::Hook;
 use crate::store::nss::{self, DbKind, NssStores};
 use crate::store::shadow;
@@ -166,7 +166,11 @@ pub fn list(global: &Global) -> Result<ListReport> {
     })
 }
 
-pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
+pub fn doctor(
+    global: &Global,
+    warn_days: i64,
+    runtimes: Option<RuntimesMode>,
+) -> Result<DoctorReport> {
     let target = Target::open(&global.root, global.platform)?;
     let store = SystemStore::new(&target.root, target.layout(), false)?;
     let (mut managed, mut warnings, effective, bundle_error) = list_entries(&target)?;
@@ -255,6 +259,16 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         }
     }
     let shadowing = shadowing(&target, &managed, &mut problems);
+    let runtimes = runtimes.map(|mode| {
+        super::runtimes::judge(
+            global,
+            &target,
+            &managed,
+            mode,
+            &mut problems,
+            &mut doc_warnings,
+        )
+    });
     let conf =
         (target.detected.id == PlatformId::Debian).then(|| store.conf_path().display().to_string());
     Ok(DoctorReport {
@@ -277,6 +291,7 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         problems,
         warnings: doc_warnings,
         notes,
+        runtimes,
     })
 }
 

@@ -174,7 +174,11 @@ impl BundleDir {
     /// An OpenSSL hashed directory `name` (as `openssl rehash` names its entries: `files` are
     /// `(<subject-hash>.N, PEM)`), made inside the private directory (never through a link)
     /// and emptied of the entries an earlier run left.
-    pub(super) fn write_hashed(&mut self, name: &str, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
+    pub(super) fn write_hashed(
+        &mut self,
+        name: &str,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<PathBuf> {
         let path = self.path.join(name);
         match nix::sys::stat::mkdirat(&self.fd, name, Mode::from_bits_truncate(0o755)) {
             Ok(()) | Err(Errno::EEXIST) => {}
@@ -184,13 +188,17 @@ impl BundleDir {
         let fd = openat(&self.fd, name, flags, Mode::empty()).map_err(|e| match e {
             Errno::ELOOP | Errno::ENOTDIR => Error::Unsafe {
                 path: path.clone(),
-                msg: "not a directory (a link?); refusing to write the hashed directory through it".into(),
+                msg: "not a directory (a link?); refusing to write the hashed directory through it"
+                    .into(),
             },
             other => Error::io("cannot open", &path, other.into()),
         })?;
         let st = fstat(&fd).map_err(|e| Error::io("cannot inspect", &path, e.into()))?;
         if st.st_uid != nix::unistd::geteuid().as_raw() {
-            return Err(not_private(&path, format!("{name} is owned by uid {}", st.st_uid)));
+            return Err(not_private(
+                &path,
+                format!("{name} is owned by uid {}", st.st_uid),
+            ));
         }
         // Entries of an earlier run (the sources may have changed): only `HASH.N` names.
         let old: Vec<String> = std::fs::read_dir(&path)

@@ -237,18 +237,32 @@ mod tests {
         let sys = Path::new("/nonexistent/bundle.crt");
         assert_eq!(decide(Policy::Rules, None, sys, &none), Action::Combined);
         let v = OsString::from("/some/custom.pem");
-        assert_eq!(decide(Policy::Override, Some(&v), sys, &none), Action::Combined);
-        assert!(matches!(decide(Policy::Keep, Some(&v), sys, &none), Action::Keep(_)));
+        assert_eq!(
+            decide(Policy::Override, Some(&v), sys, &none),
+            Action::Combined
+        );
+        assert!(matches!(
+            decide(Policy::Keep, Some(&v), sys, &none),
+            Action::Keep(_)
+        ));
         // A missing file holds nothing the combined bundle lacks.
-        assert_eq!(decide(Policy::Rules, Some(&v), sys, &none), Action::Combined);
+        assert_eq!(
+            decide(Policy::Rules, Some(&v), sys, &none),
+            Action::Combined
+        );
         let empty = OsString::new();
-        assert_eq!(decide(Policy::Keep, Some(&empty), sys, &none), Action::Combined);
+        assert_eq!(
+            decide(Policy::Keep, Some(&empty), sys, &none),
+            Action::Combined
+        );
     }
 
     #[test]
     fn hash_names_are_what_openssl_rehash_uses() {
         assert!(super::super::bundle_dir::is_hash_name("5ad8a5d6.0"));
-        assert!(!super::super::bundle_dir::is_hash_name("anchorage-ca-bundle.pem"));
+        assert!(!super::super::bundle_dir::is_hash_name(
+            "anchorage-ca-bundle.pem"
+        ));
         assert!(!super::super::bundle_dir::is_hash_name("5ad8a5d6.x"));
     }
 }
