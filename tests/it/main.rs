@@ -27,6 +27,8 @@
 //!   vs a user name with a dot, the privacy of the `env`/`exec` bundle directory;
 //! * `refresh`: issue 18 — the subject hash against `openssl` (Mozilla roots, fixtures,
 //!   generated subjects), `--refresh native` trees against the real `update-ca-certificates`.
+//! * `runtimes`: issue 16 — the environment fallback's rules, real curl/Python/Node.js under
+//!   `exec` as an unprivileged user, `doctor --runtimes` (a venv's certifi, Node's version).
 
 mod cli_help;
 mod common;
@@ -43,6 +45,7 @@ mod pkcs12;
 mod processes;
 mod properties;
 mod refresh;
+mod runtimes;
 mod safety;
 mod sandbox;
 mod trust_settings;
