@@ -4,7 +4,6 @@
 //! succeeding under `anchorage exec` as an unprivileged user; `exec`'s Node variables after the
 //! system store took the anchors; `doctor --runtimes` on a tree with a virtualenv holding certifi.
 
-
 use crate::common::*;
 use crate::verify::server::s_server;
 use std::os::unix::fs::PermissionsExt;
@@ -54,7 +53,11 @@ fn tree_with_bundle() -> tempfile::TempDir {
         .arg(r.join("etc/ca-certificates/update.d"))
         .output()
         .expect("update-ca-certificates");
-    assert!(st.status.success(), "{}", String::from_utf8_lossy(&st.stderr));
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
     std::fs::set_permissions(r, std::fs::Permissions::from_mode(0o755)).unwrap();
     t
 }
@@ -123,7 +126,10 @@ fn env_replaces_a_variable_naming_the_system_bundle_and_combines_a_custom_one() 
     // The custom bundle: that file + the source, both trusted by what the variable names now.
     let req = PathBuf::from(get(&vars, "REQUESTS_CA_BUNDLE").expect("REQUESTS_CA_BUNDLE"));
     assert_ne!(req, bundle, "{out}");
-    assert!(out.contains("# note: REQUESTS_CA_BUNDLE named a custom bundle"), "{out}");
+    assert!(
+        out.contains("# note: REQUESTS_CA_BUNDLE named a custom bundle"),
+        "{out}"
+    );
     let ok = |ca: &Path, cert: &str| {
         code(&run(Command::new("openssl")
             .args(["verify", "-CAfile"])
@@ -132,8 +138,15 @@ fn env_replaces_a_variable_naming_the_system_bundle_and_combines_a_custom_one() 
             == 0
     };
     assert!(ok(&req, "tls.pem"), "the source is in {}", req.display());
-    assert!(ok(&req, "ca2.pem"), "the custom CA stays in {}", req.display());
-    assert!(!ok(&bundle, "ca2.pem"), "the combined bundle has no custom CA");
+    assert!(
+        ok(&req, "ca2.pem"),
+        "the custom CA stays in {}",
+        req.display()
+    );
+    assert!(
+        !ok(&bundle, "ca2.pem"),
+        "the combined bundle has no custom CA"
+    );
     assert!(ok(&bundle, "tls.pem"));
     let node = get(&vars, "NODE_EXTRA_CA_CERTS").expect("NODE_EXTRA_CA_CERTS");
     assert!(ok(Path::new(node), "ca2.pem") && ok(Path::new(node), "tls.pem"));
@@ -199,8 +212,7 @@ fn have(program: &str) -> bool {
 }
 
 #[test]
-fn unprivileged_exec_with_variables_preset_to_the_system_bundle_makes_curl_python_and_node_trust()
-{
+fn unprivileged_exec_with_variables_preset_to_the_system_bundle_makes_curl_python_and_node_trust() {
     if !have("node") || !have("curl") {
         eprintln!("SKIP: node, curl or python3-requests missing");
         return;
@@ -224,7 +236,12 @@ fn unprivileged_exec_with_variables_preset_to_the_system_bundle_makes_curl_pytho
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOME", "/nonexistent");
-        for v in ["SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"] {
+        for v in [
+            "SSL_CERT_FILE",
+            "CURL_CA_BUNDLE",
+            "REQUESTS_CA_BUNDLE",
+            "NODE_EXTRA_CA_CERTS",
+        ] {
             s.env(v, &preset);
         }
         run(&mut s)
@@ -241,7 +258,14 @@ fn unprivileged_exec_with_variables_preset_to_the_system_bundle_makes_curl_pytho
         .env("REQUESTS_CA_BUNDLE", &preset)
         .env("NODE_EXTRA_CA_CERTS", &preset));
     let before = String::from_utf8_lossy(&before.stdout).into_owned();
-    let after = as_user(&["exec", src.path().to_str().unwrap(), "--", "sh", "-c", &line]);
+    let after = as_user(&[
+        "exec",
+        src.path().to_str().unwrap(),
+        "--",
+        "sh",
+        "-c",
+        &line,
+    ]);
     let kept = as_user(&[
         "exec",
         "--keep-env",
@@ -261,7 +285,10 @@ fn unprivileged_exec_with_variables_preset_to_the_system_bundle_makes_curl_pytho
         }
     }
     for rt in ["curl", "python", "node"] {
-        assert!(before.contains(&format!("{rt}=FAIL")), "{rt} before: {before}");
+        assert!(
+            before.contains(&format!("{rt}=FAIL")),
+            "{rt} before: {before}"
+        );
         let out = String::from_utf8_lossy(&after.stdout);
         assert!(
             out.contains(&format!("{rt}=OK")),
@@ -269,7 +296,10 @@ fn unprivileged_exec_with_variables_preset_to_the_system_bundle_makes_curl_pytho
             stderr(&after)
         );
         let out = String::from_utf8_lossy(&kept.stdout);
-        assert!(out.contains(&format!("{rt}=FAIL")), "{rt} --keep-env: {out}");
+        assert!(
+            out.contains(&format!("{rt}=FAIL")),
+            "{rt} --keep-env: {out}"
+        );
     }
     assert_eq!(code(&after), 0, "{}", stderr(&after));
 }
@@ -299,10 +329,12 @@ fn exec_after_the_system_store_took_the_anchors_sets_the_node_variables_unless_s
     // Real Node.js trusts the server with what exec set.
     if have("node") {
         let server = s_server("tls.pem", "tls.key.pem", &[]);
-        let o = run(cmd(root)
-            .arg("exec")
-            .arg(src.path())
-            .args(["--", "sh", "-c", &clients(server.port)]));
+        let o = run(cmd(root).arg("exec").arg(src.path()).args([
+            "--",
+            "sh",
+            "-c",
+            &clients(server.port),
+        ]));
         let out = String::from_utf8_lossy(&o.stdout);
         assert!(out.contains("node=OK"), "{out}\n{}", stderr(&o));
     }
@@ -344,9 +376,7 @@ fn venv_with_certifi(root: &Path) -> PathBuf {
 }
 
 fn doctor(c: &mut Command, extra: &[&str]) -> (i32, Doctor) {
-    let o = run(c
-        .args(["--format", "json", "doctor"])
-        .args(extra));
+    let o = run(c.args(["--format", "json", "doctor"]).args(extra));
     (code(&o), parse("doctor", &o.stdout))
 }
 
@@ -413,7 +443,10 @@ fn doctor_runtimes_reports_a_venv_certifi_and_its_fix_and_sees_it_fixed_under_en
     let (rc, d) = doctor(&mut c, &["--runtimes=strict"]);
     assert_eq!(rc, 0, "{:?}", d.problems);
     let py = row(&d, "python-certifi");
-    assert!(py.trusts && py.missing.is_empty() && py.fix.is_empty(), "{py:?}");
+    assert!(
+        py.trusts && py.missing.is_empty() && py.fix.is_empty(),
+        "{py:?}"
+    );
 
     // And real Python requests agrees with both verdicts.
     let server = s_server("tls.pem", "tls.key.pem", &[]);
@@ -457,16 +490,10 @@ fn doctor_runtimes_reads_the_node_version_without_running_it() {
     let n = row(&d, "node");
     assert_eq!(n.path, "/usr/local/bin/node");
     assert!(!n.trusts, "no variable: compiled-in roots only");
-    let (_, d) = doctor(
-        cmd(root).env("NODE_USE_SYSTEM_CA", "1"),
-        &["--runtimes"],
-    );
+    let (_, d) = doctor(cmd(root).env("NODE_USE_SYSTEM_CA", "1"), &["--runtimes"]);
     assert!(row(&d, "node").trusts, "22.15 reads the system store");
     header(14);
-    let (_, d) = doctor(
-        cmd(root).env("NODE_USE_SYSTEM_CA", "1"),
-        &["--runtimes"],
-    );
+    let (_, d) = doctor(cmd(root).env("NODE_USE_SYSTEM_CA", "1"), &["--runtimes"]);
     let n = row(&d, "node");
     assert!(!n.trusts && n.fix.contains("NODE_EXTRA_CA_CERTS"), "{n:?}");
     // The tree's /etc/environment counts too (paths inside the tree).
