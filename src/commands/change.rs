@@ -16,9 +16,9 @@ use crate::report::{self, Failure, Header, HookReport, Report, StoreRun};
 use crate::request::{ChangeOptions, ChangeRequest, Global, RemoveRequest};
 use crate::store::hook::Hook;
 use crate::store::nss::{self, NssStores};
-use crate::store::shadow;
 use crate::store::system::SystemStore;
 use crate::store::Store;
+use crate::store::{elsewhere, shadow};
 
 /// The desired anchors, what policy skipped, and what reading the sources noted.
 pub struct Desired {
@@ -170,6 +170,25 @@ pub fn converge(
         mode,
         &reserved.into_keys().collect(),
     );
+    let mut plan = plan;
+    if plan.add.iter().any(|a| !a.repair) {
+        let tree = crate::tree::Tree::pin(root)?;
+        let found = elsewhere::sources(&tree, layout);
+        plan::trusted_elsewhere(
+            &mut plan,
+            &desired.accepted,
+            state.effective.as_ref(),
+            |s| elsewhere::via(layout, &found, s),
+        );
+    }
+    for (d, _, via) in &plan.elsewhere {
+        let note = format!(
+            "'{}' is already trusted via {via}: not installed again (nothing written, no hook)",
+            desired.accepted[*d].cert.subject
+        );
+        warnings.push(note.clone());
+        notes.push(note);
+    }
     let named = plan::names(&plan, &state.entries);
     let removes = !plan.remove.is_empty();
     let mut all = vec![planned(system, state, plan)];
@@ -239,6 +258,8 @@ pub fn converge(
         bundle,
     );
     warnings.extend(applied.hook_note.clone());
+    warnings.extend(applied.still_provided.iter().cloned());
+    notes.extend(applied.still_provided.iter().cloned());
     if changes && opts.no_update {
         warnings.push(format!(
             "--no-update: run the platform's update command (/{}) to make the changes effective",
@@ -278,6 +299,7 @@ fn platform_bundle(target: &Target) -> apply::Bundle<'_> {
     apply::Bundle {
         tree: &target.tree,
         rel: target.layout().bundle,
+        layout: target.layout(),
     }
 }
 
@@ -403,7 +425,9 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let (applied, result) = apply::apply(&all, &[], hook.as_ref(), opts.hook_timeout, bundle);
     let mut warnings: Vec<String> = applied.hook_note.iter().cloned().collect();
     warnings.extend(unmatched);
+    warnings.extend(applied.still_provided.iter().cloned());
     let runs = runs(&all, Some(&applied.done));
-    let report = report::build(header, &[], &[], &runs, applied.hook, warnings);
+    let mut report = report::build(header, &[], &[], &runs, applied.hook, warnings);
+    report.notes = applied.still_provided.clone();
     finish(report, result)
 }
