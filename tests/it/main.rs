@@ -27,6 +27,8 @@
 //!   vs a user name with a dot, the privacy of the `env`/`exec` bundle directory;
 //! * `refresh`: issue 18 — the subject hash against `openssl` (Mozilla roots, fixtures,
 //!   generated subjects), `--refresh native` trees against the real `update-ca-certificates`.
+//! * `elsewhere`: issue 16 — anchors already trusted through files anchorage does not manage,
+//!   removing a distribution root, sync over both Debian placements;
 //! * `runtimes`: issue 16 — the environment fallback's rules, real curl/Python/Node.js under
 //!   `exec` as an unprivileged user, `doctor --runtimes` (a venv's certifi, Node's version).
 
@@ -35,6 +37,7 @@ mod common;
 mod confinement;
 mod core;
 mod dirs;
+mod elsewhere;
 mod escaping;
 mod exec;
 mod hostile;
