@@ -96,7 +96,7 @@ pub struct TreeOpts {
     pub platform: PlatformChoice,
 }
 
-/// `--nssdb`, `--nss-owner`, `--nss-discover`.
+/// `--nssdb`, `--nss-owner`, `--nss-discover`, `--no-system`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "NSS databases")]
 pub struct NssOpts {
@@ -117,11 +117,16 @@ pub struct NssOpts {
     /// Also manage existing NSS databases of the tree's users (Chromium, Firefox, /etc/pki/nssdb).
     #[arg(long, global = true)]
     pub nss_discover: bool,
+
+    /// Leave the system store alone: manage only the named databases (works as a normal user
+    /// on their own files, e.g. `--nssdb ~/.pki/nssdb`).
+    #[arg(long, global = true)]
+    pub no_system: bool,
 }
 
 const OUTPUT: &[&str] = &["format", "verbose", "quiet"];
 const TREE: &[&str] = &["root", "platform"];
-const NSS: &[&str] = &["nssdb", "nss_owner", "nss_discover"];
+const NSS: &[&str] = &["nssdb", "nss_owner", "nss_discover", "no_system"];
 
 /// A global option as defined in its group (for a twin).
 fn global(id: &str) -> Arg {

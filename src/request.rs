@@ -28,6 +28,8 @@ pub struct NssRequest {
     pub dirs: Vec<String>,
     pub owner: Option<String>,
     pub discover: bool,
+    /// `--no-system`: the system store is neither read nor written (issue 16).
+    pub no_system: bool,
 }
 
 /// install / sync: the desired set is read from `sources`.
@@ -211,6 +213,7 @@ impl Request {
                     dirs: cli.nss.nssdb,
                     owner: cli.nss.nss_owner,
                     discover: cli.nss.nss_discover,
+                    no_system: cli.nss.no_system,
                 },
             },
             command,

@@ -103,7 +103,7 @@ pub fn change(global: &Global, req: &ChangeRequest) -> std::result::Result<Repor
     report
 }
 
-fn header(target: &Target, check: bool) -> Header {
+pub(super) fn header(target: &Target, check: bool) -> Header {
     Header {
         platform: target.platform_name().to_string(),
         root: target.root.display().to_string(),
@@ -111,7 +111,11 @@ fn header(target: &Target, check: bool) -> Header {
     }
 }
 
-fn planned(store: impl Store + 'static, state: crate::store::State, plan: StorePlan) -> Planned {
+pub(super) fn planned(
+    store: impl Store + 'static,
+    state: crate::store::State,
+    plan: StorePlan,
+) -> Planned {
     Planned {
         store: Box::new(store),
         state,
@@ -127,6 +131,9 @@ pub fn converge(
     mode: Mode,
     opts: &ChangeOptions,
 ) -> std::result::Result<Report, Failure> {
+    if nss.as_ref().is_some_and(|n| n.no_system) {
+        return super::no_system::converge(target, nss, desired, mode, opts);
+    }
     let (root, layout) = (&target.root, target.layout());
     let system = SystemStore::new(root, layout, opts.debian_conf)?;
     let mut warnings = desired.warnings.clone();
@@ -321,7 +328,7 @@ fn other_placement(
 }
 
 /// The plan at debug: per store, what it holds and what is to change.
-fn log_plans(all: &[Planned]) {
+pub(super) fn log_plans(all: &[Planned]) {
     for p in all {
         tracing::debug!(
             "plan: {}: {} entries ({} managed), {} to add, {} to remove, {} unchanged",
@@ -343,7 +350,7 @@ fn platform_bundle(target: &Target) -> apply::Bundle<'_> {
     }
 }
 
-fn finish(report: Report, result: Result<()>) -> std::result::Result<Report, Failure> {
+pub(super) fn finish(report: Report, result: Result<()>) -> std::result::Result<Report, Failure> {
     match result {
         Ok(()) => Ok(report),
         Err(error) => Err(Failure {
@@ -355,7 +362,10 @@ fn finish(report: Report, result: Result<()>) -> std::result::Result<Report, Fai
 
 /// The report's view of each store: planned only (`done` = None), or as far as applied
 /// (stores the run never reached are left out).
-fn runs<'a>(all: &'a [Planned], done: Option<&[Option<crate::store::Done>]>) -> Vec<StoreRun<'a>> {
+pub(super) fn runs<'a>(
+    all: &'a [Planned],
+    done: Option<&[Option<crate::store::Done>]>,
+) -> Vec<StoreRun<'a>> {
     all.iter()
         .enumerate()
         .filter_map(|(i, p)| {
@@ -403,7 +413,9 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let (root, layout) = (&target.root, target.layout());
     let nss = nss::open(&target, &global.nss)?;
     let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
-    let stores = if opts.debian_conf {
+    let stores = if global.nss.no_system {
+        Vec::new()
+    } else if opts.debian_conf {
         vec![SystemStore::new(root, layout, true)?]
     } else {
         SystemStore::all(root, layout)?

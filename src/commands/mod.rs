@@ -7,6 +7,7 @@ use crate::request::{Command, Request};
 pub mod change;
 pub mod exec;
 pub mod inspect;
+mod no_system;
 mod runtimes;
 
 pub fn run(request: &Request) -> Result<Outcome, Failure> {

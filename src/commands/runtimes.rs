@@ -21,6 +21,7 @@ pub(super) fn judge(
         dirs: global.nss.dirs.clone(),
         owner: None,
         discover: true,
+        no_system: false,
     };
     let stores = match nss::open(target, &req) {
         Ok(s) => s,

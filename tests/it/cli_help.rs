@@ -11,7 +11,7 @@ use std::process::Command;
 
 const OUTPUT: &[&str] = &["--format", "--verbose", "--quiet"];
 const TREE: &[&str] = &["--root", "--platform"];
-const NSS: &[&str] = &["--nssdb", "--nss-owner", "--nss-discover"];
+const NSS: &[&str] = &["--nssdb", "--nss-owner", "--nss-discover", "--no-system"];
 const APPLY: &[&str] = &[
     "--check",
     "--no-update",
@@ -65,7 +65,7 @@ fn expected(sub: &str) -> BTreeSet<&'static str> {
             INPUT,
             &["--override-env", "--keep-env", "--allow-empty"],
         ],
-        "list" => vec![OUTPUT, TREE, &["--nssdb", "--nss-discover"]],
+        "list" => vec![OUTPUT, TREE, &["--nssdb", "--nss-discover", "--no-system"]],
         "doctor" => vec![OUTPUT, TREE, NSS, &["--warn-days", "--runtimes"]],
         "verify" => vec![
             OUTPUT,
