@@ -173,7 +173,7 @@ fn step(
         }
         Ok(report) => {
             // The system store holds the anchors now: Node.js reads it only through these.
-            if !opts.check {
+            if !opts.check && !global.nss.no_system {
                 plan.env = node_env(&target);
             }
             Ok(report)
