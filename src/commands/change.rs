@@ -18,7 +18,9 @@ use crate::store::hook::Hook;
 use crate::store::nss::{self, NssStores};
 use crate::store::system::SystemStore;
 use crate::store::Store;
-use crate::store::{elsewhere, shadow};
+
+mod placements;
+use crate::store::shadow;
 
 /// The desired anchors, what policy skipped, and what reading the sources noted.
 pub struct Desired {
@@ -178,39 +180,15 @@ pub fn converge(
         &reserved.into_keys().collect(),
     );
     let mut plan = plan;
-    // Debian: the other placement (conf mode vs directory mode) is part of the managed set
-    // (issue 16): an anchor it manages is not added a second time, and sync removes from it
-    // what is not wanted.
-    let other = other_placement(target, opts.debian_conf)?;
-    if let Some((_, other_state)) = &other {
-        let theirs: std::collections::HashMap<[u8; 32], String> = other_state
-            .entries
-            .iter()
-            .filter(|e| e.registered)
-            .filter_map(|e| Some((e.cert.as_ref()?.sha256, e.path.display().to_string())))
-            .collect();
-        plan::trusted_elsewhere(
-            &mut plan,
-            &desired.accepted,
-            state.effective.as_ref(),
-            |s| theirs.get(s).cloned(),
-        );
-    }
-    if plan.add.iter().any(|a| !a.repair) {
-        let tree = crate::tree::Tree::pin(root)?;
-        let found = elsewhere::sources(&tree, layout);
-        plan::trusted_elsewhere(
-            &mut plan,
-            &desired.accepted,
-            state.effective.as_ref(),
-            |s| elsewhere::via(layout, &found, s),
-        );
-    }
-    for (d, _, via) in &plan.elsewhere {
-        let note = format!(
-            "'{}' is already trusted via {via}: not installed again (nothing written, no hook)",
-            desired.accepted[*d].cert.subject
-        );
+    // Debian: the other placement (conf mode vs directory mode) is part of the managed set.
+    let other = placements::other(target, opts.debian_conf)?;
+    for note in placements::already_trusted(
+        target,
+        &desired.accepted,
+        &state,
+        other.as_ref().map(|(_, s)| s),
+        &mut plan,
+    )? {
         warnings.push(note.clone());
         notes.push(note);
     }
@@ -218,19 +196,8 @@ pub fn converge(
     let mut removes = !plan.remove.is_empty();
     let mut all = vec![planned(system, state, plan)];
     if let Some((store, state)) = other {
-        let mut other_plan = StorePlan::default();
-        if mode == Mode::Sync {
-            let wanted: HashSet<[u8; 32]> =
-                desired.accepted.iter().map(|c| c.cert.sha256).collect();
-            other_plan.remove = state
-                .entries
-                .iter()
-                .enumerate()
-                .filter(|(_, e)| !e.cert.as_ref().is_some_and(|c| wanted.contains(&c.sha256)))
-                .map(|(i, _)| i)
-                .collect();
-            removes |= !other_plan.remove.is_empty();
-        }
+        let other_plan = placements::sync_plan(&state, &desired.accepted, mode);
+        removes |= !other_plan.remove.is_empty();
         all.push(planned(store, state, other_plan));
     }
     let changes = apply::hook_needed(&all);
@@ -309,22 +276,6 @@ pub fn converge(
     );
     report.notes = notes;
     finish(report, result)
-}
-
-/// Debian's other placement and what it holds (read without the bundle), or `None` on the
-/// other platforms. A certificate it still manages legitimately stays in the bundle (the
-/// effect check knows it from this store's state).
-fn other_placement(
-    target: &Target,
-    debian_conf: bool,
-) -> Result<Option<(SystemStore, crate::store::State)>> {
-    for other in SystemStore::all(&target.root, target.layout())? {
-        if other.is_conf() != debian_conf {
-            let state = other.read(false).unwrap_or_default();
-            return Ok(Some((other, state)));
-        }
-    }
-    Ok(None)
 }
 
 /// The plan at debug: per store, what it holds and what is to change.

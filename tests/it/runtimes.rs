@@ -409,7 +409,7 @@ fn doctor_runtimes_reports_a_venv_certifi_and_its_fix_and_sees_it_fixed_under_en
     let py = row(&d, "python-certifi");
     assert_eq!(py.path, rel);
     assert!(!py.trusts);
-    assert_eq!(py.missing, [sha.clone()]);
+    assert_eq!(py.missing, [sha]);
     assert!(py.fix.contains("REQUESTS_CA_BUNDLE"), "{}", py.fix);
     assert!(row(&d, "openssl").trusts, "the system bundle has it");
     assert!(d.warnings.iter().any(|w| w.contains("python-certifi")));
