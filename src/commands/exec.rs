@@ -126,7 +126,14 @@ fn step(
             let (fb, dir_note) = fallback(&target, wanted, policy).map_err(Failure::from)?;
             let kept = kept_text(&fb.kept);
             plan.env = fb.env.clone();
-            let names: Vec<&str> = fb.env.iter().map(|(k, _)| k.as_str()).collect();
+            // The variables pointed at the combined bundle (the others have a note of their own).
+            let shown_bundle = fb.bundle.as_ref().map(|p| p.display().to_string());
+            let names: Vec<&str> = fb
+                .env
+                .iter()
+                .filter(|(_, v)| Some(v) == shown_bundle.as_ref())
+                .map(|(k, _)| k.as_str())
+                .collect();
             let (notice, note) = match &fb.bundle {
                 None if fb.env.is_empty() => (
                     format!(
@@ -136,26 +143,25 @@ fn step(
                     ),
                     "environment bundle: not written (every variable kept)".to_string(),
                 ),
-                bundle => {
-                    let shown = bundle
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_else(|| "the files named below".into());
-                    (
-                        format!(
-                            "anchorage: system trust store not writable ({}); {} source certificate(s) in {shown} via {}{kept}",
-                            f.error,
-                            wanted.len(),
-                            names.join(", "),
-                        ),
-                        format!("environment bundle: {shown}"),
-                    )
-                }
+                None => (
+                    format!(
+                        "anchorage: system trust store not writable ({}); {} source certificate(s) in the bundles the notes name{kept}",
+                        f.error,
+                        wanted.len(),
+                    ),
+                    "environment bundle: only the bundles the notes name".to_string(),
+                ),
+                Some(path) => (
+                    format!(
+                        "anchorage: system trust store not writable ({}); {} source certificate(s) in {} via {}{kept}",
+                        f.error,
+                        wanted.len(),
+                        path.display(),
+                        names.join(", "),
+                    ),
+                    format!("environment bundle: {}", path.display()),
+                ),
             };
-            let mut notice = notice;
-            for line in &fb.lines {
-                notice.push_str(&format!("\nanchorage: note: {line}"));
-            }
             plan.notice = Some(notice);
             let header = Header {
                 platform: target.platform_name().to_string(),
