@@ -129,7 +129,7 @@ fn run(
             removed.retain(|c| match others.get(&c.sha256) {
                 Some(from) if effective.contains(&c.sha256) => {
                     applied.still_provided.push(format!(
-                        "'{}' was removed from anchorage's anchors but stays trusted: {from} (not managed by anchorage) still provides it",
+                        "'{}' was removed from anchorage's anchors but stays trusted: {from} still provides it (not managed by anchorage)",
                         c.subject
                     ));
                     false

@@ -22,8 +22,9 @@ const DEBIAN_SHARE: &str = "usr/share/ca-certificates";
 /// What the bundle is said to come from when no file of the tree provides the certificate.
 pub const DISTRIBUTION: &str = "the distribution bundle";
 
-/// SHA-256 → the tree path (`/usr/local/share/ca-certificates/admin.crt`) of a non-managed
-/// source file that provides it.
+/// SHA-256 → where a non-managed source provides it: the tree path of an administrator's or a
+/// mounted file (`/usr/local/share/ca-certificates/admin.crt`), or, for a distribution root,
+/// `the distribution bundle (/usr/share/ca-certificates/mozilla/X.crt)`.
 pub fn sources(tree: &Tree, layout: &Layout) -> HashMap<[u8; 32], String> {
     let mut out = HashMap::new();
     let mut budget = MAX_FILES;
@@ -47,7 +48,8 @@ pub fn sources(tree: &Tree, layout: &Layout) -> HashMap<[u8; 32], String> {
                 let rel = format!("{DEBIAN_SHARE}/{line}");
                 if let Ok(Some(bytes)) = tree.read(&rel) {
                     for d in bundle::digests(&bytes) {
-                        out.entry(d).or_insert_with(|| format!("/{rel}"));
+                        out.entry(d)
+                            .or_insert_with(|| format!("{DISTRIBUTION} (/{rel})"));
                     }
                 }
             }

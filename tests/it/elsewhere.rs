@@ -107,7 +107,7 @@ fn a_distribution_root_is_already_trusted_and_removing_a_managed_copy_of_it_succ
         .warnings
         .iter()
         .any(|w| w
-            .contains("already trusted via /usr/share/ca-certificates/mozilla/ISRG_Root_X2.crt")));
+            .contains("already trusted via the distribution bundle (/usr/share/ca-certificates/mozilla/ISRG_Root_X2.crt)")));
     // A managed copy anyway (as a version before issue 16 made, or --no-update), then remove:
     // the effect check expects it to stay, and the run says why.
     let (rc, r, err) = install(root, &["--no-update"], &x2);
