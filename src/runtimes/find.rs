@@ -82,8 +82,11 @@ fn walk(root: &Path, rel: &str, depth: usize, budget: &mut usize, out: &mut Vec<
                     .unwrap_or_default();
                 out.push(Certifi {
                     rel: format!("/{pem}"),
-                    // Debian's python3-certifi: `where()` returns the system bundle.
-                    debian_patched: contains(&core, b"return DEBIAN_CA_CERTS_PATH"),
+                    // Debian's python3-certifi (in dist-packages, where Debian's packages
+                    // go): `where()` returns the system bundle. A virtualenv's certifi comes
+                    // from pip (site-packages): upstream's, its own cacert.pem.
+                    debian_patched: name == "dist-packages"
+                        && contains(&core, b"return DEBIAN_CA_CERTS_PATH"),
                     truststore: root.join(format!("{child}/truststore")).is_dir(),
                 });
             }
