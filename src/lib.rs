@@ -20,6 +20,7 @@ pub mod probe;
 pub mod report;
 pub mod request;
 pub mod run;
+pub mod runtimes;
 pub mod store;
 pub mod text_safe;
 pub mod tree;

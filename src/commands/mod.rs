@@ -7,6 +7,8 @@ use crate::request::{Command, Request};
 pub mod change;
 pub mod exec;
 pub mod inspect;
+mod no_system;
+mod runtimes;
 
 pub fn run(request: &Request) -> Result<Outcome, Failure> {
     let root = &request.global.root;
@@ -33,7 +35,12 @@ fn dispatch(request: &Request) -> Result<Outcome, Failure> {
         Command::Env(req) => Ok(Outcome::Env(exec::env(global, req)?)),
         Command::Verify(req) => Ok(Outcome::Verify(crate::probe::verify(global, req)?)),
         Command::List => Ok(Outcome::List(inspect::list(global)?)),
-        Command::Doctor { warn_days } => Ok(Outcome::Doctor(inspect::doctor(global, *warn_days)?)),
+        Command::Doctor {
+            warn_days,
+            runtimes,
+        } => Ok(Outcome::Doctor(inspect::doctor(
+            global, *warn_days, *runtimes,
+        )?)),
         Command::Completions(shell) => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();
