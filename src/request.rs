@@ -20,6 +20,15 @@ pub struct Global {
     pub verbose: u8,
     pub quiet: bool,
     pub nss: NssRequest,
+    pub java: JavaRequest,
+}
+
+/// Which Java truststores to manage besides the system store (`store::java`).
+#[derive(Debug, Clone, Default)]
+pub struct JavaRequest {
+    pub paths: Vec<String>,
+    pub password_file: Option<PathBuf>,
+    pub discover: bool,
 }
 
 /// Which NSS databases to manage besides the system store.
@@ -202,6 +211,11 @@ impl Request {
                     dirs: cli.nss.nssdb,
                     owner: cli.nss.nss_owner,
                     discover: cli.nss.nss_discover,
+                },
+                java: JavaRequest {
+                    paths: cli.java.java_truststore,
+                    password_file: cli.java.java_password_file,
+                    discover: cli.java.java_discover,
                 },
             },
             command,

@@ -15,6 +15,7 @@ use crate::policy::{self, Candidate};
 use crate::report::{self, Failure, Header, HookReport, Report, StoreRun};
 use crate::request::{ChangeOptions, ChangeRequest, Global, RemoveRequest};
 use crate::store::hook::Hook;
+use crate::store::java::{self, JavaStores};
 use crate::store::nss::{self, NssStores};
 use crate::store::shadow;
 use crate::store::system::SystemStore;
@@ -96,7 +97,8 @@ pub fn change(global: &Global, req: &ChangeRequest) -> std::result::Result<Repor
     let desired = desired(&req.sources, &req.opts, req.mode, Missing::Error)?;
     let target = Target::open(&global.root, global.platform)?;
     let nss = nss::open(&target, &global.nss)?;
-    let report = converge(&target, nss, &desired, req.mode, &req.opts);
+    let java = java::open(&target, &global.java)?;
+    let report = converge(&target, nss, java, &desired, req.mode, &req.opts);
     // The process ends after the report: freeing 10,000 certificates one by one would only
     // delay the exit (the kernel reclaims the memory at once).
     std::mem::forget(desired);
@@ -123,6 +125,7 @@ fn planned(store: impl Store + 'static, state: crate::store::State, plan: StoreP
 pub fn converge(
     target: &Target,
     nss: Option<NssStores>,
+    java: Option<JavaStores>,
     desired: &Desired,
     mode: Mode,
     opts: &ChangeOptions,
@@ -134,6 +137,8 @@ pub fn converge(
     let mut notes = desired.notes.clone();
     notes.extend(nss_notes.iter().cloned());
     warnings.extend(nss_notes);
+    let (java_stores, java_notes) = java.map_or((Vec::new(), Vec::new()), |j| (j.stores, j.notes));
+    notes.extend(java_notes);
     let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
     let state = system.read(!opts.no_update)?;
     // Names the platform already links (Debian's /etc/ssl/certs/NAME.pem): never ours to take.
@@ -197,6 +202,19 @@ pub fn converge(
         let state = store.read(false)?;
         let label = store.db.rel.clone();
         let plan = plan::diff_nss(
+            &desired.accepted,
+            &named,
+            &state,
+            mode,
+            opts.name.as_deref(),
+            &label,
+        )?;
+        all.push(planned(store, state, plan));
+    }
+    for store in java_stores {
+        let state = store.read(false)?;
+        let label = format!("java:{}", store.real);
+        let plan = plan::diff_java(
             &desired.accepted,
             &named,
             &state,
@@ -340,6 +358,7 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let target = Target::open(&global.root, global.platform)?;
     let (root, layout) = (&target.root, target.layout());
     let nss = nss::open(&target, &global.nss)?;
+    let java = java::open(&target, &global.java)?;
     let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
     let stores = if opts.debian_conf {
         vec![SystemStore::new(root, layout, true)?]
@@ -354,7 +373,11 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let mut others = Vec::new();
     for store in nss.map(|n| n.stores).unwrap_or_default() {
         let state = store.read(false)?;
-        others.push((store, state));
+        others.push((Box::new(store) as Box<dyn Store>, state));
+    }
+    for store in java.map(|j| j.stores).unwrap_or_default() {
+        let state = store.read(false)?;
+        others.push((Box::new(store) as Box<dyn Store>, state));
     }
     let managed: Vec<&crate::store::Entry> = system
         .iter()
@@ -380,7 +403,7 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     );
     for (store, state) in others {
         let plan = plan::select(&state, &selection);
-        all.push(planned(store, state, plan));
+        all.push(Planned { store, state, plan });
     }
     log_plans(&all);
     let header = header(&target, opts.check);

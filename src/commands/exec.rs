@@ -119,7 +119,8 @@ fn step(
     let wanted = desired(srcs, opts, Mode::Sync, Missing::Empty)?;
     let target = Target::open(&global.root, global.platform)?;
     let nss = nss::open(&target, &global.nss)?;
-    match converge(&target, nss, &wanted, Mode::Sync, opts) {
+    let java = crate::store::java::open(&target, &global.java)?;
+    match converge(&target, nss, java, &wanted, Mode::Sync, opts) {
         Err(f) if is_unwritable(&f.error) && !f.partial.as_ref().is_some_and(|p| p.changed) => {
             let wanted = &wanted.accepted;
             let names = vars_to_set(req.override_env);
