@@ -20,6 +20,7 @@ use crate::store::{bundle, nss};
 use crate::text_safe::escape;
 
 mod bundle_dir;
+mod java_env;
 
 /// The variables that make OpenSSL, curl, Python requests, Node.js and git use our bundle.
 pub const ENV_VARS: &[&str] = &[
@@ -149,9 +150,11 @@ fn step(
                     "environment bundle: not written (every variable already set)".to_string(),
                 )
             } else {
-                let (path, note) = fallback_bundle(&target, wanted).map_err(Failure::from)?;
+                let Fallback { path, note, java } =
+                    fallback_bundle(&target, wanted).map_err(Failure::from)?;
                 dir_note = note;
                 plan.env = env_for(&path, &names);
+                plan.env.extend(java);
                 (
                     format!(
                         "anchorage: system trust store not writable ({}); {} source certificate(s) in {} via {}{kept}",
@@ -189,8 +192,10 @@ pub fn env(global: &Global, req: &EnvRequest) -> Result<String> {
     let (vars, note) = if names.is_empty() {
         (Vec::new(), None)
     } else {
-        let (path, note) = fallback_bundle(&target, &wanted.accepted)?;
-        (env_for(&path, &names), note)
+        let Fallback { path, note, java } = fallback_bundle(&target, &wanted.accepted)?;
+        let mut vars = env_for(&path, &names);
+        vars.extend(java);
+        (vars, note)
     };
     let mut out: String = vars
         .iter()
@@ -235,9 +240,17 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// What the fallback wrote: the PEM bundle, a note, and `JAVA_TOOL_OPTIONS` for the Java
+/// truststore written beside it (`None`: the variable already names a trustStore).
+struct Fallback {
+    path: PathBuf,
+    note: Option<String>,
+    java: Option<(String, String)>,
+}
+
 /// System effective bundle (as is) + the source anchors not already in it; its path, and a
 /// note when `$XDG_RUNTIME_DIR` was passed over (see `bundle_dir`).
-fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<(PathBuf, Option<String>)> {
+fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<Fallback> {
     let system = platform::in_root(&target.root, target.layout().bundle);
     let mut bytes = match std::fs::read(&system) {
         Ok(b) => b,
@@ -260,9 +273,23 @@ fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<(PathBuf, Op
         bytes.extend_from_slice(c.cert.to_pem().as_bytes());
     }
     let mut dir = bundle_dir::open_dir()?;
-    let note = dir.note.take();
+    let mut note = dir.note.take();
+    // The JVM's view of the same certificates, beside the bundle (before it: `write` keeps
+    // the directory).
+    let store = dir.write_named(java_env::TRUSTSTORE_NAME, &java_env::truststore(&bytes)?)?;
+    let (value, java_note) =
+        java_env::options(std::env::var(java_env::VAR).ok().as_deref(), &store);
+    note = match (note, java_note) {
+        (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+        (a, b) => a.or(b),
+    };
+    let java = value.map(|v| (java_env::VAR.to_string(), v));
     // A failed write removes a fresh directory again (dropped without being kept).
-    Ok((dir.write(&bytes)?, note))
+    Ok(Fallback {
+        path: dir.write(&bytes)?,
+        note,
+        java,
+    })
 }
 
 /// Replace the process with PROGRAM (PATH lookup, environment passed through plus `env`).

@@ -165,6 +165,15 @@ impl BundleDir {
     /// that is never a link, then a rename over `BUNDLE_NAME`. No fsync: the bundle is rebuilt
     /// at every start. Returns the bundle's path; a fresh directory is kept from then on.
     pub(super) fn write(mut self, bytes: &[u8]) -> Result<PathBuf> {
+        let path = self.write_named(BUNDLE_NAME, bytes)?;
+        if let Some(fresh) = self.fresh.take() {
+            let _ = fresh.keep();
+        }
+        Ok(path)
+    }
+
+    /// Write `name` in the directory the same way (the Java truststore beside the bundle).
+    pub(super) fn write_named(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
         let flags =
             OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         let (tmp, fd) = (0..16u32)
@@ -187,12 +196,8 @@ impl BundleDir {
             .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
             .map_err(|e| Error::io("cannot write", self.path.join(&tmp), e))
             .and_then(|()| {
-                renameat(&self.fd, tmp.as_str(), &self.fd, BUNDLE_NAME).map_err(|e| {
-                    Error::io(
-                        "cannot rename into place",
-                        self.path.join(BUNDLE_NAME),
-                        e.into(),
-                    )
+                renameat(&self.fd, tmp.as_str(), &self.fd, name).map_err(|e| {
+                    Error::io("cannot rename into place", self.path.join(name), e.into())
                 })
             });
         if let Err(e) = written {
@@ -203,10 +208,6 @@ impl BundleDir {
             );
             return Err(e);
         }
-        let path = self.path.join(BUNDLE_NAME);
-        if let Some(fresh) = self.fresh.take() {
-            let _ = fresh.keep();
-        }
-        Ok(path)
+        Ok(self.path.join(name))
     }
 }
