@@ -157,6 +157,11 @@ pub fn list(global: &Global) -> Result<ListReport> {
         notes.extend(nss.notes.iter().cloned());
         let _ = annotate(&nss, &mut certificates)?;
     }
+    if let Some(java) = crate::store::java::open(&target, &global.java)? {
+        notes.extend(java.notes.iter().cloned());
+        let (problems, _) = crate::store::java::annotate::annotate(&java, &mut certificates);
+        warnings.extend(problems);
+    }
     Ok(ListReport {
         platform: target.platform_name().to_string(),
         root: target.root.display().to_string(),
@@ -179,6 +184,11 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         let (nss_problems, notes) = annotate(&nss, &mut managed)?;
         problems.extend(nss_problems);
         doc_warnings.extend(notes);
+    }
+    if let Some(java) = crate::store::java::open(&target, &global.java)? {
+        notes.extend(java.notes.iter().cloned());
+        let (java_problems, _) = crate::store::java::annotate::annotate(&java, &mut managed);
+        problems.extend(java_problems);
     }
     let program = std::path::Path::new(target.layout().hook_path)
         .file_name()

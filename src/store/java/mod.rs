@@ -17,6 +17,7 @@ use crate::request::JavaRequest;
 use crate::store::{Done, Entry, State, Store, StoreId, StorePlan};
 use crate::tree::{Attrs, Tree};
 
+pub mod annotate;
 pub mod discover;
 pub mod format;
 pub mod jks;
