@@ -206,17 +206,14 @@ fn diff_keyed(
         } else {
             name
         });
-        if let Some(other) = entries
-            .iter()
-            .find(|e| {
-                let same = if keyed.fold_case {
-                    e.nickname.eq_ignore_ascii_case(&nick)
-                } else {
-                    e.nickname == nick
-                };
-                same && !removed.contains(e.nickname.as_str())
-            })
-        {
+        if let Some(other) = entries.iter().find(|e| {
+            let same = if keyed.fold_case {
+                e.nickname.eq_ignore_ascii_case(&nick)
+            } else {
+                e.nickname == nick
+            };
+            same && !removed.contains(e.nickname.as_str())
+        }) {
             let (subject, fp) = other
                 .cert
                 .as_ref()

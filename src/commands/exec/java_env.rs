@@ -23,7 +23,10 @@ pub fn truststore(pem: &[u8]) -> Result<Vec<u8>> {
             (format!("{}{}", java::ALIAS_PREFIX, &fp[..16]), d)
         })
         .collect();
-    let certs: Vec<(&str, &[u8])> = ders.iter().map(|(a, d)| (a.as_str(), d.as_slice())).collect();
+    let certs: Vec<(&str, &[u8])> = ders
+        .iter()
+        .map(|(a, d)| (a.as_str(), d.as_slice()))
+        .collect();
     java::pkcs12::build(java::DEFAULT_PASSWORD, &certs).map_err(|e| Error::Failed {
         msg: format!("cannot build the Java truststore for the environment bundle: {e}"),
         path: None,
@@ -77,7 +80,10 @@ mod tests {
 
     #[test]
     fn keeps_an_existing_truststore() {
-        let (v, n) = options(Some("-Djavax.net.ssl.trustStore=/x"), Path::new("/run/t.p12"));
+        let (v, n) = options(
+            Some("-Djavax.net.ssl.trustStore=/x"),
+            Path::new("/run/t.p12"),
+        );
         assert!(v.is_none());
         assert!(n.is_some_and(|n| n.contains("already names a trustStore")));
     }

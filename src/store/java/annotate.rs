@@ -55,7 +55,9 @@ pub fn annotate(java: &JavaStores, entries: &mut Vec<ListEntry>) -> (Vec<String>
             .filter(|le| le.stores.contains(&StoreId::System) && !le.stores.contains(&id))
         {
             let how = match store.hook {
-                Some(who) => format!("it is maintained by {who}: run `update-ca-certificates --fresh` in the tree"),
+                Some(who) => format!(
+                    "it is maintained by {who}: run `update-ca-certificates --fresh` in the tree"
+                ),
                 None => format!(
                     "run `anchorage install --java-truststore {} …` (or --java-discover)",
                     store.named

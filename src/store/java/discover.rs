@@ -12,9 +12,9 @@ const OPT_DEPTH: usize = 4;
 
 /// Fixed places (a JDK's layout, the platforms' shared stores).
 const FIXED: &[&str] = &[
-    "/etc/ssl/certs/java/cacerts",              // Debian/Ubuntu ca-certificates-java
+    "/etc/ssl/certs/java/cacerts", // Debian/Ubuntu ca-certificates-java
     "/etc/pki/ca-trust/extracted/java/cacerts", // RHEL/Fedora update-ca-trust
-    "/opt/java/openjdk/lib/security/cacerts",   // Eclipse Temurin images
+    "/opt/java/openjdk/lib/security/cacerts", // Eclipse Temurin images
 ];
 
 /// `rel` with every link followed inside the tree: absolute targets from the tree's root,
@@ -59,7 +59,13 @@ pub fn real_path(tree: &Tree, rel: &str) -> Result<String> {
                 if target.starts_with('/') {
                     done.clear();
                 }
-                todo.extend(target.split('/').filter(|s| !s.is_empty()).rev().map(String::from));
+                todo.extend(
+                    target
+                        .split('/')
+                        .filter(|s| !s.is_empty())
+                        .rev()
+                        .map(String::from),
+                );
             }
             None => done.push(c),
         }

@@ -79,8 +79,7 @@ pub fn detect(bytes: &[u8]) -> Option<Format> {
 fn format_of(bytes: &[u8]) -> Result<Format, KsError> {
     detect(bytes).ok_or_else(|| {
         KsError::Unsupported(
-            "neither JKS (0xFEEDFEED) nor PKCS#12 (JCEKS and other formats are not managed)"
-                .into(),
+            "neither JKS (0xFEEDFEED) nor PKCS#12 (JCEKS and other formats are not managed)".into(),
         )
     })
 }
@@ -100,7 +99,9 @@ pub fn read(bytes: &[u8], password: &str) -> Result<Keystore, KsError> {
             let p = pkcs12::parse(bytes, password)?;
             let mut notes = Vec::new();
             if p.mac.is_none() {
-                notes.push("PKCS#12 without a MAC (a password-less store): no integrity to check".into());
+                notes.push(
+                    "PKCS#12 without a MAC (a password-less store): no integrity to check".into(),
+                );
             }
             Ok(Keystore {
                 format: Format::Pkcs12,
@@ -121,7 +122,8 @@ pub fn rewrite(
     add: &[(&str, &[u8])],
     millis: u64,
 ) -> Result<Vec<u8>, KsError> {
-    let dropped = |e: &KsEntry| matches!(e.kind, Kind::Trusted(_)) && remove.contains(&e.alias.as_str());
+    let dropped =
+        |e: &KsEntry| matches!(e.kind, Kind::Trusted(_)) && remove.contains(&e.alias.as_str());
     match format_of(bytes)? {
         Format::Jks => {
             let j = jks::parse(bytes, password)?;

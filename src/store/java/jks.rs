@@ -66,7 +66,9 @@ pub fn digest(password: &str, body: &[u8]) -> [u8; DIGEST_LEN] {
 /// Parse and check the keyed digest with `password`. Nothing is decrypted.
 pub fn parse<'a>(bytes: &'a [u8], password: &str) -> Result<Jks<'a>, KsError> {
     if bytes.len() < 12 + DIGEST_LEN {
-        return Err(KsError::Malformed("too short for a header and a digest".into()));
+        return Err(KsError::Malformed(
+            "too short for a header and a digest".into(),
+        ));
     }
     let (body, want) = bytes.split_at(bytes.len() - DIGEST_LEN);
     let mut c = Cur { b: body, pos: 0 };
@@ -80,7 +82,9 @@ pub fn parse<'a>(bytes: &'a [u8], password: &str) -> Result<Jks<'a>, KsError> {
     let count = c.u32("the entry count")?;
     // The smallest entry is 18 bytes: no count can claim more than fit.
     if usize::try_from(count).map_or(true, |n| n > body.len() / 18) {
-        return Err(KsError::Malformed(format!("claims {count} entries, more than fit")));
+        return Err(KsError::Malformed(format!(
+            "claims {count} entries, more than fit"
+        )));
     }
     let mut entries = Vec::new();
     for i in 1..=count {
@@ -111,12 +115,18 @@ pub fn parse<'a>(bytes: &'a [u8], password: &str) -> Result<Jks<'a>, KsError> {
                 }
                 Kind::Key
             }
-            t => return Err(KsError::Malformed(format!("entry #{i} has an unknown tag {t}"))),
+            t => {
+                return Err(KsError::Malformed(format!(
+                    "entry #{i} has an unknown tag {t}"
+                )))
+            }
         };
         entries.push((KsEntry { alias, kind }, &body[start..c.pos]));
     }
     if c.pos != body.len() {
-        return Err(KsError::Malformed("unexpected bytes before the digest".into()));
+        return Err(KsError::Malformed(
+            "unexpected bytes before the digest".into(),
+        ));
     }
     if digest(password, body) != want {
         return Err(KsError::WrongPassword);
@@ -125,11 +135,16 @@ pub fn parse<'a>(bytes: &'a [u8], password: &str) -> Result<Jks<'a>, KsError> {
 }
 
 /// One trusted-certificate entry as `JavaKeyStore.engineStore` writes it.
-pub fn trusted_entry(version: u32, alias: &str, der: &[u8], millis: u64) -> Result<Vec<u8>, KsError> {
-    let alias_len = u16::try_from(alias.len())
-        .map_err(|_| KsError::Malformed("alias too long".into()))?;
-    let der_len = u32::try_from(der.len())
-        .map_err(|_| KsError::Malformed("certificate too long".into()))?;
+pub fn trusted_entry(
+    version: u32,
+    alias: &str,
+    der: &[u8],
+    millis: u64,
+) -> Result<Vec<u8>, KsError> {
+    let alias_len =
+        u16::try_from(alias.len()).map_err(|_| KsError::Malformed("alias too long".into()))?;
+    let der_len =
+        u32::try_from(der.len()).map_err(|_| KsError::Malformed("certificate too long".into()))?;
     let mut out = Vec::with_capacity(der.len() + alias.len() + 32);
     out.extend_from_slice(&2u32.to_be_bytes());
     out.extend_from_slice(&alias_len.to_be_bytes());
@@ -146,8 +161,8 @@ pub fn trusted_entry(version: u32, alias: &str, der: &[u8], millis: u64) -> Resu
 
 /// The whole file: header, `entries` (each already encoded), keyed digest.
 pub fn assemble(version: u32, entries: &[&[u8]], password: &str) -> Result<Vec<u8>, KsError> {
-    let count = u32::try_from(entries.len())
-        .map_err(|_| KsError::Malformed("too many entries".into()))?;
+    let count =
+        u32::try_from(entries.len()).map_err(|_| KsError::Malformed("too many entries".into()))?;
     let mut out = Vec::with_capacity(entries.iter().map(|e| e.len()).sum::<usize>() + 32);
     out.extend_from_slice(&MAGIC.to_be_bytes());
     out.extend_from_slice(&version.to_be_bytes());

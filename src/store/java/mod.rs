@@ -202,7 +202,12 @@ impl JavaStore {
         }
     }
 
-    fn verify_by_effect(&self, plan: &StorePlan, state: &State, desired: &[Candidate]) -> Result<()> {
+    fn verify_by_effect(
+        &self,
+        plan: &StorePlan,
+        state: &State,
+        desired: &[Candidate],
+    ) -> Result<()> {
         let ks = self.keystore()?;
         let now: std::collections::HashSet<[u8; 32]> =
             ks.trusted().map(|(_, d)| crate::cert::sha256(d)).collect();
@@ -223,8 +228,17 @@ impl JavaStore {
         }
         let what = missing
             .iter()
-            .map(|c| format!("'{}' (sha256 {}) is missing", c.cert.subject, c.cert.fingerprint()))
-            .chain(left.iter().map(|e| format!("'{}' is still there", e.nickname)))
+            .map(|c| {
+                format!(
+                    "'{}' (sha256 {}) is missing",
+                    c.cert.subject,
+                    c.cert.fingerprint()
+                )
+            })
+            .chain(
+                left.iter()
+                    .map(|e| format!("'{}' is still there", e.nickname)),
+            )
             .collect::<Vec<_>>()
             .join("; ");
         Err(Error::Failed {
@@ -245,10 +259,16 @@ pub fn entries(ks: &Keystore, path: &std::path::Path) -> Vec<Entry> {
         .map(|(alias, der)| {
             let cert = Certificate::from_der(der, false);
             Entry {
-                name: alias.strip_prefix(ALIAS_PREFIX).unwrap_or(alias).to_string(),
+                name: alias
+                    .strip_prefix(ALIAS_PREFIX)
+                    .unwrap_or(alias)
+                    .to_string(),
                 path: path.to_path_buf(),
                 nickname: alias.to_string(),
-                problem: cert.as_ref().err().map(|e| format!("unreadable certificate: {e}")),
+                problem: cert
+                    .as_ref()
+                    .err()
+                    .map(|e| format!("unreadable certificate: {e}")),
                 cert: cert.ok(),
                 registered: true,
                 ours: alias.starts_with(ALIAS_PREFIX),
@@ -267,7 +287,9 @@ pub fn missing_fingerprints(
     wanted: &[[u8; 32]],
 ) -> Result<Vec<[u8; 32]>> {
     let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => Error::NoInput { path: path.to_path_buf() },
+        std::io::ErrorKind::NotFound => Error::NoInput {
+            path: path.to_path_buf(),
+        },
         _ => Error::io_source("cannot read the Java truststore", path, e),
     })?;
     let ks = format::read(&bytes, password).map_err(|e| Error::BadInput {
@@ -282,7 +304,11 @@ pub fn missing_fingerprints(
 pub fn missing_in(ks: &Keystore, wanted: &[[u8; 32]]) -> Vec<[u8; 32]> {
     let have: std::collections::HashSet<[u8; 32]> =
         ks.trusted().map(|(_, d)| crate::cert::sha256(d)).collect();
-    wanted.iter().filter(|w| !have.contains(*w)).copied().collect()
+    wanted
+        .iter()
+        .filter(|w| !have.contains(*w))
+        .copied()
+        .collect()
 }
 
 fn now_millis() -> u64 {
@@ -331,9 +357,16 @@ impl Store for JavaStore {
             return Ok(());
         }
         let (dir_rel, name) = self.split();
-        let dir = self.tree.dir(dir_rel)?.ok_or_else(|| Error::NoInput { path: self.host() })?;
-        let st = dir.stat(name)?.ok_or_else(|| Error::NoInput { path: self.host() })?;
-        let bytes = dir.read(name)?.ok_or_else(|| Error::NoInput { path: self.host() })?;
+        let dir = self
+            .tree
+            .dir(dir_rel)?
+            .ok_or_else(|| Error::NoInput { path: self.host() })?;
+        let st = dir
+            .stat(name)?
+            .ok_or_else(|| Error::NoInput { path: self.host() })?;
+        let bytes = dir
+            .read(name)?
+            .ok_or_else(|| Error::NoInput { path: self.host() })?;
         let remove: Vec<&str> = plan
             .remove
             .iter()
@@ -367,7 +400,10 @@ impl Store for JavaStore {
             return Ok(());
         }
         let (dir, name) = self.split();
-        let dir = self.tree.dir(dir)?.ok_or_else(|| Error::NoInput { path: self.host() })?;
+        let dir = self
+            .tree
+            .dir(dir)?
+            .ok_or_else(|| Error::NoInput { path: self.host() })?;
         match dir.stat(name)? {
             Some(st) if crate::tree::Kind::of(&st) == crate::tree::Kind::File => Ok(()),
             Some(st) => Err(Error::Unsafe {

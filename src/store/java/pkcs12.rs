@@ -102,7 +102,9 @@ pub fn parse<'a>(bytes: &'a [u8], password: &str) -> Result<P12<'a>, KsError> {
     }
     let items = kids(outer.content, 1)?;
     let (auth, mac) = match items.as_slice() {
-        [v, a, rest @ ..] if v.tag == 0x02 && v.content == [3] && rest.len() <= 1 => (a, rest.first()),
+        [v, a, rest @ ..] if v.tag == 0x02 && v.content == [3] && rest.len() <= 1 => {
+            (a, rest.first())
+        }
         _ => return Err(bad("not a version 3 PFX")),
     };
     let auth_safe = data_octets(auth, 2)?.ok_or_else(|| bad("the authSafe is not plain data"))?;
@@ -131,7 +133,9 @@ fn data_octets<'a>(info: &Tlv<'a>, depth: usize) -> Result<Option<&'a [u8]>, KsE
             let inner = kids(explicit.content, depth + 1)?;
             match inner.as_slice() {
                 [o] if o.tag == 0x04 => Ok(Some(o.content)),
-                _ => Err(bad("data content is not one primitive OCTET STRING (BER is not managed)")),
+                _ => Err(bad(
+                    "data content is not one primitive OCTET STRING (BER is not managed)",
+                )),
             }
         }
         [oid, ..] if oid.tag == 0x06 => Ok(None),
@@ -212,17 +216,40 @@ fn content_info<'a>(info: &Tlv<'a>, password: &str) -> Result<Ci<'a>, KsError> {
     let parts = kids(info.content, 4)?;
     let explicit = match parts.as_slice() {
         [oid, e] if oid.content == OID_ENCRYPTED_DATA && e.tag == 0xa0 => e,
-        _ => return Err(KsError::Unsupported("a ContentInfo that is neither data nor encryptedData (public-key envelopes)".into())),
+        _ => {
+            return Err(KsError::Unsupported(
+                "a ContentInfo that is neither data nor encryptedData (public-key envelopes)"
+                    .into(),
+            ))
+        }
     };
     let ed = kids(explicit.content, 5)?;
-    let ed = kids(ed.first().ok_or_else(|| bad("malformed EncryptedData"))?.content, 6)?;
-    let eci = kids(ed.get(1).ok_or_else(|| bad("malformed EncryptedData"))?.content, 7)?;
+    let ed = kids(
+        ed.first()
+            .ok_or_else(|| bad("malformed EncryptedData"))?
+            .content,
+        6,
+    )?;
+    let eci = kids(
+        ed.get(1)
+            .ok_or_else(|| bad("malformed EncryptedData"))?
+            .content,
+        7,
+    )?;
     let (alg, data) = match eci.as_slice() {
         [_, alg, data] if data.tag == 0x80 => (alg, data.content),
         [_, _] => {
-            return Ok(Ci { raw: info.raw, protection: Protection::Data, bags: Vec::new() });
+            return Ok(Ci {
+                raw: info.raw,
+                protection: Protection::Data,
+                bags: Vec::new(),
+            });
         }
-        _ => return Err(KsError::Unsupported("encrypted content in BER (constructed) form".into())),
+        _ => {
+            return Err(KsError::Unsupported(
+                "encrypted content in BER (constructed) form".into(),
+            ))
+        }
     };
     let a = kids(alg.content, 8)?;
     let (oid, params) = match a.as_slice() {
@@ -235,11 +262,19 @@ fn content_info<'a>(info: &Tlv<'a>, password: &str) -> Result<Ci<'a>, KsError> {
         let plain = p
             .decrypt(password.as_bytes(), data)
             .map_err(|_| KsError::WrongPassword)?;
-        return Ok(Ci { raw: info.raw, protection: Protection::Pbes2(p), bags: bags(&plain)? });
+        return Ok(Ci {
+            raw: info.raw,
+            protection: Protection::Pbes2(p),
+            bags: bags(&plain)?,
+        });
     }
     if oid == OID_PBE_SHA1_3DES {
         let plain = pbes1_3des(params, password, data)?;
-        return Ok(Ci { raw: info.raw, protection: Protection::Pbes1(params.raw), bags: bags(&plain)? });
+        return Ok(Ci {
+            raw: info.raw,
+            protection: Protection::Pbes1(params.raw),
+            bags: bags(&plain)?,
+        });
     }
     Err(KsError::Unsupported(format!(
         "certificates encrypted with {} (PBES2 and pbeWithSHAAnd3-KeyTripleDES-CBC are read); convert the store with `keytool -importkeystore`",
@@ -251,12 +286,15 @@ fn pbes1_3des(params: &Tlv<'_>, password: &str, data: &[u8]) -> Result<Vec<u8>, 
     use cbc::cipher::{block_padding::Pkcs7, BlockModeDecrypt, KeyIvInit};
     let f = kids(params.content, 9)?;
     let (salt, rounds) = match f.as_slice() {
-        [s, i] if s.tag == 0x04 && i.tag == 0x02 && i.content.len() <= 4 => (s.content, uint(i.content)),
+        [s, i] if s.tag == 0x04 && i.tag == 0x02 && i.content.len() <= 4 => {
+            (s.content, uint(i.content))
+        }
         _ => return Err(bad("malformed PBE parameters")),
     };
     let rounds = i32::try_from(rounds).map_err(|_| bad("PBE iteration count too large"))?;
-    let key = derive_key_utf8::<sha1::Sha1>(password, salt, Pkcs12KeyType::EncryptionKey, rounds, 24)
-        .map_err(|_| KsError::Unsupported("a password that is not valid UTF-16".into()))?;
+    let key =
+        derive_key_utf8::<sha1::Sha1>(password, salt, Pkcs12KeyType::EncryptionKey, rounds, 24)
+            .map_err(|_| KsError::Unsupported("a password that is not valid UTF-16".into()))?;
     let iv = derive_key_utf8::<sha1::Sha1>(password, salt, Pkcs12KeyType::Iv, rounds, 8)
         .map_err(|_| KsError::Unsupported("a password that is not valid UTF-16".into()))?;
     let cipher = cbc::Decryptor::<des::TdesEde3>::new_from_slices(&key, &iv)
@@ -282,7 +320,11 @@ fn bags(safe: &[u8]) -> Result<Vec<Bag>, KsError> {
         };
         let mut alias = String::new();
         let (mut key_id, mut trusted) = (false, false);
-        for attr in attrs.map(|a| kids(a.content, 9)).transpose()?.unwrap_or_default() {
+        for attr in attrs
+            .map(|a| kids(a.content, 9))
+            .transpose()?
+            .unwrap_or_default()
+        {
             let f = kids(attr.content, 10)?;
             let (oid, set) = match f.as_slice() {
                 [o, s] if o.tag == 0x06 && s.tag == 0x31 => (o.content, s),
@@ -322,7 +364,10 @@ fn bags(safe: &[u8]) -> Result<Vec<Bag>, KsError> {
             }
             _ => Kind::Other,
         };
-        out.push(Bag { raw: bag.raw.to_vec(), entry: KsEntry { alias, kind } });
+        out.push(Bag {
+            raw: bag.raw.to_vec(),
+            entry: KsEntry { alias, kind },
+        });
     }
     Ok(out)
 }
@@ -350,26 +395,46 @@ fn cat(parts: &[&[u8]]) -> Vec<u8> {
 
 /// A trusted-certificate bag as keytool writes one: CertBag, friendlyName, trusted key usage.
 pub fn trusted_bag(alias: &str, der: &[u8]) -> Vec<u8> {
-    let cert_bag = tlv(0x30, &cat(&[&tlv(0x06, OID_X509), &tlv(0xa0, &tlv(0x04, der))]));
+    let cert_bag = tlv(
+        0x30,
+        &cat(&[&tlv(0x06, OID_X509), &tlv(0xa0, &tlv(0x04, der))]),
+    );
     let bmp: Vec<u8> = alias.encode_utf16().flat_map(u16::to_be_bytes).collect();
-    let name = tlv(0x30, &cat(&[&tlv(0x06, OID_FRIENDLY_NAME), &tlv(0x31, &tlv(0x1e, &bmp))]));
+    let name = tlv(
+        0x30,
+        &cat(&[&tlv(0x06, OID_FRIENDLY_NAME), &tlv(0x31, &tlv(0x1e, &bmp))]),
+    );
     let usage = tlv(
         0x30,
-        &cat(&[&tlv(0x06, OID_TRUSTED_KEY_USAGE), &tlv(0x31, &tlv(0x06, OID_ANY_EKU))]),
+        &cat(&[
+            &tlv(0x06, OID_TRUSTED_KEY_USAGE),
+            &tlv(0x31, &tlv(0x06, OID_ANY_EKU)),
+        ]),
     );
     let mut id = BAG.to_vec();
     id.push(3);
     tlv(
         0x30,
-        &cat(&[&tlv(0x06, &id), &tlv(0xa0, &cert_bag), &tlv(0x31, &cat(&[&name, &usage]))]),
+        &cat(&[
+            &tlv(0x06, &id),
+            &tlv(0xa0, &cert_bag),
+            &tlv(0x31, &cat(&[&name, &usage])),
+        ]),
     )
 }
 
 fn data_ci(safe_contents: &[u8]) -> Vec<u8> {
-    tlv(0x30, &cat(&[&tlv(0x06, OID_DATA), &tlv(0xa0, &tlv(0x04, safe_contents))]))
+    tlv(
+        0x30,
+        &cat(&[&tlv(0x06, OID_DATA), &tlv(0xa0, &tlv(0x04, safe_contents))]),
+    )
 }
 
-fn encrypted_ci(p: &pkcs5::pbes2::Parameters, password: &str, plain: &[u8]) -> Result<Vec<u8>, KsError> {
+fn encrypted_ci(
+    p: &pkcs5::pbes2::Parameters,
+    password: &str,
+    plain: &[u8],
+) -> Result<Vec<u8>, KsError> {
     use pkcs5::pbes2::EncryptionScheme as E;
     let mut p = p.clone();
     // A fresh IV for new content under the same key.
@@ -388,7 +453,10 @@ fn encrypted_ci(p: &pkcs5::pbes2::Parameters, password: &str, plain: &[u8]) -> R
     let alg = tlv(0x30, &cat(&[&tlv(0x06, OID_PBES2), &params]));
     let eci = tlv(0x30, &cat(&[&tlv(0x06, OID_DATA), &alg, &tlv(0x80, &ct)]));
     let ed = tlv(0x30, &cat(&[&tlv(0x02, &[0]), &eci]));
-    Ok(tlv(0x30, &cat(&[&tlv(0x06, OID_ENCRYPTED_DATA), &tlv(0xa0, &ed)])))
+    Ok(tlv(
+        0x30,
+        &cat(&[&tlv(0x06, OID_ENCRYPTED_DATA), &tlv(0xa0, &ed)]),
+    ))
 }
 
 fn random(buf: &mut [u8]) -> Result<(), KsError> {
@@ -400,7 +468,11 @@ fn random(buf: &mut [u8]) -> Result<(), KsError> {
 
 /// The PFX around `auth_safe` (the ContentInfos' DER, concatenated), MAC'd with `mac`'s
 /// parameters when there is one.
-fn pfx(auth_safe_cis: &[u8], mac: Option<&MacData<'_>>, password: &str) -> Result<Vec<u8>, KsError> {
+fn pfx(
+    auth_safe_cis: &[u8],
+    mac: Option<&MacData<'_>>,
+    password: &str,
+) -> Result<Vec<u8>, KsError> {
     let auth_safe = tlv(0x30, auth_safe_cis);
     let mut body = cat(&[&tlv(0x02, &[3]), &data_ci(&auth_safe)]);
     if let Some(m) = mac {
@@ -417,7 +489,9 @@ fn pfx(auth_safe_cis: &[u8], mac: Option<&MacData<'_>>, password: &str) -> Resul
 
 impl<'a> P12<'a> {
     pub fn entries(&self) -> impl Iterator<Item = &KsEntry> {
-        self.cis.iter().flat_map(|c| c.bags.iter().map(|b| &b.entry))
+        self.cis
+            .iter()
+            .flat_map(|c| c.bags.iter().map(|b| &b.entry))
     }
 
     /// The store without the entries `dropped` selects, with `add` appended.
@@ -472,7 +546,11 @@ pub fn build(password: &str, certs: &[(&str, &[u8])]) -> Result<Vec<u8>, KsError
         mac: &[],
     };
     let bags: Vec<Vec<u8>> = certs.iter().map(|(a, d)| trusted_bag(a, d)).collect();
-    let cis = if certs.is_empty() { Vec::new() } else { data_ci(&tlv(0x30, &bags.concat())) };
+    let cis = if certs.is_empty() {
+        Vec::new()
+    } else {
+        data_ci(&tlv(0x30, &bags.concat()))
+    };
     pfx(&cis, Some(&mac), password)
 }
 
@@ -484,7 +562,11 @@ fn dotted(oid: &[u8]) -> String {
         v = (v << 7) | u64::from(b & 0x7f);
         if b & 0x80 == 0 {
             if out.is_empty() && i < oid.len() {
-                let (a, c) = if v < 80 { (v / 40, v % 40) } else { (2, v - 80) };
+                let (a, c) = if v < 80 {
+                    (v / 40, v % 40)
+                } else {
+                    (2, v - 80)
+                };
                 out.push(a.to_string());
                 out.push(c.to_string());
             } else {

@@ -1,0 +1,493 @@
+//! Issue 15 — Java truststores as a store, against the real JDK: JKS and PKCS#12 stores made
+//! by `keytool` (one with a private-key entry in each), `keytool -list` after every change,
+//! the store password (65, untouched), conflicts, links inside the tree, discovery, `--check`,
+//! and a real TLS handshake by a Java client (compiled with `javac`) against `openssl s_server`
+//! on 127.0.0.1, before and after, directly and through `env`'s JAVA_TOOL_OPTIONS.
+
+mod tls;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::*;
+
+pub const PASS: &str = "changeit";
+/// keytool folds aliases to lowercase: the managed name of the myNewCa fixture, as an alias.
+pub const ALIAS: &str = "anchorage-mynewca_test_root";
+
+/// `keytool` with the store (and key) password `pass`; panics with its output on failure.
+pub fn keytool(pass: &str, args: &[&str]) -> String {
+    let o = Command::new("keytool")
+        .args(args)
+        .args(["-noprompt", "-storepass", pass])
+        .output()
+        .expect("run keytool (install a JDK, e.g. openjdk-17-jdk-headless)");
+    assert!(
+        o.status.success(),
+        "keytool {args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// A store of `kind` (JKS, PKCS12) at `path` with a private-key entry `mykey` and ca2 as the
+/// trusted entry `corp-ca2`.
+pub fn store_with_key(path: &Path, kind: &str) {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).expect("mkdir");
+    }
+    keytool(
+        PASS,
+        &[
+            "-genkeypair",
+            "-keystore",
+            s(path),
+            "-storetype",
+            kind,
+            "-keypass",
+            PASS,
+            "-alias",
+            "mykey",
+            "-keyalg",
+            "EC",
+            "-dname",
+            "CN=agent key",
+            "-validity",
+            "30",
+        ],
+    );
+    keytool(
+        PASS,
+        &[
+            "-importcert",
+            "-keystore",
+            s(path),
+            "-storetype",
+            kind,
+            "-alias",
+            "corp-ca2",
+            "-file",
+            s(&fx("ca2.pem")),
+        ],
+    );
+}
+
+/// `keytool -list` entries: "alias, date, kind, " lines without the dates, and fingerprints.
+pub fn listing(path: &Path, pass: &str) -> Vec<String> {
+    let out = keytool(pass, &["-list", "-keystore", s(path)]);
+    let mut lines: Vec<String> = Vec::new();
+    let mut it = out.lines();
+    while let Some(l) = it.next() {
+        if l.contains("Entry,") {
+            let parts: Vec<&str> = l.split(", ").collect();
+            let fp = it.next().unwrap_or("").to_string();
+            let kind = parts
+                .iter()
+                .rev()
+                .find(|p| !p.trim().is_empty())
+                .unwrap_or(&"");
+            lines.push(format!("{} {} {fp}", parts[0], kind.trim()));
+        }
+    }
+    lines.sort();
+    lines
+}
+
+fn install(root: &Path, stores: &[&str], extra: &[&str], src: &str) -> std::process::Output {
+    let mut c = anchorage(root);
+    c.env_remove("ANCHORAGE_JAVA_PASSWORD")
+        .env_remove("ANCHORAGE_JAVA_TRUSTSTORE");
+    for st in stores {
+        c.args(["--java-truststore", st]);
+    }
+    run(c
+        .args(["install", "--format", "json", "--no-update"])
+        .args(extra)
+        .arg(fx(src)))
+}
+
+fn java_cmd(root: &Path, stores: &[&str], args: &[&str]) -> std::process::Output {
+    let mut c = anchorage(root);
+    c.env_remove("ANCHORAGE_JAVA_PASSWORD")
+        .env_remove("ANCHORAGE_JAVA_TRUSTSTORE");
+    for st in stores {
+        c.args(["--java-truststore", st]);
+    }
+    run(c.args(args))
+}
+
+#[test]
+fn keytool_stores_install_idempotent_remove() {
+    let t = debian_tree();
+    let root = t.path();
+    let jks = root.join("opt/agent/jre/lib/security/cacerts");
+    let p12 = root.join("srv/app/truststore.p12");
+    store_with_key(&jks, "JKS");
+    store_with_key(&p12, "PKCS12");
+    let before = [std::fs::read(&jks).unwrap(), std::fs::read(&p12).unwrap()];
+    let lists = [listing(&jks, PASS), listing(&p12, PASS)];
+    let names = [
+        "/opt/agent/jre/lib/security/cacerts",
+        "/srv/app/truststore.p12",
+    ];
+
+    let o = install(root, &names, &[], "myNewCa.pem");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let r = report(&o);
+    assert!(r.changed);
+    assert_eq!(r.certificates[0].action, "added");
+    assert_eq!(
+        r.certificates[0].stores,
+        vec![
+            "system".to_string(),
+            format!("java:{}", names[0]),
+            format!("java:{}", names[1])
+        ]
+    );
+    let fp = openssl_sha256(&fx("myNewCa.pem"));
+    for (path, old) in [(&jks, &lists[0]), (&p12, &lists[1])] {
+        let now = listing(path, PASS);
+        // Our entry, a trusted certificate with the fixture's fingerprint; the key and the
+        // other CA exactly as before.
+        let ours: Vec<&String> = now.iter().filter(|l| l.starts_with(ALIAS)).collect();
+        assert_eq!(ours.len(), 1, "{now:?}");
+        assert!(ours[0].contains("trustedCertEntry"), "{now:?}");
+        let colon_fp: String = fp
+            .as_bytes()
+            .chunks(2)
+            .map(|c| String::from_utf8_lossy(c).to_uppercase())
+            .collect::<Vec<_>>()
+            .join(":");
+        assert!(ours[0].contains(&colon_fp), "{} vs {colon_fp}", ours[0]);
+        let rest: Vec<String> = now
+            .iter()
+            .filter(|l| !l.starts_with(ALIAS))
+            .cloned()
+            .collect();
+        assert_eq!(&rest, old);
+        assert!(rest
+            .iter()
+            .any(|l| l.starts_with("mykey ") && l.contains("PrivateKeyEntry")));
+    }
+    let after = [std::fs::read(&jks).unwrap(), std::fs::read(&p12).unwrap()];
+
+    // Second run: unchanged, the files byte-identical.
+    let o = install(root, &names, &[], "myNewCa.der");
+    let r = report(&o);
+    assert!(!r.changed, "{}", stderr(&o));
+    assert_eq!(r.certificates[0].action, "unchanged");
+    assert_eq!(std::fs::read(&jks).unwrap(), after[0]);
+    assert_eq!(std::fs::read(&p12).unwrap(), after[1]);
+
+    // remove --check: would_remove, nothing written.
+    let o = java_cmd(
+        root,
+        &names,
+        &[
+            "remove",
+            "--check",
+            "--format",
+            "json",
+            "--no-update",
+            "myNewCa_Test_Root",
+        ],
+    );
+    let r = report(&o);
+    assert_eq!(r.certificates[0].action, "would_remove", "{}", stderr(&o));
+    assert!(r.certificates[0]
+        .stores
+        .contains(&format!("java:{}", names[1])));
+    assert_eq!(std::fs::read(&p12).unwrap(), after[1]);
+
+    // remove: the stores as they were (entries and key; here even byte for byte).
+    let o = java_cmd(
+        root,
+        &names,
+        &[
+            "remove",
+            "--format",
+            "json",
+            "--no-update",
+            "myNewCa_Test_Root",
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(listing(&jks, PASS), lists[0]);
+    assert_eq!(listing(&p12, PASS), lists[1]);
+    assert_eq!(std::fs::read(&jks).unwrap(), before[0]);
+    assert_eq!(std::fs::read(&p12).unwrap(), before[1]);
+}
+
+#[test]
+fn check_reports_would_add_and_writes_nothing() {
+    let t = debian_tree();
+    let root = t.path();
+    let p12 = root.join("srv/ts.p12");
+    store_with_key(&p12, "PKCS12");
+    let before = std::fs::read(&p12).unwrap();
+    let o = install(root, &["/srv/ts.p12"], &["--check"], "myNewCa.pem");
+    let r = report(&o);
+    assert_eq!(r.certificates[0].action, "would_add");
+    assert!(r.certificates[0]
+        .stores
+        .contains(&"java:/srv/ts.p12".to_string()));
+    assert_eq!(std::fs::read(&p12).unwrap(), before);
+}
+
+#[test]
+fn wrong_password_is_65_and_leaves_the_store_untouched() {
+    let t = debian_tree();
+    let root = t.path();
+    for (kind, name) in [("JKS", "srv/a.jks"), ("PKCS12", "srv/b.p12")] {
+        let path = root.join(name);
+        store_with_key(&path, kind);
+        let before = std::fs::read(&path).unwrap();
+        let rel = format!("/{name}");
+        let pw = root.join("pw");
+        std::fs::write(&pw, "not-the-password\n").unwrap();
+        let o = install(
+            root,
+            &[&rel],
+            &["--java-password-file", s(&pw)],
+            "myNewCa.pem",
+        );
+        assert_eq!(code(&o), 65, "{kind}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains(name) && e.contains("password") && e.contains("--java-password-file"),
+            "{e}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        // Nothing else was written either (the system store comes first in the plan, but
+        // every store is read before any write).
+        assert!(!root
+            .join("usr/local/share/ca-certificates/anchorage")
+            .exists());
+        let o = run(anchorage(root)
+            .env("ANCHORAGE_JAVA_PASSWORD", "wrong")
+            .args(["--java-truststore", &rel, "install", "--no-update"])
+            .arg(fx("myNewCa.pem")));
+        assert_eq!(code(&o), 65, "{}", stderr(&o));
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+    // The right password from the environment works, and keytool reads the result with it.
+    let path = root.join("srv/c.p12");
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    keytool(
+        "s3cret!",
+        &[
+            "-importcert",
+            "-keystore",
+            s(&path),
+            "-storetype",
+            "PKCS12",
+            "-alias",
+            "x",
+            "-file",
+            s(&fx("ca2.pem")),
+        ],
+    );
+    let o = run(anchorage(root)
+        .env("ANCHORAGE_JAVA_PASSWORD", "s3cret!")
+        .args(["--java-truststore", "/srv/c.p12", "install", "--no-update"])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(listing(&path, "s3cret!")
+        .iter()
+        .any(|l| l.starts_with(ALIAS)));
+}
+
+#[test]
+fn present_under_another_alias_is_unchanged_and_a_conflict_names_both() {
+    let t = debian_tree();
+    let root = t.path();
+    let jks = root.join("srv/a.jks");
+    std::fs::create_dir_all(jks.parent().unwrap()).unwrap();
+    keytool(
+        PASS,
+        &[
+            "-importcert",
+            "-keystore",
+            s(&jks),
+            "-storetype",
+            "JKS",
+            "-alias",
+            "corp-root",
+            "-file",
+            s(&fx("myNewCa.pem")),
+        ],
+    );
+    let before = std::fs::read(&jks).unwrap();
+    let o = install(root, &["/srv/a.jks"], &[], "myNewCa.pem");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(std::fs::read(&jks).unwrap(), before, "not duplicated");
+
+    // Our alias holding another certificate: exit 1, both named, nothing written.
+    let p12 = root.join("srv/b.p12");
+    keytool(
+        PASS,
+        &[
+            "-importcert",
+            "-keystore",
+            s(&p12),
+            "-storetype",
+            "PKCS12",
+            "-alias",
+            ALIAS,
+            "-file",
+            s(&fx("ca2.pem")),
+        ],
+    );
+    let before = std::fs::read(&p12).unwrap();
+    let o = install(root, &["/srv/b.p12"], &[], "myNewCa.pem");
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains(ALIAS) && e.contains("myNewCa Test Root"), "{e}");
+    assert!(e.contains(&openssl_sha256(&fx("ca2.pem"))), "{e}");
+    assert_eq!(std::fs::read(&p12).unwrap(), before);
+}
+
+#[test]
+fn sync_removes_only_anchorage_aliases() {
+    let t = debian_tree();
+    let root = t.path();
+    let jks = root.join("srv/a.jks");
+    store_with_key(&jks, "JKS");
+    let o = install(root, &["/srv/a.jks"], &[], "myNewCa.pem");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = java_cmd(
+        root,
+        &["/srv/a.jks"],
+        &["sync", "--format", "json", "--no-update", s(&fx("ca3.pem"))],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let l = listing(&jks, PASS);
+    assert!(!l.iter().any(|x| x.starts_with(ALIAS)), "{l:?}");
+    assert!(l.iter().any(|x| x.starts_with("anchorage-")), "{l:?}");
+    assert!(l.iter().any(|x| x.starts_with("corp-ca2 ")), "{l:?}");
+    assert!(l.iter().any(|x| x.starts_with("mykey ")), "{l:?}");
+}
+
+/// A JDK's `lib/security/cacerts` linked (absolutely) to the shared store, as on Debian; no
+/// ca-certificates-java hook in this tree, so anchorage writes the link's target once.
+fn jdk_link_tree(root: &Path) -> PathBuf {
+    let shared = root.join("etc/ssl/certs/java/cacerts");
+    store_with_key(&shared, "JKS");
+    let sec = root.join("usr/lib/jvm/java-17-openjdk-amd64/lib/security");
+    std::fs::create_dir_all(&sec).unwrap();
+    std::os::unix::fs::symlink("/etc/ssl/certs/java/cacerts", sec.join("cacerts")).unwrap();
+    shared
+}
+
+#[test]
+fn a_link_inside_the_tree_is_followed_once_and_the_real_path_reported() {
+    let t = debian_tree();
+    let root = t.path();
+    let shared = jdk_link_tree(root);
+    let o = install(
+        root,
+        &["/usr/lib/jvm/java-17-openjdk-amd64/lib/security/cacerts"],
+        &["--java-discover"],
+        "myNewCa.pem",
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let r = report(&o);
+    // Named twice (option, discovery), written once, reported by the path written.
+    assert_eq!(
+        r.certificates[0].stores,
+        vec![
+            "system".to_string(),
+            "java:/etc/ssl/certs/java/cacerts".to_string()
+        ]
+    );
+    let link = root.join("usr/lib/jvm/java-17-openjdk-amd64/lib/security/cacerts");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(listing(&shared, PASS).iter().any(|l| l.starts_with(ALIAS)));
+
+    // doctor: the discovered store has it; a second JRE's store under /opt that lacks it is a
+    // problem.
+    store_with_key(&root.join("opt/agent/jre/lib/security/cacerts"), "JKS");
+    let o = run(anchorage(root).args(["--java-discover", "doctor", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+    let problems = v["problems"].to_string();
+    assert!(
+        problems.contains("java:/opt/agent/jre/lib/security/cacerts"),
+        "{problems} {}",
+        stderr(&o)
+    );
+    assert!(
+        !problems.contains("java:/etc/ssl/certs/java/cacerts"),
+        "{problems}"
+    );
+    assert_ne!(code(&o), 0);
+    let o = run(anchorage(root).args(["--java-discover", "list", "--format", "json"]));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["certificates"][0]["stores"]
+        .to_string()
+        .contains("java:/etc/ssl/certs/java/cacerts"));
+}
+
+#[test]
+fn a_link_leading_out_of_the_tree_is_refused() {
+    let t = debian_tree();
+    let root = t.path();
+    let outside = tempfile::tempdir().unwrap();
+    let victim = outside.path().join("cacerts");
+    store_with_key(&victim, "JKS");
+    let before = std::fs::read(&victim).unwrap();
+    let sec = root.join("opt/jre/lib/security");
+    std::fs::create_dir_all(&sec).unwrap();
+    // Relative, climbing above the root: refused. An absolute one means a path in the tree.
+    let up = "../".repeat(20) + victim.to_str().unwrap().trim_start_matches('/');
+    std::os::unix::fs::symlink(&up, sec.join("cacerts")).unwrap();
+    let o = install(root, &["/opt/jre/lib/security/cacerts"], &[], "myNewCa.pem");
+    assert_eq!(code(&o), 77, "{}", stderr(&o));
+    std::fs::remove_file(sec.join("cacerts")).unwrap();
+    std::os::unix::fs::symlink(&victim, sec.join("cacerts")).unwrap();
+    let o = install(root, &["/opt/jre/lib/security/cacerts"], &[], "myNewCa.pem");
+    assert_eq!(code(&o), 66, "{}", stderr(&o));
+    assert_eq!(std::fs::read(&victim).unwrap(), before);
+}
+
+#[test]
+fn mode_and_owner_are_kept() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let t = debian_tree();
+    let root = t.path();
+    let p12 = root.join("srv/ts.p12");
+    store_with_key(&p12, "PKCS12");
+    std::fs::set_permissions(&p12, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let is_root = nix_uid() == 0;
+    if is_root {
+        std::os::unix::fs::chown(&p12, Some(4242), Some(4343)).unwrap();
+    }
+    let o = install(root, &["/srv/ts.p12"], &[], "myNewCa.pem");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let m = std::fs::metadata(&p12).unwrap();
+    assert_eq!(m.permissions().mode() & 0o7777, 0o640);
+    if is_root {
+        assert_eq!((m.uid(), m.gid()), (4242, 4343));
+    }
+    let stray: Vec<_> = std::fs::read_dir(root.join("srv"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(stray.is_empty());
+}
+
+fn nix_uid() -> u32 {
+    std::fs::metadata("/proc/self")
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap_or(1)
+}
