@@ -253,16 +253,45 @@ impl JavaStore {
     }
 }
 
-/// The trusted entries of a store as `Entry`s (ours: alias prefix `anchorage-`).
+fn is_ours(alias: &str) -> bool {
+    alias
+        .get(..ALIAS_PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(ALIAS_PREFIX))
+}
+
+/// Another party's entry, judged by fingerprint only: planning needs nothing else of it, and
+/// parsing the 150 certificates of a `cacerts` would cost the no-op run milliseconds.
+fn digest_only(der: &[u8]) -> Certificate {
+    Certificate {
+        der: Vec::new(),
+        sha256: crate::cert::sha256(der),
+        subject: String::new(),
+        issuer: String::new(),
+        common_name: String::new(),
+        not_before: 0,
+        not_after: 0,
+        is_ca: true,
+        role: crate::cert::Role::SelfSigned,
+    }
+}
+
+/// The trusted entries of a store as `Entry`s (ours: alias prefix `anchorage-`, any case;
+/// only ours are parsed in full).
 pub fn entries(ks: &Keystore, path: &std::path::Path) -> Vec<Entry> {
     ks.trusted()
         .map(|(alias, der)| {
-            let cert = Certificate::from_der(der, false);
+            let ours = is_ours(alias);
+            let cert = if ours {
+                Certificate::from_der(der, false)
+            } else {
+                Ok(digest_only(der))
+            };
             Entry {
-                name: alias
-                    .strip_prefix(ALIAS_PREFIX)
-                    .unwrap_or(alias)
-                    .to_string(),
+                name: if ours {
+                    alias[ALIAS_PREFIX.len()..].to_string()
+                } else {
+                    alias.to_string()
+                },
                 path: path.to_path_buf(),
                 nickname: alias.to_string(),
                 problem: cert
@@ -271,7 +300,7 @@ pub fn entries(ks: &Keystore, path: &std::path::Path) -> Vec<Entry> {
                     .map(|e| format!("unreadable certificate: {e}")),
                 cert: cert.ok(),
                 registered: true,
-                ours: alias.starts_with(ALIAS_PREFIX),
+                ours,
                 trust: "trustedCertEntry".into(),
             }
         })

@@ -4,6 +4,7 @@
 //! and a real TLS handshake by a Java client (compiled with `javac`) against `openssl s_server`
 //! on 127.0.0.1, before and after, directly and through `env`'s JAVA_TOOL_OPTIONS.
 
+mod properties;
 mod tls;
 
 use std::path::{Path, PathBuf};
