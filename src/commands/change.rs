@@ -138,7 +138,8 @@ pub fn converge(
     notes.extend(nss_notes.iter().cloned());
     warnings.extend(nss_notes);
     let (java_stores, java_notes) = java.map_or((Vec::new(), Vec::new()), |j| (j.stores, j.notes));
-    notes.extend(java_notes);
+    notes.extend(java_notes.iter().cloned());
+    warnings.extend(java_notes);
     let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
     let state = system.read(!opts.no_update)?;
     // Names the platform already links (Debian's /etc/ssl/certs/NAME.pem): never ours to take.

@@ -158,6 +158,7 @@ pub fn list(global: &Global) -> Result<ListReport> {
         let _ = annotate(&nss, &mut certificates)?;
     }
     if let Some(java) = crate::store::java::open(&target, &global.java)? {
+        warnings.extend(java.notes.iter().cloned());
         notes.extend(java.notes.iter().cloned());
         let (problems, _) = crate::store::java::annotate::annotate(&java, &mut certificates);
         warnings.extend(problems);
@@ -186,6 +187,7 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         doc_warnings.extend(notes);
     }
     if let Some(java) = crate::store::java::open(&target, &global.java)? {
+        doc_warnings.extend(java.notes.iter().cloned());
         notes.extend(java.notes.iter().cloned());
         let (java_problems, _) = crate::store::java::annotate::annotate(&java, &mut managed);
         problems.extend(java_problems);
