@@ -5,8 +5,9 @@
 //! it was. Write: every ContentInfo that loses nothing is copied byte for byte; one that loses a
 //! bag is re-encoded (an encrypted one re-encrypted with its own PBES2 parameters and a fresh
 //! IV; a PBES1 one written as plain data: its content is public certificates); new trusted
-//! certificates go into one appended plain `data` ContentInfo (like JDK 18+'s `cacerts` and
-//! keytool's `certProtectionAlgorithm=NONE`). The MAC keeps its algorithm, salt and iteration
+//! certificates go unencrypted (like JDK 18+'s `cacerts` and keytool's
+//! `certProtectionAlgorithm=NONE`) after the key bag of the plain data ContentInfo that holds
+//! it, or into one appended plain `data` ContentInfo. The MAC keeps its algorithm, salt and iteration
 //! count, so removing what was added gives back the original bytes.
 //!
 //! Java reads a certificate bag as a trusted entry only with Oracle's trusted-key-usage
@@ -319,7 +320,7 @@ fn bags(safe: &[u8]) -> Result<Vec<Bag>, KsError> {
             _ => return Err(bad("malformed SafeBag")),
         };
         let mut alias = String::new();
-        let (mut key_id, mut trusted) = (false, false);
+        let mut trusted = false;
         for attr in attrs
             .map(|a| kids(a.content, 9))
             .transpose()?
@@ -341,14 +342,16 @@ fn bags(safe: &[u8]) -> Result<Vec<Bag>, KsError> {
                         alias = String::from_utf16_lossy(&units);
                     }
                 }
-                OID_LOCAL_KEY_ID => key_id = true,
+                // A key's chain certificate carries one; so does a trusted certificate the
+                // JDK rewrote (see `rewrite`): the trusted key usage decides, as in the JDK.
+                OID_LOCAL_KEY_ID => {}
                 OID_TRUSTED_KEY_USAGE => trusted = true,
                 _ => {}
             }
         }
         let kind = match id.strip_prefix(BAG) {
             Some([1 | 2]) => Kind::Key,
-            Some([3]) if trusted && !key_id => {
+            Some([3]) if trusted => {
                 let (cert_bag, _) = asn1::read(value.content, 9).map_err(bad)?;
                 let f = kids(cert_bag.content, 10)?;
                 match f.as_slice() {
@@ -501,9 +504,24 @@ impl<'a> P12<'a> {
         dropped: &dyn Fn(&KsEntry) -> bool,
         add: &[(&str, &[u8])],
     ) -> Result<Vec<u8>, KsError> {
+        let new: Vec<Vec<u8>> = add.iter().map(|(a, d)| trusted_bag(a, d)).collect();
+        // Where new bags go: after the key bag of a plain data ContentInfo that starts with
+        // one, else into a new data ContentInfo. Not first in a SafeContents: when a store has
+        // exactly one private key, the JDK (PKCS12KeyStore.loadSafeContents) gives the first
+        // certificate of a SafeContents that has no localKeyId the id "01" — still trusted,
+        // but keytool then writes it back with that id.
+        let host = if new.is_empty() {
+            None
+        } else {
+            self.cis.iter().position(|c| {
+                matches!(c.protection, Protection::Data)
+                    && c.bags.first().is_some_and(|b| b.entry.kind == Kind::Key)
+            })
+        };
         let mut out = Vec::new();
-        for ci in &self.cis {
-            if !ci.bags.iter().any(|b| dropped(&b.entry)) {
+        for (i, ci) in self.cis.iter().enumerate() {
+            let extra: &[Vec<u8>] = if host == Some(i) { &new } else { &[] };
+            if extra.is_empty() && !ci.bags.iter().any(|b| dropped(&b.entry)) {
                 out.extend_from_slice(ci.raw);
                 continue;
             }
@@ -512,6 +530,7 @@ impl<'a> P12<'a> {
                 .iter()
                 .filter(|b| !dropped(&b.entry))
                 .map(|b| b.raw.as_slice())
+                .chain(extra.iter().map(Vec::as_slice))
                 .collect();
             if kept.is_empty() {
                 continue;
@@ -522,9 +541,8 @@ impl<'a> P12<'a> {
                 Protection::Data | Protection::Pbes1(_) => out.extend(data_ci(&safe)),
             }
         }
-        if !add.is_empty() {
-            let bags: Vec<Vec<u8>> = add.iter().map(|(a, d)| trusted_bag(a, d)).collect();
-            out.extend(data_ci(&tlv(0x30, &bags.concat())));
+        if host.is_none() && !new.is_empty() {
+            out.extend(data_ci(&tlv(0x30, &new.concat())));
         }
         pfx(&out, self.mac.as_ref(), password)
     }

@@ -492,3 +492,89 @@ fn nix_uid() -> u32 {
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
         .unwrap_or(1)
 }
+
+#[test]
+fn after_keytool_rewrote_the_store_remove_still_works_and_passwordless_stores_are_kept() {
+    let t = debian_tree();
+    let root = t.path();
+    // keytool rewrites the whole store after our install: our entry moves into its encrypted
+    // certificate SafeContents; remove re-encrypts that without it, the key stays.
+    let p12 = root.join("srv/k.p12");
+    store_with_key(&p12, "PKCS12");
+    let o = install(root, &["/srv/k.p12"], &[], "myNewCa.pem");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    keytool(
+        PASS,
+        &[
+            "-importcert",
+            "-keystore",
+            s(&p12),
+            "-alias",
+            "later",
+            "-file",
+            s(&fx("ca3.pem")),
+        ],
+    );
+    let with_later = listing(&p12, PASS);
+    let o = java_cmd(
+        root,
+        &["/srv/k.p12"],
+        &["remove", "--no-update", "myNewCa_Test_Root"],
+    );
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let now = listing(&p12, PASS);
+    let want: Vec<String> = with_later
+        .into_iter()
+        .filter(|l| !l.starts_with(ALIAS))
+        .collect();
+    assert_eq!(now, want);
+    assert!(now
+        .iter()
+        .any(|l| l.starts_with("mykey ") && l.contains("PrivateKeyEntry")));
+
+    // A password-less PKCS#12 (no MAC, certificates unencrypted: JDK 18+'s cacerts) stays one.
+    let nopw = root.join("srv/nopw.p12");
+    let o = Command::new("keytool")
+        .args([
+            "-J-Dkeystore.pkcs12.macAlgorithm=NONE",
+            "-J-Dkeystore.pkcs12.certProtectionAlgorithm=NONE",
+            "-importcert",
+            "-noprompt",
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            PASS,
+            "-alias",
+            "x",
+            "-keystore",
+            s(&nopw),
+            "-file",
+            s(&fx("ca2.pem")),
+        ])
+        .output()
+        .expect("keytool");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = install(root, &["/srv/nopw.p12"], &[], "myNewCa.pem");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let info = Command::new("openssl")
+        .args([
+            "pkcs12",
+            "-info",
+            "-nokeys",
+            "-noout",
+            "-passin",
+            "pass:",
+            "-in",
+            s(&nopw),
+        ])
+        .output()
+        .expect("openssl");
+    assert!(
+        String::from_utf8_lossy(&info.stderr).contains("MAC is absent"),
+        "{}",
+        stderr(&info)
+    );
+    assert!(listing(&nopw, "any-password")
+        .iter()
+        .any(|l| l.starts_with(ALIAS)));
+}
