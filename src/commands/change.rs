@@ -212,7 +212,8 @@ pub fn converge(
         )?;
         all.push(planned(store, state, plan));
     }
-    for store in java_stores {
+    for mut store in java_stores {
+        store.hook_runs = !opts.no_update;
         let state = store.read(false)?;
         let label = format!("java:{}", store.real);
         let plan = plan::diff_java(

@@ -78,6 +78,9 @@ pub struct JavaStore {
     pub discovered: bool,
     /// The platform hook that maintains this store (never written by anchorage then).
     pub hook: Option<&'static str>,
+    /// False under `--no-update`: the hook does not run, so a hook-maintained store is
+    /// neither written nor checked (the run's warning says to run the update command).
+    pub hook_runs: bool,
     password: Password,
 }
 
@@ -132,6 +135,7 @@ pub fn open(target: &Target, req: &JavaRequest) -> Result<Option<JavaStores>> {
             real,
             discovered,
             hook,
+            hook_runs: true,
             password: password.clone(),
         });
         Ok(())
@@ -380,6 +384,9 @@ impl Store for JavaStore {
         done: &mut Done,
     ) -> Result<()> {
         if self.hook.is_some() {
+            if !self.hook_runs {
+                return Ok(());
+            }
             self.verify_by_effect(plan, state, desired)?;
             done.removed += plan.remove.len();
             done.added += plan.add.len();
@@ -446,3 +453,6 @@ impl Store for JavaStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
