@@ -171,11 +171,51 @@ fn mac_data<'a>(m: &Tlv<'a>, depth: usize) -> Result<MacData<'a>, KsError> {
     })
 }
 
+/// The key derivations (10,000 rounds each in keytool's stores) are what a PKCS#12 store costs,
+/// and a run does them twice with the same inputs: reading the store to plan, reading it again
+/// to rewrite it (and the rewrite's MAC uses the verified MAC's key). Each result is kept for
+/// the life of the process (one run), keyed by a SHA-256 of everything it depends on.
+fn memo(parts: &[&[u8]], f: impl FnOnce() -> Result<Vec<u8>, KsError>) -> Result<Vec<u8>, KsError> {
+    use sha2::Digest;
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    static MEMO: Mutex<Option<HashMap<[u8; 32], Vec<u8>>>> = Mutex::new(None);
+    let mut h = sha2::Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    let key: [u8; 32] = h.finalize().into();
+    if let Some(v) = MEMO
+        .lock()
+        .ok()
+        .and_then(|m| m.as_ref()?.get(&key).cloned())
+    {
+        return Ok(v);
+    }
+    let v = f()?;
+    if let Ok(mut m) = MEMO.lock() {
+        m.get_or_insert_with(HashMap::new).insert(key, v.clone());
+    }
+    Ok(v)
+}
+
 macro_rules! hmac_with {
     ($d:ty, $password:expr, $salt:expr, $rounds:expr, $data:expr) => {{
         let len = <$d as hmac::digest::OutputSizeUser>::output_size();
-        let key = derive_key_utf8::<$d>($password, $salt, Pkcs12KeyType::Mac, $rounds, len)
-            .map_err(|_| KsError::Unsupported("a password that is not valid UTF-16".into()))?;
+        let key = memo(
+            &[
+                b"mac",
+                std::any::type_name::<$d>().as_bytes(),
+                $salt,
+                &$rounds.to_be_bytes(),
+                $password.as_bytes(),
+            ],
+            || {
+                derive_key_utf8::<$d>($password, $salt, Pkcs12KeyType::Mac, $rounds, len)
+                    .map_err(|_| KsError::Unsupported("a password that is not valid UTF-16".into()))
+            },
+        )?;
         let mut h = <hmac::Hmac<$d> as KeyInit>::new_from_slice(&key)
             .map_err(|_| bad("bad MAC key length"))?;
         h.update($data);
@@ -260,9 +300,10 @@ fn content_info<'a>(info: &Tlv<'a>, password: &str) -> Result<Ci<'a>, KsError> {
     if oid == OID_PBES2 {
         let p = <pkcs5::pbes2::Parameters as der::Decode>::from_der(params.raw)
             .map_err(|e| KsError::Unsupported(format!("PBES2 parameters: {e}")))?;
-        let plain = p
-            .decrypt(password.as_bytes(), data)
-            .map_err(|_| KsError::WrongPassword)?;
+        let plain = memo(&[b"pbes2", params.raw, data, password.as_bytes()], || {
+            p.decrypt(password.as_bytes(), data)
+                .map_err(|_| KsError::WrongPassword)
+        })?;
         return Ok(Ci {
             raw: info.raw,
             protection: Protection::Pbes2(p),
