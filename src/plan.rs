@@ -354,6 +354,8 @@ pub fn resolve(selector: &str, managed: &[&Entry]) -> Resolved {
     let mut sel = Selection::default();
     let named = |e: &Entry| {
         e.name == selector
+            // A Java alias is the managed name in lowercase (keytool folds aliases).
+            || (e.trust == crate::store::java::TRUST && e.name.eq_ignore_ascii_case(selector))
             || e.cert.as_ref().is_some_and(|c| {
                 c.common_name == selector
                     || c.subject == selector

@@ -28,6 +28,8 @@ pub use format::{Format, Keystore, KsError};
 /// Aliases of entries anchorage added start with this (keytool folds aliases to lowercase, so
 /// the whole alias is lowercase).
 pub const ALIAS_PREFIX: &str = "anchorage-";
+/// The `trust` of a Java store's entries (what `keytool -list` calls them).
+pub const TRUST: &str = "trustedCertEntry";
 /// The JDK's default store password.
 pub const DEFAULT_PASSWORD: &str = "changeit";
 const PASSWORD_HINT: &str = "pass the store's password with --java-password-file FILE or ANCHORAGE_JAVA_PASSWORD (the default is the JDK's 'changeit')";
@@ -305,7 +307,7 @@ pub fn entries(ks: &Keystore, path: &std::path::Path) -> Vec<Entry> {
                 cert: cert.ok(),
                 registered: true,
                 ours,
-                trust: "trustedCertEntry".into(),
+                trust: TRUST.into(),
             }
         })
         .collect()

@@ -578,3 +578,36 @@ fn after_keytool_rewrote_the_store_remove_still_works_and_passwordless_stores_ar
         .iter()
         .any(|l| l.starts_with(ALIAS)));
 }
+
+#[test]
+fn remove_by_managed_name_reaches_a_java_store_the_system_no_longer_manages() {
+    let t = debian_tree();
+    let root = t.path();
+    let jks = root.join("srv/a.jks");
+    store_with_key(&jks, "JKS");
+    let o = install(root, &["/srv/a.jks"], &[], "myNewCa.pem");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    // The system's managed file goes first (no Java store named), then the Java entry by the
+    // managed name as the user knows it (the alias is its lowercase form).
+    let o = run(anchorage(root).args(["remove", "--no-update", "myNewCa_Test_Root"]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let o = java_cmd(
+        root,
+        &["/srv/a.jks"],
+        &[
+            "remove",
+            "--format",
+            "json",
+            "--no-update",
+            "myNewCa_Test_Root",
+        ],
+    );
+    let r = report(&o);
+    assert_eq!(r.certificates.len(), 1, "{}", stderr(&o));
+    assert_eq!(r.certificates[0].action, "removed");
+    assert_eq!(
+        r.certificates[0].stores,
+        vec!["java:/srv/a.jks".to_string()]
+    );
+    assert!(!listing(&jks, PASS).iter().any(|l| l.starts_with(ALIAS)));
+}
