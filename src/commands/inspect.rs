@@ -160,8 +160,11 @@ pub fn list(global: &Global) -> Result<ListReport> {
     if let Some(java) = crate::store::java::open(&target, &global.java)? {
         warnings.extend(java.notes.iter().cloned());
         notes.extend(java.notes.iter().cloned());
-        let (problems, _) = crate::store::java::annotate::annotate(&java, &mut certificates);
+        let (problems, java_notes) =
+            crate::store::java::annotate::annotate(&java, &mut certificates);
         warnings.extend(problems);
+        warnings.extend(java_notes.iter().cloned());
+        notes.extend(java_notes);
     }
     Ok(ListReport {
         platform: target.platform_name().to_string(),
@@ -189,8 +192,11 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
     if let Some(java) = crate::store::java::open(&target, &global.java)? {
         doc_warnings.extend(java.notes.iter().cloned());
         notes.extend(java.notes.iter().cloned());
-        let (java_problems, _) = crate::store::java::annotate::annotate(&java, &mut managed);
+        let (java_problems, java_notes) =
+            crate::store::java::annotate::annotate(&java, &mut managed);
         problems.extend(java_problems);
+        doc_warnings.extend(java_notes.iter().cloned());
+        notes.extend(java_notes);
     }
     let program = std::path::Path::new(target.layout().hook_path)
         .file_name()

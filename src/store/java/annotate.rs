@@ -10,17 +10,34 @@ use crate::store::{Store, StoreId};
 /// has). Returns (problems, notes).
 pub fn annotate(java: &JavaStores, entries: &mut Vec<ListEntry>) -> (Vec<String>, Vec<String>) {
     let mut problems = Vec::new();
-    let notes = Vec::new();
+    let mut notes = Vec::new();
     for store in &java.stores {
         let id = store.id();
-        let state = match store.read(false) {
-            Ok(s) => s,
+        let ks = match store.keystore() {
+            Ok(ks) => ks,
             Err(e) => {
                 problems.push(format!("java:{}: {e}", store.real));
                 continue;
             }
         };
-        for e in &state.entries {
+        let found = super::entries(&ks, &store.host());
+        let keys = ks
+            .entries
+            .iter()
+            .filter(|e| e.kind == super::format::Kind::Key)
+            .count();
+        notes.push(format!(
+            "java:{}: {}, {} trusted entries ({} of them anchorage's), {keys} private-key entries{}",
+            store.real,
+            ks.format.name(),
+            found.len(),
+            found.iter().filter(|e| e.ours).count(),
+            store
+                .hook
+                .map(|h| format!("; maintained by {h}"))
+                .unwrap_or_default()
+        ));
+        for e in &found {
             let Some(cert) = &e.cert else {
                 if e.ours {
                     problems.push(format!(
