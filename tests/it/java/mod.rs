@@ -230,14 +230,29 @@ fn check_reports_would_add_and_writes_nothing() {
     let root = t.path();
     let p12 = root.join("srv/ts.p12");
     store_with_key(&p12, "PKCS12");
-    let before = std::fs::read(&p12).unwrap();
+    let jks = root.join("srv/ts.jks");
+    store_with_key(&jks, "JKS");
+    let before = [std::fs::read(&p12).unwrap(), std::fs::read(&jks).unwrap()];
     let o = install(root, &["/srv/ts.p12"], &["--check"], "myNewCa.pem");
     let r = report(&o);
     assert_eq!(r.certificates[0].action, "would_add");
     assert!(r.certificates[0]
         .stores
         .contains(&"java:/srv/ts.p12".to_string()));
-    assert_eq!(std::fs::read(&p12).unwrap(), before);
+    // The stores from ANCHORAGE_JAVA_TRUSTSTORE, colon-separated.
+    let o = run(anchorage(root)
+        .env_remove("ANCHORAGE_JAVA_PASSWORD")
+        .env("ANCHORAGE_JAVA_TRUSTSTORE", "/srv/ts.p12:/srv/ts.jks")
+        .args(["install", "--check", "--format", "json"])
+        .arg(fx("myNewCa.pem")));
+    let r = report(&o);
+    assert_eq!(r.certificates[0].action, "would_add", "{}", stderr(&o));
+    assert_eq!(
+        r.certificates[0].stores,
+        ["system", "java:/srv/ts.p12", "java:/srv/ts.jks"]
+    );
+    assert_eq!(std::fs::read(&p12).unwrap(), before[0]);
+    assert_eq!(std::fs::read(&jks).unwrap(), before[1]);
 }
 
 #[test]
