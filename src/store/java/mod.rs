@@ -125,7 +125,9 @@ pub fn open(target: &Target, req: &JavaRequest) -> Result<Option<JavaStores>> {
             return Ok(());
         }
         if real != named {
-            notes.push(format!("java:{named} is a link to {real}: writing {real}"));
+            notes.push(format!(
+                "java:{named} is a link to {real} (inside the tree): the store is {real}"
+            ));
         }
         let hook = HOOKED
             .iter()
