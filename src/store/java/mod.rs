@@ -93,18 +93,22 @@ pub struct JavaStores {
     pub notes: Vec<String>,
 }
 
-/// Stores maintained by a platform hook: (real path, a file whose presence says the hook is
-/// installed, who maintains it).
-const HOOKED: &[(&str, &str, &str)] = &[
+/// Stores maintained by a platform hook: (real path, the hook's file, the tree's own update
+/// command that runs it, who maintains it). The hook maintains the store only when the tree
+/// has both: the host's update command pointed into a tree does not run the tree's update.d
+/// scripts (`store::hook`), so there anchorage writes the store itself (and says so).
+const HOOKED: &[(&str, &str, &str, &str)] = &[
     // Debian/Ubuntu: ca-certificates-java's hook, run by update-ca-certificates.
     (
         "/etc/ssl/certs/java/cacerts",
         "/etc/ca-certificates/update.d/jks-keystore",
+        "/usr/sbin/update-ca-certificates",
         "ca-certificates-java (/etc/ca-certificates/update.d/jks-keystore, run by update-ca-certificates)",
     ),
     // RHEL/Fedora: update-ca-trust extract writes it (p11-kit's java-cacerts format).
     (
         "/etc/pki/ca-trust/extracted/java/cacerts",
+        "/usr/bin/update-ca-trust",
         "/usr/bin/update-ca-trust",
         "update-ca-trust (p11-kit `trust extract --format=java-cacerts`)",
     ),
@@ -130,10 +134,19 @@ pub fn open(target: &Target, req: &JavaRequest) -> Result<Option<JavaStores>> {
                 "java:{named} is a link to {real} (inside the tree): the store is {real}"
             ));
         }
-        let hook = HOOKED
-            .iter()
-            .find(|(p, marker, _)| *p == real && tree.exists(marker))
-            .map(|(_, _, who)| *who);
+        let mut hook = None;
+        for (_, marker, runner, who) in HOOKED.iter().filter(|h| h.0 == real) {
+            if !tree.exists(marker) {
+                continue;
+            }
+            if tree.exists(runner) {
+                hook = Some(*who);
+            } else {
+                notes.push(format!(
+                    "java:{real}: {marker} is there but the tree has no {runner} of its own to run it: anchorage writes the store"
+                ));
+            }
+        }
         stores.push(JavaStore {
             tree: tree.clone(),
             named,

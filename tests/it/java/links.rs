@@ -123,3 +123,35 @@ fn nix_uid() -> u32 {
         .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
         .unwrap_or(1)
 }
+
+/// ca-certificates-java's hook in a tree without an `update-ca-certificates` of its own: the
+/// host's command pointed into the tree does not run the tree's update.d scripts, so nothing
+/// would maintain /etc/ssl/certs/java/cacerts — anchorage writes it, and says why. (With the
+/// tree's own command, the hook maintains it: tests/rootfs-java.sh.)
+#[test]
+fn a_hook_that_cannot_run_leaves_the_shared_store_to_anchorage() {
+    use std::os::unix::fs::PermissionsExt;
+    let t = debian_tree();
+    let root = t.path();
+    let shared = root.join("etc/ssl/certs/java/cacerts");
+    store_with_key(&shared, "JKS");
+    let hooks = root.join("etc/ca-certificates/update.d");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::write(hooks.join("jks-keystore"), "#!/bin/sh\nexit 0\n").unwrap();
+    std::fs::set_permissions(
+        hooks.join("jks-keystore"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    let o = install(root, &["/etc/ssl/certs/java/cacerts"], &[], "myNewCa.pem");
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let r = report(&o);
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("no /usr/sbin/update-ca-certificates of its own")),
+        "{:?}",
+        r.warnings
+    );
+    assert!(listing(&shared, PASS).iter().any(|l| l.starts_with(ALIAS)));
+}
