@@ -44,6 +44,7 @@ export ANCHORAGE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/anchorage"
 bash tests/rootfs.sh
 bash tests/rootfs-p11kit.sh
 bash tests/rootfs-runtimes.sh
+bash tests/rootfs-java.sh
 phase "packaging: portable x86_64 glibc-2.17 binary (release), .deb, .rpm"
 # The pinned tools and the cross builds' dependencies are cached outside the work tree (both
 # locked while in use, so clones on one machine can share them): a fresh machine installs the

@@ -12,6 +12,11 @@ use std::process::Command;
 const OUTPUT: &[&str] = &["--format", "--verbose", "--quiet"];
 const TREE: &[&str] = &["--root", "--platform"];
 const NSS: &[&str] = &["--nssdb", "--nss-owner", "--nss-discover", "--no-system"];
+const JAVA: &[&str] = &[
+    "--java-truststore",
+    "--java-password-file",
+    "--java-discover",
+];
 const APPLY: &[&str] = &[
     "--check",
     "--no-update",
@@ -44,12 +49,13 @@ const SUBCOMMANDS: &[&str] = &[
 /// The long options a subcommand's help must list (besides --help).
 fn expected(sub: &str) -> BTreeSet<&'static str> {
     let groups: Vec<&[&str]> = match sub {
-        "install" | "sync" => vec![OUTPUT, TREE, NSS, APPLY, INPUT],
-        "remove" => vec![OUTPUT, TREE, NSS, APPLY, &["--password-file"]],
+        "install" | "sync" => vec![OUTPUT, TREE, NSS, JAVA, APPLY, INPUT],
+        "remove" => vec![OUTPUT, TREE, NSS, JAVA, APPLY, &["--password-file"]],
         "exec" => vec![
             OUTPUT,
             TREE,
             NSS,
+            JAVA,
             APPLY,
             INPUT,
             &[
@@ -65,8 +71,13 @@ fn expected(sub: &str) -> BTreeSet<&'static str> {
             INPUT,
             &["--override-env", "--keep-env", "--allow-empty"],
         ],
-        "list" => vec![OUTPUT, TREE, &["--nssdb", "--nss-discover", "--no-system"]],
-        "doctor" => vec![OUTPUT, TREE, NSS, &["--warn-days", "--runtimes"]],
+        "list" => vec![
+            OUTPUT,
+            TREE,
+            &["--nssdb", "--nss-discover", "--no-system"],
+            JAVA,
+        ],
+        "doctor" => vec![OUTPUT, TREE, NSS, JAVA, &["--warn-days", "--runtimes"]],
         "verify" => vec![
             OUTPUT,
             TREE,
