@@ -5,6 +5,7 @@
 //! on 127.0.0.1, before and after, directly and through `env`'s JAVA_TOOL_OPTIONS.
 
 mod links;
+mod merged;
 mod properties;
 mod tls;
 
