@@ -21,7 +21,10 @@
 #     system bundle (no variable), so it cannot be fixed without root: checked as failing.
 #     (`doctor --runtimes` judges *managed* anchors; the environment fallback manages none, so
 #     there is nothing for it to judge in this scenario.)
-# Mounts nothing: the chroot has debootstrap's static /dev nodes and no /proc.
+# Mounts /proc in each copy, as every container has it (Debian's Java hook, run by
+# update-ca-certificates, starts a JVM, which needs /proc/self/exe: without it the hook does
+# nothing and exits 0 — `doctor --runtimes` then rightly reports the java row); /dev is
+# debootstrap's static nodes. Every mount is undone before a copy is removed.
 #
 # Output: `ok N - …` / `not ok N - …`, then `N passed, M failed`; exit 1 if any failed. Skips
 # (exit 0, `SKIP: …`) exactly when tests/rootfs.sh skips; ANCHORAGE_ROOTFS_REQUIRED=1 makes a
@@ -60,7 +63,21 @@ safe_rm() {
     rm -rf --one-file-system -- "$path"
 }
 
+unmount_proc() {
+    local d=$1
+    [[ -n $d ]] || return 0
+    if [[ -n $(mounts_under "$d/proc") ]]; then
+        umount "$d/proc" 2>/dev/null || umount -l "$d/proc"
+    fi
+}
+
 cleanup() {
+    local d
+    if [[ -n $WORK && -d $WORK ]]; then
+        for d in "$WORK"/*/; do
+            unmount_proc "${d%/}"
+        done
+    fi
     if [[ -n $SERVER_PID ]]; then
         kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
     fi
@@ -155,7 +172,8 @@ new_tree() {
     cp -a "$CACHE" "$T" || return 1
     install -m 0755 "$BIN" "$T/usr/local/bin/anchorage" &&
         mkdir -p "$T/run/cas" &&
-        install -m 0644 "$FX/myNewCa.pem" "$T/run/cas/myNewCa.pem"
+        install -m 0644 "$FX/myNewCa.pem" "$T/run/cas/myNewCa.pem" &&
+        mount -t proc proc "$T/proc"
 }
 
 # in_tree USERSPEC CMD…: the image's own environment plus the variables pre-set to the
@@ -201,8 +219,11 @@ node = rows["node"]
 assert not node["trusts"] and "NODE_EXTRA_CA_CERTS" in node["fix"], node
 assert rows["openssl"]["trusts"] and rows["gnutls"]["trusts"], rows
 assert all(x["trusts"] for x in r["runtimes"] if x["runtime"] == "python-certifi"), rows
+java = [x for x in r["runtimes"] if x["runtime"] == "java"]
+assert [x["path"] for x in java] == ["/etc/ssl/certs/java/cacerts"], java
+assert java[0]["trusts"], java
 EOF
-        ok "root: doctor --runtimes=strict without the variables: exit 1, node lacks NODE_EXTRA_CA_CERTS; openssl, gnutls, Debian's certifi trust"
+        ok "root: doctor --runtimes=strict without the variables: exit 1, node lacks NODE_EXTRA_CA_CERTS; openssl, gnutls, Debian's certifi and the JVM's cacerts (ca-certificates-java's hook) trust"
     else
         not_ok "root: doctor --runtimes=strict without the variables (exit $rc)" "$WORK/root-doctor.json"
     fi
@@ -214,6 +235,7 @@ EOF
     else
         not_ok "root: doctor --runtimes=strict under exec's environment (exit $rc)" "$WORK/root-doctor-exec.out"
     fi
+    unmount_proc "$T"
     safe_rm "$T" "$WORK"
 else
     not_ok "copy the cached rootfs"
@@ -234,6 +256,7 @@ if new_tree user; then
     else
         not_ok "uid 65534: exec's notice" "$WORK/user-after.err"
     fi
+    unmount_proc "$T"
     safe_rm "$T" "$WORK"
 else
     not_ok "copy the cached rootfs"
