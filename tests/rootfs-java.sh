@@ -229,6 +229,14 @@ if fresh hook; then
     else
         not_ok "[hook] anchorage --root T --java-discover install (exit $rc)" "$WORK/hook-install.json" "$WORK/hook-install.err"
     fi
+    # /etc/ssl/certs/java/ holds no link: native refresh models the tree and runs the update.d
+    # hook itself (under chroot), ca-certificates-java's jks-keystore among them.
+    if json_check "$WORK/hook-install.json" \
+        'r["hook"]["command"] == ["anchorage", "native-refresh"] and any(h["name"].endswith("/jks-keystore") and h["exit_code"] == 0 for h in r["hook"]["update_d"])'; then
+        ok "[hook] the refresh was native and ran update.d/jks-keystore (exit 0)"
+    else
+        not_ok "[hook] the refresh was native and ran update.d/jks-keystore" "$WORK/hook-install.json"
+    fi
     host_anchorage --java-discover install --check "$T/run/cas/myNewCa.pem" >"$WORK/hook-check.txt" 2>&1
     if grep -q "java:/etc/ssl/certs/java/cacerts is maintained by ca-certificates-java" "$WORK/hook-check.txt"; then
         ok "[hook] the report names the hook that maintains the store"

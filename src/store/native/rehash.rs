@@ -19,6 +19,11 @@ use crate::tree::Tree;
 const MAX_COLLISIONS: usize = 256;
 const EXTENSIONS: [&str; 4] = ["pem", "crt", "cer", "crl"];
 
+/// Whether `openssl rehash` looks at a file with this extension.
+pub fn has_extension(ext: &str) -> bool {
+    EXTENSIONS.iter().any(|e| e.eq_ignore_ascii_case(ext))
+}
+
 struct HEntry {
     filename: String,
     old_id: Option<u32>,

@@ -25,8 +25,8 @@ pub struct Outcome {
 
 /// Simulate the script on `model` (the tree's `/etc/ssl/certs`). `fresh`: `--fresh`.
 pub fn simulate(tree: &Tree, mut model: Model, fresh: bool) -> Result<Outcome, Unsupported> {
-    if model.entries.values().any(|n| *n == Node::Dir) {
-        return Err(Unsupported::new("/etc/ssl/certs has a subdirectory"));
+    for (name, _) in model.entries.iter().filter(|(_, n)| **n == Node::Dir) {
+        plain_subdir(tree, name)?;
     }
     if matches!(model.entries.get(super::model::BUNDLE), Some(Node::Link(_))) {
         // `mv -f` replaces the link; anchorage never writes where a link was planted.
@@ -178,6 +178,47 @@ fn basename(path: &str, mangle: bool) -> String {
             c => c,
         })
         .collect()
+}
+
+/// A subdirectory of `/etc/ssl/certs` (ca-certificates-java's `java/`, holding `cacerts`) is
+/// outside the model only if the script could act on it: its `find . -type l` (`--fresh`) and
+/// orphan search recurse, so it must hold no link at any depth; `openssl rehash` skips
+/// directories, but a name with a certificate extension or a hash-like name is refused
+/// rather than reasoned about. Bounded: 8 levels, 10,000 entries.
+fn plain_subdir(tree: &Tree, name: &str) -> Result<(), Unsupported> {
+    let odd = name.rsplit_once('.').is_some_and(|(_, ext)| {
+        rehash::has_extension(ext) || ext.bytes().all(|b| b.is_ascii_digit())
+    });
+    if odd {
+        return Err(Unsupported::new(format!(
+            "/etc/ssl/certs/{name} is a directory"
+        )));
+    }
+    let mut stack = vec![(format!("{}/{name}", super::model::ETC_CERTS), 0usize)];
+    let mut seen = 0usize;
+    while let Some((dir, depth)) = stack.pop() {
+        let listing = match tree.dir(&dir) {
+            Ok(Some(d)) => d.entries().map_err(|e| Unsupported::new(e.to_string()))?,
+            Ok(None) => continue,
+            Err(e) => return Err(Unsupported::new(e.to_string())),
+        };
+        for (entry, kind) in listing {
+            seen += 1;
+            if seen > 10_000 || depth >= 8 {
+                return Err(Unsupported::new(format!("/{dir} is too large to model")));
+            }
+            match kind {
+                Kind::Link => {
+                    return Err(Unsupported::new(format!(
+                        "/{dir}/{entry} is a link below /etc/ssl/certs"
+                    )))
+                }
+                Kind::Dir => stack.push((format!("{dir}/{entry}"), depth + 1)),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What `while read crt` makes of a line: refused when `read` would change more than the

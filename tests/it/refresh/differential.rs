@@ -225,3 +225,34 @@ fn a_deselected_conf_line() {
     let r = differential(t.path(), &["install"], &[fx("myNewCa.pem")]);
     assert!(!r.hook.unwrap().update_d.is_empty());
 }
+
+/// ca-certificates-java's `/etc/ssl/certs/java/` (its `cacerts` a regular file) is a
+/// subdirectory the script's recursive `find`s pass over: native refresh models it (install,
+/// then a `--fresh` removal) instead of leaving such trees to the hook; a link below it is
+/// still left to the hook.
+#[test]
+fn a_java_subdirectory_of_etc_ssl_certs() {
+    let t = image();
+    let java = t.path().join("etc/ssl/certs/java");
+    std::fs::create_dir_all(java.join("nested")).unwrap();
+    std::fs::write(java.join("cacerts"), b"\xfe\xed\xfe\xed not parsed").unwrap();
+    std::fs::copy(fx("ca2.pem"), java.join("nested/cacerts.pem")).unwrap();
+    differential(t.path(), &["install"], &[fx("myNewCa.pem")]);
+    let installed = oracle::clone(t.path());
+    let o = run(anchorage(installed.path())
+        .args(["install", "--refresh", "native"])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    differential(installed.path(), &["remove"], &[fx("myNewCa.pem")]);
+
+    std::os::unix::fs::symlink("../ca-certificates.crt", java.join("link.pem")).unwrap();
+    let o = run(anchorage(t.path())
+        .args(["install", "--refresh", "native"])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is a link below /etc/ssl/certs"),
+        "{}",
+        stderr(&o)
+    );
+}

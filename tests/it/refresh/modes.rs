@@ -55,8 +55,14 @@ fn auto_is_native_for_the_proven_script_and_the_hook_for_another() {
 fn native_refuses_what_it_does_not_model_and_auto_falls_back() {
     let t = oracle::tree();
     oracle::refresh(t.path());
-    // A subdirectory of /etc/ssl/certs (the script's `find`s descend into it).
+    // A link in a subdirectory of /etc/ssl/certs (the script's `find`s descend into it; a
+    // subdirectory without links, as ca-certificates-java's `java/`, is modelled).
     std::fs::create_dir(t.path().join("etc/ssl/certs/sub")).unwrap();
+    std::os::unix::fs::symlink(
+        "../ca-certificates.crt",
+        t.path().join("etc/ssl/certs/sub/x.pem"),
+    )
+    .unwrap();
     let before = snapshot(&t.path().join("etc/ssl/certs"));
     let o = run(anchorage(t.path())
         .args(["install", "--refresh", "native"])
