@@ -96,7 +96,8 @@ pub fn change(global: &Global, req: &ChangeRequest) -> std::result::Result<Repor
     let desired = desired(&req.sources, &req.opts, req.mode, Missing::Error)?;
     let target = Target::open(&global.root, global.platform)?;
     let nss = nss::open(&target, &global.nss)?;
-    let report = converge(&target, nss, &desired, req.mode, &req.opts);
+    let report = converge(&target, nss, &desired, req.mode, &req.opts)
+        .and_then(|r| super::on_change::after(r, &req.opts));
     // The process ends after the report: freeing 10,000 certificates one by one would only
     // delay the exit (the kernel reclaims the memory at once).
     std::mem::forget(desired);
@@ -405,5 +406,5 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     warnings.extend(unmatched);
     let runs = runs(&all, Some(&applied.done));
     let report = report::build(header, &[], &[], &runs, applied.hook, warnings);
-    finish(report, result)
+    finish(report, result).and_then(|r| super::on_change::after(r, opts))
 }
