@@ -376,10 +376,17 @@ fn parse_reload(s: &str) -> Result<Reload, String> {
         format!("SIG{upper}")
     };
     match full.parse::<nix::sys::signal::Signal>() {
-        Ok(sig) if !matches!(sig, nix::sys::signal::Signal::SIGKILL | nix::sys::signal::Signal::SIGSTOP) => {
+        Ok(sig)
+            if !matches!(
+                sig,
+                nix::sys::signal::Signal::SIGKILL | nix::sys::signal::Signal::SIGSTOP
+            ) =>
+        {
             Ok(Reload::Signal(sig as i32))
         }
-        _ => Err(format!("unknown or unusable signal {name:?} (HUP, USR1, USR2, TERM, …)")),
+        _ => Err(format!(
+            "unknown or unusable signal {name:?} (HUP, USR1, USR2, TERM, …)"
+        )),
     }
 }
 

@@ -32,7 +32,9 @@ pub fn write_output(path: &Path, bytes: &[u8], what: &str) -> Result<()> {
 pub fn write_atomic(path: &Path, bytes: &[u8], what: &str) -> Result<()> {
     let name = path.file_name().ok_or_else(|| Error::Usage {
         msg: format!("{what}: {}: not a file name", path.display()),
-        hint: Some("give a file path, such as /var/lib/prometheus/node-exporter/anchorage.prom".into()),
+        hint: Some(
+            "give a file path, such as /var/lib/prometheus/node-exporter/anchorage.prom".into(),
+        ),
     })?;
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),

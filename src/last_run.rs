@@ -61,7 +61,10 @@ pub fn read(tree: &Tree) -> Option<LastRun> {
     match serde_json::from_slice(&bytes) {
         Ok(s) => Some(s),
         Err(e) => {
-            tracing::warn!("last-run state {}: {e} (ignored)", tree.host(&format!("{DIR}/{FILE}")).display());
+            tracing::warn!(
+                "last-run state {}: {e} (ignored)",
+                tree.host(&format!("{DIR}/{FILE}")).display()
+            );
             None
         }
     }

@@ -234,9 +234,7 @@ fn spawn(program: &[OsString], env: &[(String, String)]) -> Result<Child, u8> {
     unsafe {
         cmd.pre_exec(|| {
             // The supervisor killed (even with -9) takes PROGRAM with it.
-            rustix::process::set_parent_process_death_signal(Some(
-                rustix::process::Signal::TERM,
-            ))?;
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))?;
             Ok(())
         });
     }

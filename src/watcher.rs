@@ -114,11 +114,7 @@ impl Watches {
                 );
                 break;
             }
-            self.add(
-                entry.path(),
-                DIR_EVENTS | WatchFlags::DONT_FOLLOW,
-                None,
-            );
+            self.add(entry.path(), DIR_EVENTS | WatchFlags::DONT_FOLLOW, None);
         }
     }
 
@@ -188,7 +184,9 @@ impl Loop {
         mask.thread_block()
             .map_err(|e| Error::io("cannot block signals", Path::new("sigprocmask"), e.into()))?;
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-            .map_err(|e| Error::io("cannot start a signalfd", Path::new("signalfd"), e.into()))?;
+            .map_err(|e| {
+            Error::io("cannot start a signalfd", Path::new("signalfd"), e.into())
+        })?;
         Ok(Loop {
             sources: sources.to_vec(),
             watches: Watches::new(sources)?,

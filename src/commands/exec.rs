@@ -266,7 +266,11 @@ fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<(PathBuf, Op
 
 /// After `report::render` said to start PROGRAM: `exec --watch` supervises it
 /// (`supervise`), plain `exec` replaces this process with it.
-pub fn start(request: &crate::request::Request, program: &[OsString], env: &[(String, String)]) -> u8 {
+pub fn start(
+    request: &crate::request::Request,
+    program: &[OsString],
+    env: &[(String, String)],
+) -> u8 {
     if let crate::request::Command::Exec(req) = &request.command {
         if let Some(watch) = &req.watch {
             return crate::supervise::supervise(&request.global, req, watch, program, env);
