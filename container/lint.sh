@@ -134,7 +134,16 @@ for name in dockerfiles:
 
     first = next((i for i, k in enumerate(kinds) if k != "ARG"), None)
     check(first is not None and kinds[first] == "FROM", f"{name}: FROM is the first instruction")
-    froms = [a.split()[0] for k, a in ins if k == "FROM" and a.split()]
+    # ARG defaults before the first FROM resolve `FROM ${BASE}` (docker build --build-arg BASE=…).
+    args = {}
+    for k, a in ins:
+        if k == "FROM":
+            break
+        if k == "ARG":
+            n, _, v = a.partition("=")
+            args[n.strip()] = v.strip().strip('"')
+    resolve = lambda w: re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: args.get(m.group(1) or m.group(2), m.group(0)), w)
+    froms = [resolve(a.split()[0]) for k, a in ins if k == "FROM" and a.split()]
     check(bool(froms) and re.fullmatch(base_re, froms[-1]) is not None, f"{name}: base image matches {base_re}", str(froms))
 
     runs = [a for k, a in ins if k == "RUN"]

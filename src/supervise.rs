@@ -230,9 +230,12 @@ fn spawn(program: &[OsString], env: &[(String, String)]) -> Result<Child, u8> {
     let vars = crate::commands::exec::program_env(env);
     let mut cmd = std::process::Command::new(first);
     cmd.args(args).env_clear().envs(vars);
-    // SAFETY: only an async-signal-safe prctl between fork and exec.
+    // SAFETY: only async-signal-safe system calls (sigprocmask, prctl) between fork and exec.
     unsafe {
         cmd.pre_exec(|| {
+            // The signals we block (to read them from the signalfd) must not stay blocked in
+            // PROGRAM: std's spawn does not reset the mask it inherits.
+            crate::run::unblock_signals()?;
             // The supervisor killed (even with -9) takes PROGRAM with it.
             rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))?;
             Ok(())

@@ -703,3 +703,36 @@ fn exec_watch_reload_restart_and_signal() {
         .args(["--", "true"]));
     assert_eq!(code(&o), 2);
 }
+
+/// The signals `exec --watch` and `watch` block (to read them from a signalfd) are not blocked
+/// in PROGRAM nor in an `--on-change` command: `docker stop`'s SIGTERM must reach them.
+#[test]
+fn children_start_with_an_empty_signal_mask() {
+    let t = debian_tree();
+    let root = t.path();
+    let src = dir_with(&["myNewCa.pem"]);
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("program");
+    let cmd = format!("grep ^SigBlk /proc/self/status > {}", out.display());
+    let mut e = spawn_exec(root, &[], src.path(), &["sh", "-c", &cmd]);
+    assert_eq!(wait_exit(&mut e.0).code(), Some(0));
+    let mask = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(mask.trim(), "SigBlk:\t0000000000000000", "PROGRAM");
+    let out2 = d.path().join("on-change");
+    let oc = format!(
+        "sh -c 'grep ^SigBlk /proc/self/status > {}'",
+        out2.display()
+    );
+    let src2 = dir_with(&["ca2.pem"]);
+    let (mut w, _err, _logs) = spawn_watch(root, &["--on-change", &oc], &[src2.path()]);
+    wait_until("on-change ran", || {
+        std::fs::read_to_string(&out2).is_ok_and(|s| s.ends_with('\n'))
+    });
+    assert_eq!(
+        std::fs::read_to_string(&out2).unwrap().trim(),
+        "SigBlk:\t0000000000000000",
+        "--on-change"
+    );
+    sigterm(&w.0);
+    assert_eq!(wait_exit(&mut w.0).code(), Some(0));
+}
