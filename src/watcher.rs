@@ -135,12 +135,8 @@ impl Watches {
                         .map(|n| std::ffi::OsStr::from_bytes(n.to_bytes()).to_os_string());
                     match self.filters.get(&ev.wd()) {
                         Some(None) => relevant = true,
-                        Some(Some(want)) => {
-                            if name.as_ref() == Some(want) {
-                                relevant = true;
-                            }
-                        }
-                        None => {}
+                        Some(Some(want)) if name.as_ref() == Some(want) => relevant = true,
+                        _ => {}
                     }
                     tracing::trace!("inotify: wd {} {:?} {:?}", ev.wd(), ev.events(), name);
                 }

@@ -39,13 +39,21 @@ const SUBCOMMANDS: &[&str] = &[
     "completions",
     "man",
     "doctor",
+    "metrics",
+    "watch",
 ];
 
 /// The long options a subcommand's help must list (besides --help).
 fn expected(sub: &str) -> BTreeSet<&'static str> {
     let groups: Vec<&[&str]> = match sub {
-        "install" | "sync" => vec![OUTPUT, TREE, NSS, APPLY, INPUT],
-        "remove" => vec![OUTPUT, TREE, NSS, APPLY, &["--password-file"]],
+        "install" | "sync" => vec![OUTPUT, TREE, NSS, APPLY, INPUT, &["--on-change"]],
+        "remove" => vec![
+            OUTPUT,
+            TREE,
+            NSS,
+            APPLY,
+            &["--password-file", "--on-change"],
+        ],
         "exec" => vec![
             OUTPUT,
             TREE,
@@ -53,7 +61,17 @@ fn expected(sub: &str) -> BTreeSet<&'static str> {
             APPLY,
             INPUT,
             &["--on-error", "--override-env", "--allow-empty"],
+            &["--watch", "--reload", "--grace", "--debounce"],
         ],
+        "watch" => vec![
+            OUTPUT,
+            TREE,
+            NSS,
+            &APPLY[1..],
+            INPUT,
+            &["--on-change", "--debounce", "--metrics"],
+        ],
+        "metrics" => vec![&OUTPUT[1..], TREE, NSS, &["--output"]],
         "env" => vec![OUTPUT, TREE, INPUT, &["--override-env", "--allow-empty"]],
         "list" => vec![OUTPUT, TREE, &["--nssdb", "--nss-discover"]],
         "doctor" => vec![OUTPUT, TREE, NSS, &["--warn-days"]],
