@@ -2,7 +2,8 @@
 //! install/sync/remove/exec/watch sync did and when, for `anchorage metrics`
 //! (`anchorage_last_run_*`). Written atomically through the tree (no link followed), mode
 //! 0644, by the user that ran (root, for a real store). Its absence is not an error; failing
-//! to write it (a read-only tree: `exec`'s unprivileged start) is logged, never fatal.
+//! to write it (a read-only tree: `exec`'s unprivileged start) is logged, never fatal. A failed
+//! run is recorded only where the directory already exists (see `record`).
 
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,15 @@ pub struct LastRun {
 }
 
 /// Record a run under `root`. Never fails the run: a tree we cannot write gets a debug line.
+/// A failed run never creates the directory (bad input changes nothing in a tree that has
+/// not seen anchorage yet); where it exists (any earlier run, the lock) the failure is recorded.
 pub fn record(root: &std::path::Path, command: &str, success: bool, changed: bool) {
+    if !success {
+        match Tree::pin(root).and_then(|t| t.dir(DIR)) {
+            Ok(Some(_)) => {}
+            _ => return,
+        }
+    }
     let state = LastRun {
         command: command.to_string(),
         timestamp: crate::cert::now(),
