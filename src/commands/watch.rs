@@ -17,6 +17,12 @@ use crate::store::nss;
 use crate::watcher::{Loop, Wake};
 
 pub fn watch(global: &Global, req: &WatchRequest) -> Result<u8> {
+    if req.sources.iter().any(|s| s.as_os_str() == "-") {
+        return Err(crate::error::Error::usage_hint(
+            "watch: `-` (stdin) cannot be watched",
+            "name the files or directories to watch",
+        ));
+    }
     let mut events = Loop::new(
         &req.sources,
         &[Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP],
