@@ -349,6 +349,14 @@ fn parse_command(s: &str) -> Result<CommandLine, String> {
     }
 }
 
+/// Seconds, decimals allowed (`--debounce 0.5`): at least 0, at most a day.
+fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err("expected seconds between 0 and 86400 (decimals allowed: 0.5)".into()),
+    }
+}
+
 /// `exec --reload`: what to do to PROGRAM after a re-sync changed the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reload {
@@ -416,11 +424,11 @@ pub struct ExecArgs {
     #[arg(long, default_value = "none", value_parser = parse_reload, value_name = "none|restart|signal:HUP", requires = "watch")]
     pub reload: Reload,
     /// With --reload=restart: seconds between SIGTERM and SIGKILL.
-    #[arg(long, default_value_t = 10, value_name = "SECS", requires = "watch")]
-    pub grace: u64,
+    #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS", requires = "watch")]
+    pub grace: f64,
     /// With --watch: seconds of quiet after a change before re-syncing.
-    #[arg(long, default_value_t = 2, value_name = "SECS", requires = "watch")]
-    pub debounce: u64,
+    #[arg(long, default_value = "2", value_parser = parse_secs, value_name = "SECS", requires = "watch")]
+    pub debounce: f64,
     /// The program to run, after `--`, looked up in PATH.
     #[arg(last = true, required = true, value_name = "PROGRAM")]
     pub program: Vec<std::ffi::OsString>,
@@ -434,8 +442,8 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub opts: ChangeOpts,
     /// Seconds of quiet after a change before syncing.
-    #[arg(long, default_value_t = 2, value_name = "SECS")]
-    pub debounce: u64,
+    #[arg(long, default_value = "2", value_parser = parse_secs, value_name = "SECS")]
+    pub debounce: f64,
     /// After every sync, write the metrics (as `anchorage metrics --output FILE`).
     #[arg(long, value_name = "FILE")]
     pub metrics: Option<PathBuf>,

@@ -203,8 +203,8 @@ impl Request {
                 program: a.program,
                 watch: a.watch.then(|| ExecWatch {
                     reload: a.reload,
-                    grace: Duration::from_secs(a.grace),
-                    debounce: Duration::from_secs(a.debounce),
+                    grace: Duration::from_secs_f64(a.grace),
+                    debounce: Duration::from_secs_f64(a.debounce),
                 }),
             }),
             CliCommand::Watch(a) => {
@@ -223,7 +223,7 @@ impl Request {
                 Command::Watch(WatchRequest {
                     sources: a.sources,
                     opts,
-                    debounce: Duration::from_secs(a.debounce),
+                    debounce: Duration::from_secs_f64(a.debounce),
                     metrics: a.metrics,
                 })
             }

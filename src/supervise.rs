@@ -152,11 +152,22 @@ fn restart(events: &mut Loop, child: &Child, grace: Duration) -> Restarted {
         let left = deadline.saturating_duration_since(Instant::now());
         let limit = if killed { None } else { Some(left) };
         match events.next(limit) {
-            Ok(None) | Err(_) => {
+            Err(e) => {
+                // The watch broke: end PROGRAM without it (a poll error must not spin).
+                tracing::warn!("exec --watch: {e}; SIGKILL");
+                let _ = kill(child.pid, Signal::SIGKILL);
+                let code = wait_for(child);
+                return if stopping {
+                    Restarted::Stopped(code)
+                } else {
+                    Restarted::Ended
+                };
+            }
+            Ok(None) => {
                 if !killed {
                     tracing::warn!(
-                        "exec --watch: PROGRAM still running {} s after SIGTERM; SIGKILL",
-                        grace.as_secs()
+                        "exec --watch: PROGRAM still running {:.1} s after SIGTERM; SIGKILL",
+                        grace.as_secs_f64()
                     );
                     let _ = kill(child.pid, Signal::SIGKILL);
                     killed = true;

@@ -1,6 +1,7 @@
 //! `--on-change CMD`: the commands run after a run that changed something (the vendor guides'
 //! `systemctl restart te-browserbot`, `sv restart te-agent`), after the hook and the effect
-//! check succeeded, through `run` (argv, no shell, safe PATH, no secrets, the hook timeout).
+//! check succeeded, through `run` (argv, no shell, no secrets, the hook timeout; the program
+//! found in the caller's PATH, then the safe PATH, and run with the safe PATH).
 //! A failure is exit 1 with the command's output; the change itself stays (reported).
 
 use std::ffi::OsString;
@@ -13,14 +14,27 @@ use crate::text_safe::escape;
 /// (stdout belongs to the report).
 pub fn run_all(commands: &[Vec<String>], timeout: Duration) -> Result<()> {
     for argv in commands {
-        let args: Vec<OsString> = argv.iter().map(OsString::from).collect();
+        let mut args: Vec<OsString> = argv.iter().map(OsString::from).collect();
+        // The program is looked up in the caller's PATH (as a shell would; the command is the
+        // caller's own), then in the safe PATH hooks get; it runs with the safe PATH.
+        if let Some(first) = args.first_mut() {
+            let name = first.to_string_lossy().into_owned();
+            if !name.contains('/') {
+                let path = std::env::var("PATH").unwrap_or_default();
+                if let Some(found) = crate::run::find_in(&name, &path)
+                    .or_else(|| crate::run::find_in(&name, crate::run::SAFE_PATH))
+                {
+                    *first = found.into_os_string();
+                }
+            }
+        }
         let shown = argv.join(" ");
         tracing::debug!("on-change: {shown}");
         let out = crate::run::run(&args, timeout).map_err(|e| Error::Failed {
             msg: format!("--on-change `{shown}`: {e}"),
             path: None,
             hint: Some(
-                "the trust store was changed; fix the command (full path, or a program in /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) and run it by hand".into(),
+                "the trust store was changed; fix the command (a full path, or a program in PATH) and run it by hand".into(),
             ),
         })?;
         if !out.success() {

@@ -736,3 +736,41 @@ fn children_start_with_an_empty_signal_mask() {
     sigterm(&w.0);
     assert_eq!(wait_exit(&mut w.0).code(), Some(0));
 }
+
+/// The guide's `systemctl restart te-browserbot`: the program is found in the caller's PATH
+/// (a stub `systemctl` here), its arguments split like a shell's words.
+#[test]
+fn on_change_finds_the_program_in_the_callers_path() {
+    let t = debian_tree();
+    let root = t.path();
+    let bin = tempfile::tempdir().unwrap();
+    let log = bin.path().join("calls");
+    let stub = bin.path().join("systemctl");
+    std::fs::write(
+        &stub,
+        format!("#!/bin/sh\necho \"$@\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = run(anchorage(root)
+        .env("PATH", path)
+        .args(["sync", "--on-change", "systemctl restart 'te browserbot'"])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read_to_string(&log).unwrap(),
+        "restart te browserbot\n"
+    );
+    // Decimal seconds are accepted where seconds are asked for.
+    let o = run(anchorage(root)
+        .args(["watch", "--debounce", "x"])
+        .arg(fx("myNewCa.pem")));
+    assert_eq!(code(&o), 2);
+    let o = run(anchorage(root).args(["watch", "-"]));
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}
