@@ -203,7 +203,8 @@ pub enum Command {
     )]
     List,
     /// Container startup step: sync SOURCEs (default $ANCHORAGE_SOURCES), then replace this
-    /// process with PROGRAM (same PID, signals and exit code go to PROGRAM).
+    /// process with PROGRAM (same PID, signals and exit code go to PROGRAM); with --watch,
+    /// supervise PROGRAM instead and re-sync when the sources change.
     #[command(
         after_help = "Examples:\n  ENTRYPOINT [\"anchorage\", \"exec\", \"/usr/local/share/ca-certificates/custom\", \"--\"]\n  anchorage exec /run/cas -- /usr/bin/agent --config /etc/agent.yaml\n  ANCHORAGE_SOURCES=/certs anchorage exec -- curl https://collector:8443/\n  anchorage exec --watch --reload=restart /run/cas -- /usr/bin/agent",
         arg = global("format").help(
