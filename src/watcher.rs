@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::ffi::OsString;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -148,14 +149,12 @@ impl Watches {
     }
 }
 
-use std::os::unix::ffi::OsStrExt;
-
 /// What woke the loop.
 #[derive(Debug)]
 pub enum Wake {
     /// The sources changed and have been quiet for the debounce time: sync now.
     Sync,
-    /// A blocked signal arrived (with the sender's pid).
+    /// A blocked signal arrived.
     Signal(Signal),
 }
 
@@ -196,11 +195,6 @@ impl Loop {
     pub fn rewatch(&mut self) -> Result<()> {
         self.watches = Watches::new(&self.sources)?;
         Ok(())
-    }
-
-    /// Is a change waiting for its debounce?
-    pub fn pending(&self) -> bool {
-        self.pending.is_some()
     }
 
     /// Wait for the next signal or debounced change. `limit`: return `None` after this long
