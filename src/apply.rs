@@ -35,6 +35,8 @@ pub struct Applied {
     pub hook: Option<HookReport>,
     /// The hook's stderr worth a warning.
     pub hook_note: Option<String>,
+    /// Removed anchors a file anchorage does not manage still provides (they stay trusted).
+    pub still_provided: Vec<String>,
 }
 
 /// The run's lock, waiting at most `timeout` for another run (none under `--check`: planning
@@ -57,6 +59,8 @@ pub fn hook_needed(planned: &[Planned]) -> bool {
 pub struct Bundle<'a> {
     pub tree: &'a Tree,
     pub rel: &'a str,
+    /// Where the other (non-managed) sources of the bundle are (`store::elsewhere`).
+    pub layout: &'static crate::platform::Layout,
 }
 
 /// Carry out every plan. `hook`: resolved before (none with `--no-update`).
@@ -114,10 +118,25 @@ fn run(
         if !out.output.success() {
             return Err(hook_failure(out.output, &bundle.tree.host(bundle.rel)));
         }
-        let (added, removed) = expected(planned, desired);
+        let (added, mut removed) = expected(planned, desired);
         let bundle_path = bundle.tree.host(bundle.rel);
         let bytes = bundle.tree.read(bundle.rel)?.unwrap_or_default();
         let effective = bundle::digests(&bytes);
+        // Issue 16: a removed anchor the distribution (or an administrator's file) also
+        // provides rightly stays in the bundle; say so instead of failing.
+        if removed.iter().any(|c| effective.contains(&c.sha256)) {
+            let others = crate::store::elsewhere::sources(bundle.tree, bundle.layout);
+            removed.retain(|c| match others.get(&c.sha256) {
+                Some(from) if effective.contains(&c.sha256) => {
+                    applied.still_provided.push(format!(
+                        "'{}' was removed from anchorage's anchors but stays trusted: {from} still provides it (not managed by anchorage)",
+                        c.subject
+                    ));
+                    false
+                }
+                _ => true,
+            });
+        }
         effect::check(&out, &bundle_path, &effective, &added, &removed)?;
         effect::loadable(&bundle_path, &bytes)?;
     }

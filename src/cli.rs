@@ -96,7 +96,7 @@ pub struct TreeOpts {
     pub platform: PlatformChoice,
 }
 
-/// `--nssdb`, `--nss-owner`, `--nss-discover`.
+/// `--nssdb`, `--nss-owner`, `--nss-discover`, `--no-system`.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "NSS databases")]
 pub struct NssOpts {
@@ -117,11 +117,16 @@ pub struct NssOpts {
     /// Also manage existing NSS databases of the tree's users (Chromium, Firefox, /etc/pki/nssdb).
     #[arg(long, global = true)]
     pub nss_discover: bool,
+
+    /// Leave the system store alone: manage only the named databases (works as a normal user
+    /// on their own files, e.g. `--nssdb ~/.pki/nssdb`).
+    #[arg(long, global = true)]
+    pub no_system: bool,
 }
 
 const OUTPUT: &[&str] = &["format", "verbose", "quiet"];
 const TREE: &[&str] = &["root", "platform"];
-const NSS: &[&str] = &["nssdb", "nss_owner", "nss_discover"];
+const NSS: &[&str] = &["nssdb", "nss_owner", "nss_discover", "no_system"];
 
 /// A global option as defined in its group (for a twin).
 fn global(id: &str) -> Arg {
@@ -414,9 +419,13 @@ pub struct ExecArgs {
     /// What to do when installing fails.
     #[arg(long, env = "ANCHORAGE_ON_ERROR", default_value = "fail", value_enum)]
     pub on_error: OnError,
-    /// In the environment-bundle fallback, replace SSL_CERT_FILE & co. even when already set.
-    #[arg(long)]
+    /// In the environment-bundle fallback, point SSL_CERT_FILE & co. at the combined bundle
+    /// even when they name a custom bundle.
+    #[arg(long, conflicts_with = "keep_env")]
     pub override_env: bool,
+    /// In the environment-bundle fallback, never change a variable that is already set.
+    #[arg(long)]
+    pub keep_env: bool,
     /// Stay as a minimal supervisor (PID 1): start PROGRAM as a child, forward every signal to
     /// it, reap zombies, re-sync when the sources change, exit with PROGRAM's code.
     #[arg(long)]
@@ -472,9 +481,12 @@ pub struct EnvArgs {
     /// it, that is a usage error).
     #[arg(long)]
     pub allow_empty: bool,
-    /// Print the variables even when they are already set.
-    #[arg(long)]
+    /// Point every variable at the combined bundle, even one naming a custom bundle.
+    #[arg(long, conflicts_with = "keep_env")]
     pub override_env: bool,
+    /// Never print a variable that is already set.
+    #[arg(long)]
+    pub keep_env: bool,
 }
 
 #[derive(Debug, Args)]
@@ -512,6 +524,26 @@ pub struct DoctorArgs {
     /// Warn about anchors expiring within N days.
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub warn_days: i64,
+    /// Also judge each TLS runtime of the tree (OpenSSL, GnuTLS, NSS, Python certifi, Node.js);
+    /// `--runtimes=strict` makes a runtime that misses an anchor a problem (exit 1).
+    #[arg(
+        long,
+        value_enum,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "warn",
+        value_name = "MODE"
+    )]
+    pub runtimes: Option<RuntimesMode>,
+}
+
+/// `doctor --runtimes[=strict]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum RuntimesMode {
+    /// Runtime gaps are warnings.
+    Warn,
+    /// Runtime gaps are problems (exit 1).
+    Strict,
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub mod probe;
 pub mod report;
 pub mod request;
 pub mod run;
+pub mod runtimes;
 pub mod store;
 pub mod supervise;
 pub mod text_safe;

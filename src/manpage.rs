@@ -105,8 +105,11 @@ fn other_variables() -> Vec<(String, String)> {
     v.push((
         ENV_VARS.join(", "),
         "Set for PROGRAM by exec when it falls back to the environment bundle (the system store \
-         cannot be written), and printed as export lines by env; a variable that is already set \
-         is kept unless --override-env."
+         cannot be written), and printed as export lines by env. A variable already set to the \
+         system bundle (or to a subset of the combined bundle) is replaced; one naming a custom \
+         bundle gets a combined copy of that file plus the sources; SSL_CERT_DIR, when set, gets \
+         a hashed directory of the sources prepended. --keep-env keeps every set variable, \
+         --override-env points all at the combined bundle."
             .to_string(),
     ));
     v

@@ -22,19 +22,29 @@ pub struct RuntimeTrust {
     pub trusts: bool,
 }
 
-/// INTEGRATION POINT (issue 16): the runtimes `doctor --runtimes` finds, with whether each
-/// trusts the managed anchors. Empty until the runtime detection is merged; the lead wires it
-/// here, and `anchorage_runtime_trusts{runtime,path}` then has one series per runtime.
-pub fn runtime_trusts(_global: &Global) -> Vec<RuntimeTrust> {
-    Vec::new()
+/// The runtimes `doctor --runtimes` finds (issue 16), with whether each trusts every managed
+/// anchor: one `anchorage_runtime_trusts{runtime,path}` series each.
+pub fn runtime_trusts(doctor: &DoctorReport) -> Vec<RuntimeTrust> {
+    doctor
+        .runtimes
+        .iter()
+        .flatten()
+        .map(|r| RuntimeTrust {
+            runtime: r.runtime.clone(),
+            path: r.path.clone(),
+            trusts: r.trusts,
+        })
+        .collect()
 }
 
 /// Build the metrics text for the tree of `global`.
 pub fn metrics(global: &Global) -> Result<String> {
-    let doctor = crate::commands::inspect::doctor(global, 60)?;
+    // Runtime gaps as warnings: they are their own series, not doctor problems.
+    let doctor =
+        crate::commands::inspect::doctor(global, 60, Some(crate::request::RuntimesMode::Warn))?;
     let tree = crate::tree::Tree::pin(&global.root)?;
     let last = last_run::read(&tree);
-    Ok(render(&doctor, &runtime_trusts(global), last.as_ref()))
+    Ok(render(&doctor, &runtime_trusts(&doctor), last.as_ref()))
 }
 
 /// A label value escaped per the exposition format (`\` → `\\`, `"` → `\"`, newline → `\n`),

@@ -102,7 +102,33 @@ pub fn names(plan: &StorePlan, managed: &[Entry]) -> Vec<(usize, String)> {
         .map(|&(d, i)| (d, managed[i].name.clone()))
         .collect();
     out.extend(plan.add.iter().map(|a| (a.desired, a.name.clone())));
+    out.extend(plan.elsewhere.iter().map(|(d, n, _)| (*d, n.clone())));
     out
+}
+
+/// Issue 16: a new anchor (not managed) that the effective bundle already holds through a file
+/// anchorage does not manage is not added: no second copy, no hook. `via` says where from, or
+/// `None` when no source provides it any more (a bundle not rebuilt since that file went):
+/// then it is added as usual.
+pub fn trusted_elsewhere(
+    plan: &mut StorePlan,
+    desired: &[Candidate],
+    effective: Option<&HashSet<[u8; 32]>>,
+    via: impl Fn(&[u8; 32]) -> Option<String>,
+) {
+    let Some(effective) = effective else {
+        return;
+    };
+    for a in std::mem::take(&mut plan.add) {
+        let sha = &desired[a.desired].cert.sha256;
+        match (!a.repair && effective.contains(sha))
+            .then(|| via(sha))
+            .flatten()
+        {
+            Some(from) => plan.elsewhere.push((a.desired, a.name, from)),
+            None => plan.add.push(a),
+        }
+    }
 }
 
 /// An NSS database: present by fingerprint (under any nickname) is kept; sync removes our

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ChangeArgs, ChangeOpts, Cli, Command as CliCommand};
-pub use crate::cli::{Format, OnError, Refresh, Reload};
+pub use crate::cli::{Format, OnError, Refresh, Reload, RuntimesMode};
 use crate::platform::PlatformId;
 use crate::policy::Allow;
 
@@ -28,6 +28,8 @@ pub struct NssRequest {
     pub dirs: Vec<String>,
     pub owner: Option<String>,
     pub discover: bool,
+    /// `--no-system`: the system store is neither read nor written (issue 16).
+    pub no_system: bool,
 }
 
 /// install / sync: the desired set is read from `sources`.
@@ -81,6 +83,8 @@ pub struct ExecRequest {
     pub opts: ChangeOptions,
     pub on_error: OnError,
     pub override_env: bool,
+    /// `--keep-env`: never change a variable that is already set.
+    pub keep_env: bool,
     pub program: Vec<OsString>,
     /// `--watch`: supervise PROGRAM and re-sync on change (`None`: execve as before).
     pub watch: Option<ExecWatch>,
@@ -111,6 +115,8 @@ pub struct EnvRequest {
     pub allow_empty: bool,
     pub opts: ChangeOptions,
     pub override_env: bool,
+    /// `--keep-env`: never change a variable that is already set.
+    pub keep_env: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -131,6 +137,8 @@ pub enum Command {
     List,
     Doctor {
         warn_days: i64,
+        /// `--runtimes[=strict]`.
+        runtimes: Option<RuntimesMode>,
     },
     Exec(ExecRequest),
     Env(EnvRequest),
@@ -193,6 +201,7 @@ impl Request {
             CliCommand::List => Command::List,
             CliCommand::Doctor(a) => Command::Doctor {
                 warn_days: a.warn_days,
+                runtimes: a.runtimes,
             },
             CliCommand::Exec(a) => Command::Exec(ExecRequest {
                 sources: a.sources,
@@ -200,6 +209,7 @@ impl Request {
                 opts: ChangeOptions::from_cli(a.opts),
                 on_error: a.on_error,
                 override_env: a.override_env,
+                keep_env: a.keep_env,
                 program: a.program,
                 watch: a.watch.then(|| ExecWatch {
                     reload: a.reload,
@@ -233,6 +243,7 @@ impl Request {
                 allow_empty: a.allow_empty,
                 opts: ChangeOptions::from_cli(a.opts),
                 override_env: a.override_env,
+                keep_env: a.keep_env,
             }),
             CliCommand::Verify(a) => Command::Verify(VerifyRequest {
                 target: a.target,
@@ -256,6 +267,7 @@ impl Request {
                     dirs: cli.nss.nssdb,
                     owner: cli.nss.nss_owner,
                     discover: cli.nss.nss_discover,
+                    no_system: cli.nss.no_system,
                 },
             },
             command,

@@ -275,6 +275,15 @@ else
     not_ok "--read-only --user 65534 --tmpfs /tmp, SSL_CERT_FILE pre-set: trusted through the fallback (needs issue 16's rule for pre-set variables)" \
         "$(docker logs "$R" 2>&1 | grep -v '^agent: ca' | tail -10)"
 fi
+# Through SSL_CERT_FILE itself (curl alone would also take CURL_CA_BUNDLE): the agent's own
+# environment (PID 1 after execve) points it at anchorage's bundle, not the image's value.
+AGENT_SSL=$(docker exec "$R" sh -c 'tr "\0" "\n" </proc/1/environ | sed -n "s/^SSL_CERT_FILE=//p"' 2>/dev/null)
+if [[ -n $AGENT_SSL && $AGENT_SSL != /etc/ssl/certs/ca-certificates.crt ]] &&
+    docker exec -i "$R" sh -c 'openssl verify -CAfile "$1" /dev/stdin >/dev/null' _ "$AGENT_SSL" <"$WORK/tls2.pem"; then
+    ok "the pre-set SSL_CERT_FILE now names anchorage's bundle ($AGENT_SSL), which verifies the server (openssl)"
+else
+    not_ok "the pre-set SSL_CERT_FILE names anchorage's bundle (agent has SSL_CERT_FILE='$AGENT_SSL')"
+fi
 docker rm -f "$R" >/dev/null
 # The fallback itself, with --override-env (today's way to replace a pre-set variable).
 docker run -d --name "$R" --label "$LABEL" --read-only --user 65534 --tmpfs /tmp "${MOUNT[@]}" "${agent_env[@]}" \

@@ -16,9 +16,11 @@ use crate::report::{self, Failure, Header, HookReport, Report, StoreRun};
 use crate::request::{ChangeOptions, ChangeRequest, Global, RemoveRequest};
 use crate::store::hook::Hook;
 use crate::store::nss::{self, NssStores};
-use crate::store::shadow;
 use crate::store::system::SystemStore;
 use crate::store::Store;
+
+mod placements;
+use crate::store::shadow;
 
 /// The desired anchors, what policy skipped, and what reading the sources noted.
 pub struct Desired {
@@ -104,7 +106,7 @@ pub fn change(global: &Global, req: &ChangeRequest) -> std::result::Result<Repor
     report
 }
 
-fn header(target: &Target, check: bool) -> Header {
+pub(super) fn header(target: &Target, check: bool) -> Header {
     Header {
         platform: target.platform_name().to_string(),
         root: target.root.display().to_string(),
@@ -112,7 +114,11 @@ fn header(target: &Target, check: bool) -> Header {
     }
 }
 
-fn planned(store: impl Store + 'static, state: crate::store::State, plan: StorePlan) -> Planned {
+pub(super) fn planned(
+    store: impl Store + 'static,
+    state: crate::store::State,
+    plan: StorePlan,
+) -> Planned {
     Planned {
         store: Box::new(store),
         state,
@@ -128,6 +134,9 @@ pub fn converge(
     mode: Mode,
     opts: &ChangeOptions,
 ) -> std::result::Result<Report, Failure> {
+    if nss.as_ref().is_some_and(|n| n.no_system) {
+        return super::no_system::converge(target, nss, desired, mode, opts);
+    }
     let (root, layout) = (&target.root, target.layout());
     let system = SystemStore::new(root, layout, opts.debian_conf)?;
     let mut warnings = desired.warnings.clone();
@@ -171,9 +180,27 @@ pub fn converge(
         mode,
         &reserved.into_keys().collect(),
     );
+    let mut plan = plan;
+    // Debian: the other placement (conf mode vs directory mode) is part of the managed set.
+    let other = placements::other(target, opts.debian_conf)?;
+    for note in placements::already_trusted(
+        target,
+        &desired.accepted,
+        &state,
+        other.as_ref().map(|(_, s)| s),
+        &mut plan,
+    )? {
+        warnings.push(note.clone());
+        notes.push(note);
+    }
     let named = plan::names(&plan, &state.entries);
-    let removes = !plan.remove.is_empty();
+    let mut removes = !plan.remove.is_empty();
     let mut all = vec![planned(system, state, plan)];
+    if let Some((store, state)) = other {
+        let other_plan = placements::sync_plan(&state, &desired.accepted, mode);
+        removes |= !other_plan.remove.is_empty();
+        all.push(planned(store, state, other_plan));
+    }
     let changes = apply::hook_needed(&all);
     // Resolve the hook before writing anything: a missing hook must change nothing.
     let mut hook = None;
@@ -182,16 +209,6 @@ pub fn converge(
             Ok(h) => hook = Some(h),
             Err(e) if opts.check => warnings.push(format!("the update hook would fail: {e}")),
             Err(e) => return Err(e.into()),
-        }
-    }
-    if changes && !opts.check {
-        // Debian's other placement feeds the same bundle: a certificate it still manages
-        // legitimately stays there (read for the effect check only).
-        for other in SystemStore::all(root, layout)? {
-            if other.is_conf() != opts.debian_conf {
-                let state = other.read(false).unwrap_or_default();
-                all.push(planned(other, state, StorePlan::default()));
-            }
         }
     }
     for store in nss_stores {
@@ -240,6 +257,8 @@ pub fn converge(
         bundle,
     );
     warnings.extend(applied.hook_note.clone());
+    warnings.extend(applied.still_provided.iter().cloned());
+    notes.extend(applied.still_provided.iter().cloned());
     if changes && opts.no_update {
         warnings.push(format!(
             "--no-update: run the platform's update command (/{}) to make the changes effective",
@@ -261,7 +280,7 @@ pub fn converge(
 }
 
 /// The plan at debug: per store, what it holds and what is to change.
-fn log_plans(all: &[Planned]) {
+pub(super) fn log_plans(all: &[Planned]) {
     for p in all {
         tracing::debug!(
             "plan: {}: {} entries ({} managed), {} to add, {} to remove, {} unchanged",
@@ -279,10 +298,11 @@ fn platform_bundle(target: &Target) -> apply::Bundle<'_> {
     apply::Bundle {
         tree: &target.tree,
         rel: target.layout().bundle,
+        layout: target.layout(),
     }
 }
 
-fn finish(report: Report, result: Result<()>) -> std::result::Result<Report, Failure> {
+pub(super) fn finish(report: Report, result: Result<()>) -> std::result::Result<Report, Failure> {
     match result {
         Ok(()) => Ok(report),
         Err(error) => Err(Failure {
@@ -294,7 +314,10 @@ fn finish(report: Report, result: Result<()>) -> std::result::Result<Report, Fai
 
 /// The report's view of each store: planned only (`done` = None), or as far as applied
 /// (stores the run never reached are left out).
-fn runs<'a>(all: &'a [Planned], done: Option<&[Option<crate::store::Done>]>) -> Vec<StoreRun<'a>> {
+pub(super) fn runs<'a>(
+    all: &'a [Planned],
+    done: Option<&[Option<crate::store::Done>]>,
+) -> Vec<StoreRun<'a>> {
     all.iter()
         .enumerate()
         .filter_map(|(i, p)| {
@@ -342,7 +365,9 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let (root, layout) = (&target.root, target.layout());
     let nss = nss::open(&target, &global.nss)?;
     let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
-    let stores = if opts.debian_conf {
+    let stores = if global.nss.no_system {
+        Vec::new()
+    } else if opts.debian_conf {
         vec![SystemStore::new(root, layout, true)?]
     } else {
         SystemStore::all(root, layout)?
@@ -404,7 +429,9 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let (applied, result) = apply::apply(&all, &[], hook.as_ref(), opts.hook_timeout, bundle);
     let mut warnings: Vec<String> = applied.hook_note.iter().cloned().collect();
     warnings.extend(unmatched);
+    warnings.extend(applied.still_provided.iter().cloned());
     let runs = runs(&all, Some(&applied.done));
-    let report = report::build(header, &[], &[], &runs, applied.hook, warnings);
+    let mut report = report::build(header, &[], &[], &runs, applied.hook, warnings);
+    report.notes = applied.still_provided.clone();
     finish(report, result).and_then(|r| super::on_change::after(r, opts))
 }

@@ -6,7 +6,7 @@
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::change::{converge, desired};
 use crate::error::{Error, Result};
@@ -16,10 +16,10 @@ use crate::platform::{self, Target};
 use crate::policy::Candidate;
 use crate::report::{ExecOutcome, Failure, Header, Report};
 use crate::request::{EnvRequest, ExecRequest, Global, OnError};
-use crate::store::{bundle, nss};
-use crate::text_safe::escape;
+use crate::store::nss;
 
 mod bundle_dir;
+pub mod env_rules;
 
 /// The variables that make OpenSSL, curl, Python requests, Node.js and git use our bundle.
 pub const ENV_VARS: &[&str] = &[
@@ -122,36 +122,36 @@ fn step(
     match converge(&target, nss, &wanted, Mode::Sync, opts) {
         Err(f) if is_unwritable(&f.error) && !f.partial.as_ref().is_some_and(|p| p.changed) => {
             let wanted = &wanted.accepted;
-            let names = vars_to_set(req.override_env);
-            let kept: Vec<&str> = ENV_VARS
+            let policy = env_rules::Policy::new(req.keep_env, req.override_env);
+            let (fb, dir_note) = fallback(&target, wanted, policy).map_err(Failure::from)?;
+            let kept = kept_text(&fb.kept);
+            plan.env = fb.env.clone();
+            // The variables pointed at the combined bundle (the others have a note of their own).
+            let shown_bundle = fb.bundle.as_ref().map(|p| p.display().to_string());
+            let names: Vec<&str> = fb
+                .env
                 .iter()
-                .copied()
-                .filter(|k| !names.contains(k))
+                .filter(|(_, v)| Some(v) == shown_bundle.as_ref())
+                .map(|(k, _)| k.as_str())
                 .collect();
-            let kept = if kept.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " (already set, kept: {}; use --override-env)",
-                    kept.join(", ")
-                )
-            };
-            // No variable to point at a bundle: build none (nothing is left behind in /tmp).
-            let mut dir_note = None;
-            let (notice, warning) = if names.is_empty() {
-                (
+            let (notice, note) = match &fb.bundle {
+                None if fb.env.is_empty() => (
                     format!(
                         "anchorage: system trust store not writable ({}); {} source certificate(s) not exported: no environment bundle written{kept}",
                         f.error,
                         wanted.len(),
                     ),
-                    "environment bundle: not written (every variable already set)".to_string(),
-                )
-            } else {
-                let (path, note) = fallback_bundle(&target, wanted).map_err(Failure::from)?;
-                dir_note = note;
-                plan.env = env_for(&path, &names);
-                (
+                    "environment bundle: not written (every variable kept)".to_string(),
+                ),
+                None => (
+                    format!(
+                        "anchorage: system trust store not writable ({}); {} source certificate(s) in the bundles the notes name{kept}",
+                        f.error,
+                        wanted.len(),
+                    ),
+                    "environment bundle: only the bundles the notes name".to_string(),
+                ),
+                Some(path) => (
                     format!(
                         "anchorage: system trust store not writable ({}); {} source certificate(s) in {} via {}{kept}",
                         f.error,
@@ -160,7 +160,7 @@ fn step(
                         names.join(", "),
                     ),
                     format!("environment bundle: {}", path.display()),
-                )
+                ),
             };
             plan.notice = Some(notice);
             let header = Header {
@@ -169,9 +169,19 @@ fn step(
                 check: opts.check,
             };
             // Where the bundle went is information, not a problem: a `note:` in text.
-            let notes = std::iter::once(warning).chain(dir_note).collect();
+            let notes = std::iter::once(note)
+                .chain(fb.lines.iter().cloned())
+                .chain(dir_note)
+                .collect();
             let mut report = crate::report::build(header, &[], &[], &[], None, notes);
             report.notes = report.warnings.clone();
+            Ok(report)
+        }
+        Ok(report) => {
+            // The system store holds the anchors now: Node.js reads it only through these.
+            if !opts.check && !global.nss.no_system {
+                plan.env = node_env(&target);
+            }
             Ok(report)
         }
         other => other,
@@ -183,85 +193,83 @@ pub fn env(global: &Global, req: &EnvRequest) -> Result<String> {
     let srcs = sources(&req.sources, req.allow_empty, "env")?;
     let wanted = desired(&srcs, &req.opts, Mode::Sync, Missing::Empty)?;
     let target = Target::open(&global.root, global.platform)?;
-    let names = vars_to_set(req.override_env);
-    // Nothing to export: no bundle, so no private directory is created (or left behind).
-    let (vars, note) = if names.is_empty() {
-        (Vec::new(), None)
-    } else {
-        let (path, note) = fallback_bundle(&target, &wanted.accepted)?;
-        (env_for(&path, &names), note)
-    };
-    let mut out: String = vars
+    let policy = env_rules::Policy::new(req.keep_env, req.override_env);
+    let (fb, note) = fallback(&target, &wanted.accepted, policy)?;
+    let mut out: String = fb
+        .env
         .iter()
         .map(|(k, v)| format!("export {k}={}\n", shell_quote(v)))
         .collect();
-    if let Some(note) = note {
-        // A comment for the shell that evaluates these lines: one line, whatever the path.
+    // Comments for the shell that evaluates these lines: one line each, whatever the path.
+    for line in fb.lines.iter().chain(&note) {
         out.push_str(&format!(
             "# note: {}\n",
-            note.replace(char::is_control, "?")
+            line.replace(char::is_control, "?")
         ));
     }
-    for k in ENV_VARS
-        .iter()
-        .filter(|k| !vars.iter().any(|(e, _)| e == *k))
-    {
+    for (k, why) in &fb.kept {
         out.push_str(&format!(
-            "# {k} is already set; not overridden (use --override-env)\n"
+            "# {k} is already set; not overridden ({}; use --override-env)\n",
+            why.replace(char::is_control, "?")
         ));
     }
     Ok(out)
-}
-
-/// The variables we would set: all of them with --override-env, else those not already set.
-fn vars_to_set(override_env: bool) -> Vec<&'static str> {
-    ENV_VARS
-        .iter()
-        .copied()
-        .filter(|k| override_env || std::env::var_os(k).is_none_or(|v| v.is_empty()))
-        .collect()
-}
-
-fn env_for(path: &Path, names: &[&str]) -> Vec<(String, String)> {
-    let value = path.display().to_string();
-    names
-        .iter()
-        .map(|k| (k.to_string(), value.clone()))
-        .collect()
 }
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// System effective bundle (as is) + the source anchors not already in it; its path, and a
-/// note when `$XDG_RUNTIME_DIR` was passed over (see `bundle_dir`).
-fn fallback_bundle(target: &Target, wanted: &[Candidate]) -> Result<(PathBuf, Option<String>)> {
+/// The system effective bundle (as is) + the source anchors not already in it, and the
+/// variables pointed at it or at the other files `env_rules` writes; plus a note when
+/// `$XDG_RUNTIME_DIR` was passed over (see `bundle_dir`).
+fn fallback(
+    target: &Target,
+    wanted: &[Candidate],
+    policy: env_rules::Policy,
+) -> Result<(env_rules::Outcome, Option<String>)> {
     let system = platform::in_root(&target.root, target.layout().bundle);
-    let mut bytes = match std::fs::read(&system) {
+    let bytes = match std::fs::read(&system) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(Error::io("cannot read the system bundle", &system, e)),
     };
-    let present = bundle::digests(&bytes);
-    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
-        bytes.push(b'\n');
+    let combined = env_rules::append_sources(bytes, wanted);
+    let mut note = None;
+    // No variable to point at a bundle: build none (nothing is left behind in /tmp).
+    let out = env_rules::apply(policy, &combined, &system, wanted, || {
+        let mut dir = bundle_dir::open_dir()?;
+        note = dir.note.take();
+        Ok(dir)
+    })?;
+    Ok((out, note))
+}
+
+/// " (already set, kept: A, B; …)" for the notice, or nothing.
+fn kept_text(kept: &[(&str, String)]) -> String {
+    if kept.is_empty() {
+        return String::new();
     }
-    for c in wanted.iter().filter(|c| !present.contains(&c.cert.sha256)) {
-        // The comment is one line whatever the subject or file name holds: a newline there
-        // would let the certificate's own text add a PEM block (a hidden anchor) to the bundle.
-        let comment = format!(
-            "# anchorage: {} (from {})\n",
-            escape(&c.cert.subject),
-            escape(&c.source)
-        );
-        bytes.extend_from_slice(comment.as_bytes());
-        bytes.extend_from_slice(c.cert.to_pem().as_bytes());
-    }
-    let mut dir = bundle_dir::open_dir()?;
-    let note = dir.note.take();
-    // A failed write removes a fresh directory again (dropped without being kept).
-    Ok((dir.write(&bytes)?, note))
+    let names: Vec<&str> = kept.iter().map(|(k, _)| *k).collect();
+    format!(
+        " (already set, kept: {}; use --override-env)",
+        names.join(", ")
+    )
+}
+
+/// After the system store took the anchors: `NODE_EXTRA_CA_CERTS` (read once at Node's start)
+/// names the effective bundle and `NODE_USE_SYSTEM_CA=1` (Node >= 22.15/23.8) — each only
+/// when unset.
+fn node_env(target: &Target) -> Vec<(String, String)> {
+    let bundle = platform::in_root(&target.root, target.layout().bundle);
+    [
+        ("NODE_EXTRA_CA_CERTS", bundle.display().to_string()),
+        ("NODE_USE_SYSTEM_CA", "1".to_string()),
+    ]
+    .into_iter()
+    .filter(|(k, _)| std::env::var_os(k).is_none_or(|v| v.is_empty()))
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
 }
 
 /// After `report::render` said to start PROGRAM: `exec --watch` supervises it

@@ -7,7 +7,7 @@ use crate::cert;
 use crate::error::{Error, Result};
 use crate::platform::{PlatformId, Target};
 use crate::report::{DoctorHook, DoctorPaths, DoctorReport, ListEntry, ListReport};
-use crate::request::Global;
+use crate::request::{Global, RuntimesMode};
 use crate::store::hook::Hook;
 use crate::store::nss::{self, DbKind, NssStores};
 use crate::store::shadow;
@@ -150,7 +150,12 @@ fn tls_trusted(trust: &str) -> bool {
 
 pub fn list(global: &Global) -> Result<ListReport> {
     let target = Target::open(&global.root, global.platform)?;
-    let (mut certificates, mut warnings, _, _) = list_entries(&target)?;
+    // --no-system: only the named stores (issue 16).
+    let (mut certificates, mut warnings, _, _) = if global.nss.no_system {
+        (Vec::new(), Vec::new(), None, None)
+    } else {
+        list_entries(&target)?
+    };
     let mut notes = Vec::new();
     if let Some(nss) = nss::open(&target, &global.nss)? {
         warnings.extend(nss.notes.iter().cloned());
@@ -166,10 +171,19 @@ pub fn list(global: &Global) -> Result<ListReport> {
     })
 }
 
-pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
+pub fn doctor(
+    global: &Global,
+    warn_days: i64,
+    runtimes: Option<RuntimesMode>,
+) -> Result<DoctorReport> {
     let target = Target::open(&global.root, global.platform)?;
     let store = SystemStore::new(&target.root, target.layout(), false)?;
-    let (mut managed, mut warnings, effective, bundle_error) = list_entries(&target)?;
+    let no_system = global.nss.no_system;
+    let (mut managed, mut warnings, effective, bundle_error) = if no_system {
+        (Vec::new(), Vec::new(), None, None)
+    } else {
+        list_entries(&target)?
+    };
     let mut problems = Vec::new();
     let mut doc_warnings = Vec::new();
     let mut notes = Vec::new();
@@ -195,6 +209,14 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
             program,
             found: true,
         },
+        Err(e) if no_system => {
+            tracing::debug!("doctor --no-system: the update hook is not needed ({e})");
+            DoctorHook {
+                command: vec![target.layout().hook_path.to_string()],
+                program,
+                found: false,
+            }
+        }
         Err(e) => {
             problems.push(format!("update hook: {e}"));
             DoctorHook {
@@ -204,7 +226,9 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
             }
         }
     };
-    if let Some(e) = bundle_error {
+    if no_system {
+        // The system store is not ours to judge in this run.
+    } else if let Some(e) = bundle_error {
         warnings.retain(|w| *w != e);
         problems.push(format!("the effective bundle: {e}"));
     } else if effective.is_none() {
@@ -213,8 +237,10 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
             store.bundle_path().display()
         ));
     }
-    problems.extend(bundle_problems(&target, &store.bundle_path()));
-    if target.layout().id == crate::platform::PlatformId::Debian {
+    if !no_system {
+        problems.extend(bundle_problems(&target, &store.bundle_path()));
+    }
+    if !no_system && target.layout().id == crate::platform::PlatformId::Debian {
         if let Ok(tree) = crate::tree::Tree::pin(&target.root) {
             problems.extend(crate::store::native::links::problems(&tree));
         }
@@ -255,6 +281,16 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         }
     }
     let shadowing = shadowing(&target, &managed, &mut problems);
+    let runtimes = runtimes.map(|mode| {
+        super::runtimes::judge(
+            global,
+            &target,
+            &managed,
+            mode,
+            &mut problems,
+            &mut doc_warnings,
+        )
+    });
     let conf =
         (target.detected.id == PlatformId::Debian).then(|| store.conf_path().display().to_string());
     Ok(DoctorReport {
@@ -265,7 +301,7 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         paths: DoctorPaths {
             anchors: store.dir().display().to_string(),
             bundle: store.bundle_path().display().to_string(),
-            bundle_exists: effective.is_some(),
+            bundle_exists: effective.is_some() || (no_system && store.bundle_path().exists()),
             conf,
         },
         hook,
@@ -277,6 +313,7 @@ pub fn doctor(global: &Global, warn_days: i64) -> Result<DoctorReport> {
         problems,
         warnings: doc_warnings,
         notes,
+        runtimes,
     })
 }
 

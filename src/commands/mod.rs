@@ -7,7 +7,9 @@ use crate::request::{Command, Request};
 pub mod change;
 pub mod exec;
 pub mod inspect;
+mod no_system;
 pub mod on_change;
+mod runtimes;
 pub mod watch;
 
 pub fn run(request: &Request) -> Result<Outcome, Failure> {
@@ -89,7 +91,12 @@ fn dispatch(request: &Request) -> Result<Outcome, Failure> {
         }
         Command::Verify(req) => Ok(Outcome::Verify(crate::probe::verify(global, req)?)),
         Command::List => Ok(Outcome::List(inspect::list(global)?)),
-        Command::Doctor { warn_days } => Ok(Outcome::Doctor(inspect::doctor(global, *warn_days)?)),
+        Command::Doctor {
+            warn_days,
+            runtimes,
+        } => Ok(Outcome::Doctor(inspect::doctor(
+            global, *warn_days, *runtimes,
+        )?)),
         Command::Completions(shell) => {
             let mut cmd = <crate::cli::Cli as clap::CommandFactory>::command();
             let mut buf = Vec::new();

@@ -130,8 +130,14 @@ pub(super) fn unknown_issuer(
                 t.cert.subject
             ),
         )
+        // The missing issuer may be an intermediate the server should have sent (the usual
+        // case for a leaf) or a root: each fix is runnable as written (issue 16).
         .fix(format!(
-            "install the CA '{}' with `anchorage install FILE` (get its certificate from the CA's owner)",
+            "if '{}' is an intermediate CA: fix the server first, configure it to send its full chain (its certificate followed by the intermediate)",
+            t.issuer_cn
+        ))
+        .fix(format!(
+            "or install the intermediate with `anchorage install --allow-intermediate FILE` (get its certificate from the CA's owner); if '{}' is a root CA, install it with `anchorage install FILE`",
             t.issuer_cn
         ))
     };

@@ -93,6 +93,13 @@ fn store_lines<'a>(run: &StoreRun<'a>, desired: &'a [Candidate]) -> Vec<Line<'a>
         }
         out.push((r, Some(&*c.cert)));
     }
+    for (d, name, _) in &run.plan.elsewhere {
+        let c = &desired[*d];
+        let mut r = CertReport::new(&c.cert, name, Action::Unchanged, &c.source);
+        r.stores.push(run.id.clone());
+        r.warnings.extend(c.warnings.iter().cloned());
+        out.push((r, Some(&*c.cert)));
+    }
     let (removed, added, remove_action, add_action) = match run.done {
         Some(d) => (d.removed, d.added, Action::Removed, Action::Added),
         None => (

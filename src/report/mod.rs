@@ -205,6 +205,9 @@ pub struct DoctorReport {
     /// As `Report::notes`.
     #[serde(skip)]
     pub notes: Vec<String>,
+    /// `--runtimes`: one row per runtime found (absent without the flag).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtimes: Option<Vec<crate::runtimes::RuntimeRow>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

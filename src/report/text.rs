@@ -145,6 +145,9 @@ impl DoctorReport {
             },
             self.managed.len()
         ));
+        for r in self.runtimes.iter().flatten() {
+            out.push_str(&runtime_line(r));
+        }
         for p in &self.problems {
             out.push_str(&format!("problem: {}\n", escape(p)));
         }
@@ -194,5 +197,29 @@ impl DoctorReport {
             "replace the expired anchors: `anchorage install NEW-CA`, then `anchorage remove NAME`"
                 .to_string()
         })
+    }
+}
+
+/// `doctor --runtimes`: one line per runtime.
+fn runtime_line(r: &crate::runtimes::RuntimeRow) -> String {
+    if r.trusts {
+        format!(
+            "runtime:   {} {}: trusts every managed anchor\n",
+            r.runtime,
+            escape(&r.path)
+        )
+    } else {
+        format!(
+            "runtime:   {} {}: does not trust {} managed anchor(s) ({}); fix: {}\n",
+            r.runtime,
+            escape(&r.path),
+            r.missing.len(),
+            r.missing
+                .iter()
+                .map(|m| m.get(..16).unwrap_or(m))
+                .collect::<Vec<_>>()
+                .join(", "),
+            escape(&r.fix)
+        )
     }
 }

@@ -12,6 +12,7 @@ use crate::policy::Candidate;
 
 pub mod bundle;
 pub mod debian_conf;
+pub mod elsewhere;
 pub mod hook;
 pub mod native;
 pub mod nss;
@@ -101,6 +102,9 @@ pub struct StorePlan {
     pub keep: Vec<(usize, usize)>,
     /// Things planning noticed that the report should say (NSS: present but not trusted).
     pub notes: Vec<String>,
+    /// System store: (desired index, name, where from) of anchors already in the effective
+    /// bundle through a file anchorage does not manage: nothing written, reported unchanged.
+    pub elsewhere: Vec<(usize, String, String)>,
 }
 
 impl StorePlan {

@@ -11,7 +11,7 @@ use std::process::Command;
 
 const OUTPUT: &[&str] = &["--format", "--verbose", "--quiet"];
 const TREE: &[&str] = &["--root", "--platform"];
-const NSS: &[&str] = &["--nssdb", "--nss-owner", "--nss-discover"];
+const NSS: &[&str] = &["--nssdb", "--nss-owner", "--nss-discover", "--no-system"];
 const APPLY: &[&str] = &[
     "--check",
     "--no-update",
@@ -60,7 +60,12 @@ fn expected(sub: &str) -> BTreeSet<&'static str> {
             NSS,
             APPLY,
             INPUT,
-            &["--on-error", "--override-env", "--allow-empty"],
+            &[
+                "--on-error",
+                "--override-env",
+                "--keep-env",
+                "--allow-empty",
+            ],
             &["--watch", "--reload", "--grace", "--debounce"],
         ],
         "watch" => vec![
@@ -72,9 +77,14 @@ fn expected(sub: &str) -> BTreeSet<&'static str> {
             &["--on-change", "--debounce", "--metrics"],
         ],
         "metrics" => vec![&OUTPUT[1..], TREE, NSS, &["--output"]],
-        "env" => vec![OUTPUT, TREE, INPUT, &["--override-env", "--allow-empty"]],
-        "list" => vec![OUTPUT, TREE, &["--nssdb", "--nss-discover"]],
-        "doctor" => vec![OUTPUT, TREE, NSS, &["--warn-days"]],
+        "env" => vec![
+            OUTPUT,
+            TREE,
+            INPUT,
+            &["--override-env", "--keep-env", "--allow-empty"],
+        ],
+        "list" => vec![OUTPUT, TREE, &["--nssdb", "--nss-discover", "--no-system"]],
+        "doctor" => vec![OUTPUT, TREE, NSS, &["--warn-days", "--runtimes"]],
         "verify" => vec![
             OUTPUT,
             TREE,

@@ -23,6 +23,7 @@ fn exec_cmd(root: &Path) -> Command {
             "ANCHORAGE_BUNDLE_DIR",
             "XDG_RUNTIME_DIR",
             "ANCHORAGE_ON_ERROR",
+            "SSL_CERT_DIR",
         ]
         .iter(),
     ) {
@@ -234,7 +235,7 @@ fn unprivileged_start_uses_an_environment_bundle() {
 }
 
 #[test]
-fn user_set_variables_are_kept_unless_override_env() {
+fn user_set_variables_are_kept_with_keep_env_and_a_missing_file_is_replaced() {
     let t = debian_tree();
     let root = t.path();
     let src = mounted(&["myNewCa.pem"]);
@@ -242,7 +243,7 @@ fn user_set_variables_are_kept_unless_override_env() {
     let o = run(exec_cmd(root)
         .env("ANCHORAGE_BUNDLE_DIR", dir.path())
         .env("SSL_CERT_FILE", "/user/choice.pem")
-        .args(["env"])
+        .args(["env", "--keep-env"])
         .arg(src.path()));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -260,12 +261,21 @@ fn user_set_variables_are_kept_unless_override_env() {
         fx("tls.pem").display()
     )));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    let o = run(exec_cmd(root)
-        .env("ANCHORAGE_BUNDLE_DIR", dir.path())
-        .env("SSL_CERT_FILE", "/user/choice.pem")
-        .args(["env", "--override-env"])
-        .arg(src.path()));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("export SSL_CERT_FILE="));
+    // Issue 16: without --keep-env a variable naming a missing file (no certificate the
+    // combined bundle lacks) is replaced; --override-env replaces it too.
+    for extra in [None, Some("--override-env")] {
+        let o = run(exec_cmd(root)
+            .env("ANCHORAGE_BUNDLE_DIR", dir.path())
+            .env("SSL_CERT_FILE", "/user/choice.pem")
+            .arg("env")
+            .args(extra)
+            .arg(src.path()));
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            out.contains(&format!("export SSL_CERT_FILE='{}'", bundle.display())),
+            "{out}"
+        );
+    }
 }
 
 /// The private `/tmp/anchorage-*` directories owned by `uid` (the bundle directories a run as
@@ -311,7 +321,7 @@ fn nothing_exported_leaves_no_private_directory_behind() {
         }
         run(&mut cmd)
     };
-    let mut args = vec!["env", src.path().to_str().unwrap()];
+    let mut args = vec!["env", "--keep-env", src.path().to_str().unwrap()];
     let env = as_user(&args);
     args[0] = "exec";
     args.extend(["--", "sh", "-c", "echo \"$SSL_CERT_FILE\""]);

@@ -149,6 +149,14 @@ fn metrics_after_sync_name_each_anchor_and_the_last_run() {
     assert!(text.contains("\nanchorage_last_run_success 1\n"), "{text}");
     assert!(text.contains("\nanchorage_last_run_changed 1\n"), "{text}");
     assert!(text.contains("\nanchorage_doctor_problems 0\n"), "{text}");
+    // The runtimes doctor --runtimes finds (issue 16): the tree's OpenSSL bundle trusts them.
+    let o = run(clean(anchorage(root)).arg("metrics"));
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.lines().any(|l| l
+            == "anchorage_runtime_trusts{runtime=\"openssl\",path=\"/etc/ssl/certs/ca-certificates.crt\"} 1"),
+        "{text}"
+    );
     // --check writes no state; a no-op sync records changed 0.
     let o = run(anchorage(root).arg("sync").arg(src.path()));
     assert_eq!(code(&o), 0);

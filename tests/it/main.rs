@@ -28,23 +28,31 @@
 //!   vs a user name with a dot, the privacy of the `env`/`exec` bundle directory;
 //! * `refresh`: issue 18 — the subject hash against `openssl` (Mozilla roots, fixtures,
 //!   generated subjects), `--refresh native` trees against the real `update-ca-certificates`.
+//! * `elsewhere`: issue 16 — anchors already trusted through files anchorage does not manage,
+//!   removing a distribution root, sync over both Debian placements;
+//! * `no_system`: issue 16 — `--no-system` as an unprivileged user on their own `~/.pki/nssdb`;
+//! * `runtimes`: issue 16 — the environment fallback's rules, real curl/Python/Node.js under
+//!   `exec` as an unprivileged user, `doctor --runtimes` (a venv's certifi, Node's version).
 
 mod cli_help;
 mod common;
 mod confinement;
 mod core;
 mod dirs;
+mod elsewhere;
 mod escaping;
 mod exec;
 mod fleet;
 mod hostile;
 mod inputs;
 mod jks;
+mod no_system;
 mod nss;
 mod pkcs12;
 mod processes;
 mod properties;
 mod refresh;
+mod runtimes;
 mod safety;
 mod sandbox;
 mod trust_settings;

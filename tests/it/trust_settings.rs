@@ -319,6 +319,7 @@ fn env_run(vars: &[(&str, &Path)], as_nobody: bool) -> std::process::Output {
         "REQUESTS_CA_BUNDLE",
         "NODE_EXTRA_CA_CERTS",
         "GIT_SSL_CAINFO",
+        "SSL_CERT_DIR",
         "ANCHORAGE_PASSWORD",
     ] {
         cmd.env_remove(v);

@@ -22,7 +22,6 @@ use nix::errno::Errno;
 use nix::fcntl::{open, openat, renameat, OFlag};
 use nix::sys::stat::{fstat, Mode};
 
-use super::BUNDLE_NAME;
 use crate::error::{Error, Result};
 use crate::tree::{TMP_PREFIX, TMP_SUFFIX};
 
@@ -161,52 +160,99 @@ fn private(dir: &Path, what: &str) -> Result<OwnedFd> {
 }
 
 impl BundleDir {
-    /// Write the bundle (mode 0644) through the directory's descriptor: an exclusive temporary
-    /// that is never a link, then a rename over `BUNDLE_NAME`. No fsync: the bundle is rebuilt
-    /// at every start. Returns the bundle's path; a fresh directory is kept from then on.
-    pub(super) fn write(mut self, bytes: &[u8]) -> Result<PathBuf> {
-        let flags =
-            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-        let (tmp, fd) = (0..16u32)
-            .map(|n| {
-                let name = format!("{TMP_PREFIX}{}-{n}{TMP_SUFFIX}", std::process::id());
-                openat(
-                    &self.fd,
-                    name.as_str(),
-                    flags,
-                    Mode::from_bits_truncate(0o600),
-                )
-                .map(|fd| (name, fd))
-            })
-            .find(|r| !matches!(r, Err(Errno::EEXIST)))
-            .unwrap_or(Err(Errno::EEXIST))
-            .map_err(|e| Error::io("cannot create temporary file in", &self.path, e.into()))?;
-        let mut file = File::from(fd);
-        let written = file
-            .write_all(bytes)
-            .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
-            .map_err(|e| Error::io("cannot write", self.path.join(&tmp), e))
-            .and_then(|()| {
-                renameat(&self.fd, tmp.as_str(), &self.fd, BUNDLE_NAME).map_err(|e| {
-                    Error::io(
-                        "cannot rename into place",
-                        self.path.join(BUNDLE_NAME),
-                        e.into(),
-                    )
-                })
-            });
-        if let Err(e) = written {
-            let _ = nix::unistd::unlinkat(
-                &self.fd,
-                tmp.as_str(),
-                nix::unistd::UnlinkatFlags::NoRemoveDir,
-            );
-            return Err(e);
+    /// Write `name` (mode 0644) through the directory's descriptor: an exclusive temporary
+    /// that is never a link, then a rename over `name`. No fsync: the bundle is rebuilt at
+    /// every start. Returns its path; a fresh directory is kept from then on.
+    pub(super) fn write(&mut self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+        write_at(&self.fd, &self.path, name, bytes)?;
+        if let Some(fresh) = self.fresh.take() {
+            let _ = fresh.keep();
         }
-        let path = self.path.join(BUNDLE_NAME);
+        Ok(self.path.join(name))
+    }
+
+    /// An OpenSSL hashed directory `name` (as `openssl rehash` names its entries: `files` are
+    /// `(<subject-hash>.N, PEM)`), made inside the private directory (never through a link)
+    /// and emptied of the entries an earlier run left.
+    pub(super) fn write_hashed(
+        &mut self,
+        name: &str,
+        files: &[(String, Vec<u8>)],
+    ) -> Result<PathBuf> {
+        let path = self.path.join(name);
+        match nix::sys::stat::mkdirat(&self.fd, name, Mode::from_bits_truncate(0o755)) {
+            Ok(()) | Err(Errno::EEXIST) => {}
+            Err(e) => return Err(Error::io("cannot create", &path, e.into())),
+        }
+        let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+        let fd = openat(&self.fd, name, flags, Mode::empty()).map_err(|e| match e {
+            Errno::ELOOP | Errno::ENOTDIR => Error::Unsafe {
+                path: path.clone(),
+                msg: "not a directory (a link?); refusing to write the hashed directory through it"
+                    .into(),
+            },
+            other => Error::io("cannot open", &path, other.into()),
+        })?;
+        let st = fstat(&fd).map_err(|e| Error::io("cannot inspect", &path, e.into()))?;
+        if st.st_uid != nix::unistd::geteuid().as_raw() {
+            return Err(not_private(
+                &path,
+                format!("{name} is owned by uid {}", st.st_uid),
+            ));
+        }
+        // Entries of an earlier run (the sources may have changed): only `HASH.N` names.
+        let old: Vec<String> = std::fs::read_dir(&path)
+            .map_err(|e| Error::io("cannot list", &path, e))?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter(|n| is_hash_name(n) && !files.iter().any(|(f, _)| f == n))
+            .collect();
+        for n in old {
+            let _ = nix::unistd::unlinkat(&fd, n.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+        }
+        for (n, bytes) in files {
+            write_at(&fd, &path, n, bytes)?;
+        }
         if let Some(fresh) = self.fresh.take() {
             let _ = fresh.keep();
         }
         Ok(path)
     }
+}
+
+/// `8 hex digits . digits`: the names `openssl rehash` gives (and the only ones removed).
+pub(super) fn is_hash_name(n: &str) -> bool {
+    n.split_once('.').is_some_and(|(h, i)| {
+        h.len() == 8
+            && h.bytes().all(|b| b.is_ascii_hexdigit())
+            && !i.is_empty()
+            && i.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+fn write_at(dir: &OwnedFd, dir_path: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    let flags =
+        OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
+    let (tmp, fd) = (0..16u32)
+        .map(|n| {
+            let tmp = format!("{TMP_PREFIX}{}-{n}{TMP_SUFFIX}", std::process::id());
+            openat(dir, tmp.as_str(), flags, Mode::from_bits_truncate(0o600)).map(|fd| (tmp, fd))
+        })
+        .find(|r| !matches!(r, Err(Errno::EEXIST)))
+        .unwrap_or(Err(Errno::EEXIST))
+        .map_err(|e| Error::io("cannot create temporary file in", dir_path, e.into()))?;
+    let mut file = File::from(fd);
+    let written = file
+        .write_all(bytes)
+        .and_then(|()| file.set_permissions(fs::Permissions::from_mode(0o644)))
+        .map_err(|e| Error::io("cannot write", dir_path.join(&tmp), e))
+        .and_then(|()| {
+            renameat(dir, tmp.as_str(), dir, name)
+                .map_err(|e| Error::io("cannot rename into place", dir_path.join(name), e.into()))
+        });
+    if let Err(e) = written {
+        let _ = nix::unistd::unlinkat(dir, tmp.as_str(), nix::unistd::UnlinkatFlags::NoRemoveDir);
+        return Err(e);
+    }
+    Ok(())
 }

@@ -91,7 +91,12 @@ fn issuer_neither_sent_nor_in_the_bundle_is_unknown() {
         v.diagnosis
     );
     let f = fixes(&v);
-    assert!(f.contains("install the CA 'Test Intermediate'"), "{f}");
+    // Issue 16: runnable as written, the better fix first.
+    let chain = f.find("send its full chain").expect("the server fix");
+    let flag = f
+        .find("`anchorage install --allow-intermediate FILE`")
+        .expect("the flag an intermediate needs");
+    assert!(chain < flag, "{f}");
     assert!(
         f.contains("your proxy's signing CA ('Test Intermediate')"),
         "{f}"

@@ -31,6 +31,7 @@ fn check_reports_would_and_changed_from_the_plan() {
         remove: vec![1],
         keep: vec![(0, 0)],
         notes: vec![],
+        elsewhere: vec![],
     };
     let run = StoreRun {
         id: StoreId::System,

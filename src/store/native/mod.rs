@@ -35,6 +35,15 @@ pub const PROVEN: &[(&str, &str)] = &[
         "395364bffc7ce85ccbe2de71215f9c6c85c024af3bbd991c75a01c2d2aa3080a",
         "ca-certificates 20230311 (Debian 12)",
     ),
+    // Debian 12's bookworm-updates, ca-certificates 20250419~deb12u2: the same script plus an
+    // unused `--sysroot` option, `read -r` and quoted `rm -f "$symlink"` / `find
+    // "$ETCCERTSDIR"`. The model already refuses every name where `read` and `read -r` differ
+    // (backslashes, surrounding blanks) and removes links by their whole name as the quoted
+    // `rm` does; tests/it/refresh.rs compares against whichever script the host has.
+    (
+        "2cb06c85b5f01c4f6b72c3983d9f66d44aac0a7ac997ee55e7e429aedbc3934d",
+        "ca-certificates 20250419~deb12u2 (Debian 12 bookworm-updates)",
+    ),
 ];
 
 /// The command shown for a native refresh (JSON `hook.command`).

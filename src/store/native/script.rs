@@ -1,4 +1,4 @@
-//! Debian 12's `update-ca-certificates` (ca-certificates 20230311) as a function of the tree:
+//! Debian 12's `update-ca-certificates` (ca-certificates 20230311; 20250419~deb12u2 is the same for every tree the model accepts) as a function of the tree:
 //! `--fresh` clearing, the `!` lines of ca-certificates.conf (`remove`: basename, no
 //! mangling), the conf lines in conf order then `find -L LOCAL -type f -name '*.crt' | sort`
 //! under `LC_ALL=C` (`add`: mangled link name, relinked only when missing or pointing

@@ -26,6 +26,8 @@ pub struct NssStore {
 pub struct NssStores {
     pub stores: Vec<NssStore>,
     pub notes: Vec<String>,
+    /// `--no-system`: these are the only stores of the run.
+    pub no_system: bool,
 }
 
 /// Resolve everything that can fail before a write. `None` when no database is in play.
@@ -55,6 +57,12 @@ pub fn open(target: &Target, o: &NssRequest) -> Result<Option<NssStores>> {
         }
     }
     if dbs.is_empty() {
+        if o.no_system {
+            return Err(Error::usage_hint(
+                "--no-system leaves nothing to manage: no NSS database named or found",
+                "name the databases with --nssdb DIR (e.g. --nssdb ~/.pki/nssdb), or add --nss-discover",
+            ));
+        }
         if o.owner.is_some() {
             return Err(Error::usage("--nss-owner needs --nssdb"));
         }
@@ -87,7 +95,11 @@ pub fn open(target: &Target, o: &NssRequest) -> Result<Option<NssStores>> {
             owner,
         })
         .collect();
-    Ok(Some(NssStores { stores, notes }))
+    Ok(Some(NssStores {
+        stores,
+        notes,
+        no_system: o.no_system,
+    }))
 }
 
 impl NssStore {

@@ -132,6 +132,20 @@ pub struct Doctor {
     pub shadowing: Vec<String>,
     pub problems: Vec<String>,
     pub warnings: Vec<String>,
+    /// `--runtimes` only (absent without it).
+    #[serde(default)]
+    pub runtimes: Option<Vec<RuntimeRow>>,
+}
+
+/// One row of `doctor --runtimes` (src/runtimes `RuntimeRow`; issue 16's contract).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeRow {
+    pub runtime: String,
+    pub path: String,
+    pub trusts: bool,
+    pub missing: Vec<String>,
+    pub fix: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -163,8 +163,9 @@ fn remove_by_name_fingerprint_and_source_file() {
 }
 
 /// Regression (found by the kill -9 test): the same CA managed in both Debian modes. Removing
-/// it must delete both, run the hook once and then judge; syncing one mode must not fail on
-/// the copy the other mode still provides.
+/// it must delete both, run the hook once and then judge. Issue 16: both placements are one
+/// managed set — installing in the other mode is `unchanged` (already trusted via the first),
+/// and `sync` removes from whichever holds it.
 #[test]
 fn same_anchor_in_both_debian_modes() {
     let t = debian_tree();
@@ -172,21 +173,32 @@ fn same_anchor_in_both_debian_modes() {
     report(&run(anchorage(root)
         .args(["install", "--format", "json"])
         .arg(fx("myNewCa.pem"))));
-    report(&run(anchorage(root)
+    let r = report(&run(anchorage(root)
         .args(["install", "--debian-conf", "--format", "json"])
         .arg(fx("myNewCa.pem"))));
+    assert_eq!(r.certificates[0].action, "unchanged");
+    assert!(
+        r.warnings.iter().any(|w| w.contains("already trusted via")
+            && w.contains("/usr/local/share/ca-certificates/anchorage/")),
+        "{:?}",
+        r.warnings
+    );
     let dir = tempfile::tempdir().unwrap();
     let r = report(&run(anchorage(root)
         .args(["sync", "--debian-conf", "--format", "json"])
         .arg(dir.path())));
     assert_eq!(r.certificates[0].action, "removed");
     assert!(
-        verifies(root, DEBIAN_BUNDLE, &fx("tls.pem")),
-        "still provided by the default mode"
+        !verifies(root, DEBIAN_BUNDLE, &fx("tls.pem")),
+        "sync removed it from the directory placement too"
     );
-    report(&run(anchorage(root)
-        .args(["install", "--debian-conf", "--format", "json"])
-        .arg(fx("myNewCa.pem"))));
+    // Both copies anyway (--no-update does not consult the bundle), then remove.
+    for mode in [None, Some("--debian-conf")] {
+        report(&run(anchorage(root)
+            .args(["install", "--no-update", "--format", "json"])
+            .args(mode)
+            .arg(fx("myNewCa.pem"))));
+    }
     let r = report(&run(
         anchorage(root).args(["remove", "--format", "json", CA])
     ));

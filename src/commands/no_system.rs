@@ -1,0 +1,84 @@
+//! `--no-system` (issue 16): install/sync into the named NSS databases only — the system
+//! store is neither read nor written, no hook runs — so a normal user can trust a CA in their
+//! own browser profile (`anchorage install --no-system --nssdb ~/.pki/nssdb ca.pem`), as
+//! mkcert's `TRUST_STORES=nss` does. The databases keep every rule of `store::nss`: opened
+//! without following a link, their files owned as before. Generic over the non-system stores:
+//! a Java truststore store (issue 15) joins the same list.
+
+use super::change::{finish, header, log_plans, planned, runs, Desired};
+use crate::apply;
+use crate::plan::{self, Mode};
+use crate::platform::Target;
+use crate::report::{self, Failure, Report};
+use crate::request::ChangeOptions;
+use crate::store::nss::NssStores;
+use crate::store::Store;
+
+pub(super) fn converge(
+    target: &Target,
+    nss: Option<NssStores>,
+    desired: &Desired,
+    mode: Mode,
+    opts: &ChangeOptions,
+) -> std::result::Result<Report, Failure> {
+    let (stores, nss_notes) = nss.map_or((Vec::new(), Vec::new()), |n| (n.stores, n.notes));
+    let mut warnings = desired.warnings.clone();
+    warnings.extend(nss_notes.iter().cloned());
+    let mut notes = desired.notes.clone();
+    notes.extend(nss_notes);
+    // The tree lock is root's (see `lock`): a normal user runs without it, on their own files.
+    let _lock = apply::lock(&target.root, opts.check, opts.lock_timeout)?;
+    let named: Vec<(usize, String)> = desired
+        .accepted
+        .iter()
+        .enumerate()
+        .map(|(d, c)| (d, c.name.clone()))
+        .collect();
+    let mut all = Vec::new();
+    for store in stores {
+        let state = store.read(false)?;
+        let label = store.db.rel.clone();
+        let plan = plan::diff_nss(
+            &desired.accepted,
+            &named,
+            &state,
+            mode,
+            opts.name.as_deref(),
+            &label,
+        )?;
+        all.push(planned(store, state, plan));
+    }
+    log_plans(&all);
+    warnings.extend(all.iter().flat_map(|p| p.plan.notes.clone()));
+    let header = header(target, opts.check);
+    if opts.check {
+        let mut report = report::build(
+            header,
+            &desired.accepted,
+            &desired.skipped,
+            &runs(&all, None),
+            None,
+            warnings,
+        );
+        report.notes = notes;
+        return Ok(report);
+    }
+    let bundle = apply::Bundle {
+        tree: &target.tree,
+        rel: target.layout().bundle,
+        layout: target.layout(),
+    };
+    // No system store in `all`: `apply` runs no hook and checks no bundle.
+    let (applied, result) = apply::apply(&all, &desired.accepted, None, opts.hook_timeout, bundle);
+    debug_assert!(all.iter().all(|p| !p.store.needs_hook()));
+    let mut report = report::build(
+        header,
+        &desired.accepted,
+        &desired.skipped,
+        &runs(&all, Some(&applied.done)),
+        None,
+        warnings,
+    );
+    report.notes = notes;
+    finish(report, result)
+}

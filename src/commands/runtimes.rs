@@ -1,0 +1,52 @@
+//! `doctor --runtimes`: the rows of `crate::runtimes` for the managed anchors, and what they
+//! mean for doctor's verdict (warnings, or problems with `--runtimes=strict`).
+
+use crate::platform::Target;
+use crate::report::ListEntry;
+use crate::request::{Global, NssRequest, RuntimesMode};
+use crate::runtimes::{self, RuntimeRow};
+use crate::store::nss;
+
+pub(super) fn judge(
+    global: &Global,
+    target: &Target,
+    managed: &[ListEntry],
+    mode: RuntimesMode,
+    problems: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> Vec<RuntimeRow> {
+    let anchors: Vec<String> = managed.iter().map(|m| m.sha256.clone()).collect();
+    // The named databases and every discovered one (read only; never created here).
+    let req = NssRequest {
+        dirs: global.nss.dirs.clone(),
+        owner: None,
+        discover: true,
+        no_system: false,
+    };
+    let stores = match nss::open(target, &req) {
+        Ok(s) => s,
+        Err(e) => {
+            warnings.push(format!("runtimes: NSS databases not judged: {e}"));
+            None
+        }
+    };
+    let rows = runtimes::detect(target, &anchors, stores.as_ref());
+    // One summary line (the rows themselves are the runtime lines of the report).
+    let gaps: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.trusts)
+        .map(|r| format!("{} ({})", r.runtime, r.path))
+        .collect();
+    if !gaps.is_empty() {
+        let line = format!(
+            "{} runtime(s) will not trust every managed anchor: {}",
+            gaps.len(),
+            gaps.join(", ")
+        );
+        match mode {
+            RuntimesMode::Strict => problems.push(line),
+            RuntimesMode::Warn => warnings.push(line),
+        }
+    }
+    rows
+}
