@@ -7,6 +7,7 @@
 #   scripts/bench.sh            # full run (~2-4 minutes)
 #   RUNS=5 scripts/bench.sh     # fewer hyperfine runs for the slow (hook) commands
 #   REFRESH_ONLY=1 scripts/bench.sh  # only section 6, native refresh (issue 18)
+#   JAVA_ONLY=1 scripts/bench.sh     # only section 7, Java truststores (issue 15; needs keytool)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset SSL_CERT_FILE CURL_CA_BUNDLE REQUESTS_CA_BUNDLE NODE_EXTRA_CA_CERTS GIT_SSL_CAINFO || true
@@ -14,9 +15,10 @@ command -v hyperfine >/dev/null || { echo "hyperfine missing: apt-get install hy
 [ -x /usr/bin/time ] || { echo "/usr/bin/time missing: apt-get install time" >&2; exit 69; }
 RUNS=${RUNS:-10}
 REFRESH_ONLY=${REFRESH_ONLY:-}
+JAVA_ONLY=${JAVA_ONLY:-}
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 
-if [ -n "$REFRESH_ONLY" ]; then
+if [ -n "$REFRESH_ONLY$JAVA_ONLY" ]; then
   cargo build --release --quiet --bin anchorage
 else
   cargo build --release --quiet --bin anchorage --example gen_bundle
@@ -111,6 +113,58 @@ if [ -n "$REFRESH_ONLY" ]; then
   exit 0
 fi
 
+# 7. Java truststores (issue 15): one anchor added to the JDK's ~150-entry cacerts (JKS, and
+# the same entries as PKCS#12) by anchorage vs `keytool -importcert` (a JVM start), side by
+# side; and the no-op install with and without --java-truststore (the store judged by
+# fingerprints, not rewritten). The CA is already in the system store (--no-update), so the
+# measured change is the truststore's alone.
+java_section() {
+  command -v keytool >/dev/null || { echo "keytool missing: apt-get install openjdk-17-jdk-headless" >&2; return 69; }
+  local jt="$W/jt" src=/etc/ssl/certs/java/cacerts
+  [ -f "$src" ] || { echo "no $src: apt-get install ca-certificates-java" >&2; return 69; }
+  cp -a "$W/template" "$jt"
+  mkdir -p "$jt/etc/ssl/certs/java" "$W/jorig"
+  cp "$src" "$W/jorig/cacerts.jks"
+  keytool -importkeystore -noprompt -srckeystore "$src" -srcstorepass changeit -destkeystore "$W/jorig/cacerts.p12" \
+    -deststoretype PKCS12 -deststorepass changeit >/dev/null 2>&1
+  local entries
+  entries=$(keytool -list -keystore "$src" -storepass changeit 2>/dev/null | sed -n 's/^Your keystore contains \([0-9]*\) entries/\1/p')
+  "$BIN" --root "$jt" install --no-update "$CA" >/dev/null 2>&1
+  local js="--java-truststore /etc/ssl/certs/java/cacerts"
+  run_j() { hyperfine -N -w "$1" -r "$2" --prepare "sh -c '$3'" --export-json "$OUT/$4.json" "$5" >/dev/null; ms "$OUT/$4.json" | cut -d' ' -f1; }
+  local r_jks="cp $W/jorig/cacerts.jks $jt/etc/ssl/certs/java/cacerts" r_p12="cp $W/jorig/cacerts.p12 $jt/etc/ssl/certs/java/cacerts"
+  local a_jks k_jks a_p12 k_p12
+  a_jks=$(run_j 3 30 "$r_jks" java-add-jks "$BIN --root $jt $js install --no-update $CA")
+  k_jks=$(run_j 1 "$RUNS" "$r_jks" keytool-add-jks "keytool -importcert -noprompt -keystore $jt/etc/ssl/certs/java/cacerts -storepass changeit -alias bench -file $CA")
+  a_p12=$(run_j 3 30 "$r_p12" java-add-p12 "$BIN --root $jt $js install --no-update $CA")
+  k_p12=$(run_j 1 "$RUNS" "$r_p12" keytool-add-p12 "keytool -importcert -noprompt -keystore $jt/etc/ssl/certs/java/cacerts -storepass changeit -alias bench -file $CA")
+  sh -c "$r_jks"
+  # shellcheck disable=SC2086  # $js is two words
+  "$BIN" --root "$jt" $js install --no-update "$CA" >/dev/null 2>&1
+  hyperfine -N -w 5 -m 200 --export-json "$OUT/java-noop.json" \
+    "$BIN --root $jt install --no-update $CA" "$BIN --root $jt $js install --no-update $CA" >/dev/null
+  python3 - "$OUT/java-noop.json" "$OUT/java.json" "$entries" "$a_jks" "$k_jks" "$a_p12" "$k_p12" <<'EOF'
+import json, sys
+res = json.load(open(sys.argv[1]))["results"]
+without, with_ = res[0]["mean"] * 1000, res[1]["mean"] * 1000
+n = sys.argv[3]
+a_jks, k_jks, a_p12, k_p12 = map(float, sys.argv[4:8])
+r = {"entries": int(n or 0), "add_one_jks": {"anchorage_ms": a_jks, "keytool_ms": k_jks},
+     "add_one_pkcs12": {"anchorage_ms": a_p12, "keytool_ms": k_p12},
+     "noop": {"without_ms": without, "with_java_truststore_ms": with_, "delta_ms": with_ - without}}
+json.dump(r, open(sys.argv[2], "w"), indent=2)
+print(f"{'Java truststores (issue 15), ' + n + ' entries':<44} {'anchorage':>14} {'keytool':>14} {'ratio':>9}  target")
+print(f"{'add one anchor to cacerts (JKS)':<44} {a_jks:>11.2f} ms {k_jks:>11.1f} ms {a_jks / k_jks:>9.4f}  <= 20 ms")
+print(f"{'add one anchor to cacerts (PKCS#12)':<44} {a_p12:>11.2f} ms {k_p12:>11.1f} ms {a_p12 / k_p12:>9.4f}  <= 20 ms")
+print(f"{'no-op install without / with the store':<44} {without:>11.2f} ms {with_:>11.2f} ms {'':>9}  delta {with_ - without:.2f} ms <= 2 ms")
+print("written:", sys.argv[2])
+EOF
+}
+if [ -n "$JAVA_ONLY" ]; then
+  java_section
+  exit 0
+fi
+
 # A 4096-bit RSA template makes ~1.8 KB PEM certificates: 10,000 of them are ~18 MB.
 openssl req -x509 -newkey rsa:4096 -nodes -keyout /dev/null -subj "/CN=Bench Root/O=Anchorage Bench" \
   -days 3650 -outform DER -out "$W/big.der" 2>/dev/null
@@ -179,6 +233,7 @@ for n in 1 100 1000 10000; do
 done
 
 refresh_section
+java_section
 
 strip -o "$W/stripped" "$BIN"
 size=$(stat -c %s "$W/stripped")

@@ -45,6 +45,7 @@ export ANCHORAGE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/anchorage"
 bash tests/rootfs.sh
 bash tests/rootfs-p11kit.sh
 bash tests/rootfs-runtimes.sh
+bash tests/rootfs-java.sh
 bash tests/kubernetes-node.sh # issue 17: the DaemonSet's command on the rootfs as a node
 bash tests/systemd.sh         # issue 17: systemd-analyze verify + the units' commands
 bash tests/docker.sh          # issue 17: a real Docker engine (prints SKIP when `docker info` fails)

@@ -26,6 +26,8 @@ pub struct Cli {
     pub tree: TreeOpts,
     #[command(flatten)]
     pub nss: NssOpts,
+    #[command(flatten)]
+    pub java: JavaOpts,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -124,14 +126,38 @@ pub struct NssOpts {
     pub no_system: bool,
 }
 
+/// `--java-truststore`, `--java-password-file`, `--java-discover`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Java truststores")]
+pub struct JavaOpts {
+    /// Also manage the Java truststore (JKS or PKCS#12) at PATH (inside --root); repeatable.
+    #[arg(
+        long,
+        global = true,
+        env = "ANCHORAGE_JAVA_TRUSTSTORE",
+        value_delimiter = ':',
+        value_name = "PATH"
+    )]
+    pub java_truststore: Vec<String>,
+
+    /// The Java truststores' password, first line of FILE (else $ANCHORAGE_JAVA_PASSWORD, else changeit).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub java_password_file: Option<PathBuf>,
+
+    /// Also manage the truststores of the JVMs found in the tree (/usr/lib/jvm, /opt, /etc/ssl/certs/java).
+    #[arg(long, global = true)]
+    pub java_discover: bool,
+}
+
 const OUTPUT: &[&str] = &["format", "verbose", "quiet"];
 const TREE: &[&str] = &["root", "platform"];
 const NSS: &[&str] = &["nssdb", "nss_owner", "nss_discover", "no_system"];
+const JAVA: &[&str] = &["java_truststore", "java_password_file", "java_discover"];
 
 /// A global option as defined in its group (for a twin).
 fn global(id: &str) -> Arg {
-    let groups = NssOpts::augment_args(TreeOpts::augment_args(OutputOpts::augment_args(
-        clap::Command::new("anchorage"),
+    let groups = JavaOpts::augment_args(NssOpts::augment_args(TreeOpts::augment_args(
+        OutputOpts::augment_args(clap::Command::new("anchorage")),
     )));
     let arg = groups.get_arguments().find(|a| a.get_id() == id).cloned();
     arg.unwrap_or_else(|| panic!("no global option {id}"))
@@ -224,20 +250,20 @@ pub enum Command {
         arg = global("format").help(
             "Output format of a failure report on stdout (the export lines are shell either way)"
         ),
-        args = hidden(&[NSS]),
+        args = hidden(&[NSS, JAVA]),
         mut_args = hide(&["check", "no_update", "debian_conf", "hook_timeout", "lock_timeout", "refresh", "on_change"])
     )]
     Env(EnvArgs),
     /// Prove that a TLS server is trusted now; if not, say which CA is missing.
     #[command(
         after_help = "Examples:\n  anchorage verify collector.example.net:8443\n  anchorage verify --proxy http://proxy:3128 https://api.thousandeyes.com/\n  anchorage verify --save-chain /tmp/chain 10.0.0.5:443",
-        args = hidden(&[NSS])
+        args = hidden(&[NSS, JAVA])
     )]
     Verify(VerifyArgs),
     /// Print a shell completion script.
     #[command(
         after_help = "Example:\n  anchorage completions bash > /etc/bash_completion.d/anchorage",
-        args = hidden(&[OUTPUT, TREE, NSS])
+        args = hidden(&[OUTPUT, TREE, NSS, JAVA])
     )]
     Completions {
         #[arg(value_enum)]
@@ -246,7 +272,7 @@ pub enum Command {
     /// Print the man page (roff); with --dir, write every page (anchorage.1, anchorage-SUB.1).
     #[command(
         after_help = "Examples:\n  anchorage man | gzip > /usr/share/man/man1/anchorage.1.gz\n  anchorage man --dir /usr/share/man/man1",
-        args = hidden(&[OUTPUT, TREE, NSS])
+        args = hidden(&[OUTPUT, TREE, NSS, JAVA])
     )]
     Man(ManArgs),
     /// Check the platform, paths, hook, managed anchors in the effective bundle, expiry.

@@ -23,14 +23,16 @@ const EXIT_STATUS: &[(u8, &str)] = &[
     (
         code::FAILURE,
         "Anything else: a hook that failed, timed out or did not put the anchor into the \
-         effective bundle; certutil failed; an --on-change command failed (the change stays); \
-         doctor found a problem; verify: not trusted.",
+         effective bundle; an NSS nickname or Java alias conflict; a hook-maintained Java \
+         truststore without the anchor after the hook; certutil failed; an --on-change command \
+         failed (the change stays); doctor found a problem; verify: not trusted.",
     ),
     (code::USAGE, "Usage error."),
     (
         code::DATAERR,
-        "Bad input: unparseable, no certificate found, only keys, wrong PKCS#12 password, policy \
-         refusal, too large, not a regular file.",
+        "Bad input: unparseable, no certificate found, only keys, wrong PKCS#12 password, a Java \
+         truststore that does not verify with its password, policy refusal, too large, not a \
+         regular file.",
     ),
     (code::NOINPUT, "A source does not exist."),
     (
@@ -68,6 +70,10 @@ fn other_variables() -> Vec<(String, String)> {
         (
             "ANCHORAGE_PASSWORD",
             "PKCS#12 password when --password-file is not given.",
+        ),
+        (
+            "ANCHORAGE_JAVA_PASSWORD",
+            "Java truststores' password when --java-password-file is not given (default changeit).",
         ),
         (
             "ANCHORAGE_SOURCES",

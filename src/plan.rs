@@ -142,6 +142,58 @@ pub fn diff_nss(
     raw_name: Option<&str>,
     label: &str,
 ) -> Result<StorePlan, Error> {
+    diff_keyed(desired, named, state, mode, raw_name, label, Keyed::NSS)
+}
+
+/// How a keyed store (NSS database, Java truststore) names entries.
+#[derive(Debug, Clone, Copy)]
+pub struct Keyed {
+    /// "nickname", "alias" (messages).
+    pub word: &'static str,
+    /// The key of a managed name.
+    pub key: fn(&str) -> String,
+    /// NSS: note entries present without TLS trust.
+    pub check_trust: bool,
+    /// Java: aliases are case-insensitive (keytool folds them).
+    pub fold_case: bool,
+}
+
+impl Keyed {
+    pub const NSS: Keyed = Keyed {
+        word: "nickname",
+        key: nss::nickname,
+        check_trust: true,
+        fold_case: false,
+    };
+    pub const JAVA: Keyed = Keyed {
+        word: "alias",
+        key: crate::store::java::alias,
+        check_trust: false,
+        fold_case: true,
+    };
+}
+
+/// A Java truststore: like an NSS database, with lowercase `anchorage-` aliases.
+pub fn diff_java(
+    desired: &[Candidate],
+    named: &[(usize, String)],
+    state: &State,
+    mode: Mode,
+    raw_name: Option<&str>,
+    label: &str,
+) -> Result<StorePlan, Error> {
+    diff_keyed(desired, named, state, mode, raw_name, label, Keyed::JAVA)
+}
+
+fn diff_keyed(
+    desired: &[Candidate],
+    named: &[(usize, String)],
+    state: &State,
+    mode: Mode,
+    raw_name: Option<&str>,
+    label: &str,
+    keyed: Keyed,
+) -> Result<StorePlan, Error> {
     let mut plan = StorePlan::default();
     let entries = &state.entries;
     let cert_of = |e: &Entry| e.cert.as_ref().map(|c| c.sha256);
@@ -167,7 +219,7 @@ pub fn diff_nss(
             };
             plan.keep.push((*d, i));
             let e = &entries[i];
-            if !e.trust.starts_with(['C', 'T']) && !e.trust.contains('C') {
+            if keyed.check_trust && !e.trust.starts_with(['C', 'T']) && !e.trust.contains('C') {
                 plan.notes.push(format!(
                     "{label}: '{}' is present as '{}' with trust '{}' (not a trusted TLS CA)",
                     cert.subject, e.nickname, e.trust
@@ -175,15 +227,19 @@ pub fn diff_nss(
             }
             continue;
         }
-        let nick = nss::nickname(if named.len() == 1 {
+        let nick = (keyed.key)(if named.len() == 1 {
             raw_name.unwrap_or(name)
         } else {
             name
         });
-        if let Some(other) = entries
-            .iter()
-            .find(|e| e.nickname == nick && !removed.contains(e.nickname.as_str()))
-        {
+        if let Some(other) = entries.iter().find(|e| {
+            let same = if keyed.fold_case {
+                e.nickname.eq_ignore_ascii_case(&nick)
+            } else {
+                e.nickname == nick
+            };
+            same && !removed.contains(e.nickname.as_str())
+        }) {
             let (subject, fp) = other
                 .cert
                 .as_ref()
@@ -191,7 +247,8 @@ pub fn diff_nss(
                 .unwrap_or_default();
             return Err(Error::Failed {
                 msg: format!(
-                    "{label}: nickname '{nick}' already holds a different certificate ('{subject}', sha256 {fp}); refusing to add '{}' (sha256 {})",
+                    "{label}: {} '{nick}' already holds a different certificate ('{subject}', sha256 {fp}); refusing to add '{}' (sha256 {})",
+                    keyed.word,
                     cert.subject,
                     cert.fingerprint()
                 ),
@@ -323,6 +380,8 @@ pub fn resolve(selector: &str, managed: &[&Entry]) -> Resolved {
     let mut sel = Selection::default();
     let named = |e: &Entry| {
         e.name == selector
+            // A Java alias is the managed name in lowercase (keytool folds aliases).
+            || (e.trust == crate::store::java::TRUST && e.name.eq_ignore_ascii_case(selector))
             || e.cert.as_ref().is_some_and(|c| {
                 c.common_name == selector
                     || c.subject == selector

@@ -20,6 +20,15 @@ pub struct Global {
     pub verbose: u8,
     pub quiet: bool,
     pub nss: NssRequest,
+    pub java: JavaRequest,
+}
+
+/// Which Java truststores to manage besides the system store (`store::java`).
+#[derive(Debug, Clone, Default)]
+pub struct JavaRequest {
+    pub paths: Vec<String>,
+    pub password_file: Option<PathBuf>,
+    pub discover: bool,
 }
 
 /// Which NSS databases to manage besides the system store.
@@ -30,6 +39,9 @@ pub struct NssRequest {
     pub discover: bool,
     /// `--no-system`: the system store is neither read nor written (issue 16).
     pub no_system: bool,
+    /// Java truststores are named or discovered: under `--no-system` they are stores to
+    /// manage, so no NSS database is needed.
+    pub java_too: bool,
 }
 
 /// install / sync: the desired set is read from `sources`.
@@ -268,6 +280,13 @@ impl Request {
                     owner: cli.nss.nss_owner,
                     discover: cli.nss.nss_discover,
                     no_system: cli.nss.no_system,
+                    java_too: cli.java.java_discover
+                        || cli.java.java_truststore.iter().any(|p| !p.is_empty()),
+                },
+                java: JavaRequest {
+                    paths: cli.java.java_truststore,
+                    password_file: cli.java.java_password_file,
+                    discover: cli.java.java_discover,
                 },
             },
             command,

@@ -15,6 +15,7 @@ use crate::policy::{self, Candidate};
 use crate::report::{self, Failure, Header, HookReport, Report, StoreRun};
 use crate::request::{ChangeOptions, ChangeRequest, Global, RemoveRequest};
 use crate::store::hook::Hook;
+use crate::store::java::{self, JavaStores};
 use crate::store::nss::{self, NssStores};
 use crate::store::system::SystemStore;
 use crate::store::Store;
@@ -98,7 +99,8 @@ pub fn change(global: &Global, req: &ChangeRequest) -> std::result::Result<Repor
     let desired = desired(&req.sources, &req.opts, req.mode, Missing::Error)?;
     let target = Target::open(&global.root, global.platform)?;
     let nss = nss::open(&target, &global.nss)?;
-    let report = converge(&target, nss, &desired, req.mode, &req.opts)
+    let java = java::open(&target, &global.java)?;
+    let report = converge(&target, nss, java, &desired, req.mode, &req.opts)
         .and_then(|r| super::on_change::after(r, &req.opts));
     // The process ends after the report: freeing 10,000 certificates one by one would only
     // delay the exit (the kernel reclaims the memory at once).
@@ -130,12 +132,13 @@ pub(super) fn planned(
 pub fn converge(
     target: &Target,
     nss: Option<NssStores>,
+    java: Option<JavaStores>,
     desired: &Desired,
     mode: Mode,
     opts: &ChangeOptions,
 ) -> std::result::Result<Report, Failure> {
     if nss.as_ref().is_some_and(|n| n.no_system) {
-        return super::no_system::converge(target, nss, desired, mode, opts);
+        return super::no_system::converge(target, nss, java, desired, mode, opts);
     }
     let (root, layout) = (&target.root, target.layout());
     let system = SystemStore::new(root, layout, opts.debian_conf)?;
@@ -144,6 +147,9 @@ pub fn converge(
     let mut notes = desired.notes.clone();
     notes.extend(nss_notes.iter().cloned());
     warnings.extend(nss_notes);
+    let (java_stores, java_notes) = java.map_or((Vec::new(), Vec::new()), |j| (j.stores, j.notes));
+    notes.extend(java_notes.iter().cloned());
+    warnings.extend(java_notes);
     let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
     let state = system.read(!opts.no_update)?;
     // Names the platform already links (Debian's /etc/ssl/certs/NAME.pem): never ours to take.
@@ -215,6 +221,20 @@ pub fn converge(
         let state = store.read(false)?;
         let label = store.db.rel.clone();
         let plan = plan::diff_nss(
+            &desired.accepted,
+            &named,
+            &state,
+            mode,
+            opts.name.as_deref(),
+            &label,
+        )?;
+        all.push(planned(store, state, plan));
+    }
+    for mut store in java_stores {
+        store.hook_runs = !opts.no_update;
+        let state = store.read(false)?;
+        let label = format!("java:{}", store.real);
+        let plan = plan::diff_java(
             &desired.accepted,
             &named,
             &state,
@@ -364,6 +384,7 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let target = Target::open(&global.root, global.platform)?;
     let (root, layout) = (&target.root, target.layout());
     let nss = nss::open(&target, &global.nss)?;
+    let java = java::open(&target, &global.java)?;
     let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
     let stores = if global.nss.no_system {
         Vec::new()
@@ -380,7 +401,11 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let mut others = Vec::new();
     for store in nss.map(|n| n.stores).unwrap_or_default() {
         let state = store.read(false)?;
-        others.push((store, state));
+        others.push((Box::new(store) as Box<dyn Store>, state));
+    }
+    for store in java.map(|j| j.stores).unwrap_or_default() {
+        let state = store.read(false)?;
+        others.push((Box::new(store) as Box<dyn Store>, state));
     }
     let managed: Vec<&crate::store::Entry> = system
         .iter()
@@ -406,7 +431,7 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     );
     for (store, state) in others {
         let plan = plan::select(&state, &selection);
-        all.push(planned(store, state, plan));
+        all.push(Planned { store, state, plan });
     }
     log_plans(&all);
     let header = header(&target, opts.check);

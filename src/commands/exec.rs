@@ -20,6 +20,7 @@ use crate::store::nss;
 
 mod bundle_dir;
 pub mod env_rules;
+mod java_env;
 
 /// The variables that make OpenSSL, curl, Python requests, Node.js and git use our bundle.
 pub const ENV_VARS: &[&str] = &[
@@ -119,7 +120,8 @@ fn step(
     let wanted = desired(srcs, opts, Mode::Sync, Missing::Empty)?;
     let target = Target::open(&global.root, global.platform)?;
     let nss = nss::open(&target, &global.nss)?;
-    match converge(&target, nss, &wanted, Mode::Sync, opts) {
+    let java = crate::store::java::open(&target, &global.java)?;
+    match converge(&target, nss, java, &wanted, Mode::Sync, opts) {
         Err(f) if is_unwritable(&f.error) && !f.partial.as_ref().is_some_and(|p| p.changed) => {
             let wanted = &wanted.accepted;
             let policy = env_rules::Policy::new(req.keep_env, req.override_env);

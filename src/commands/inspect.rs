@@ -162,6 +162,15 @@ pub fn list(global: &Global) -> Result<ListReport> {
         notes.extend(nss.notes.iter().cloned());
         let _ = annotate(&nss, &mut certificates)?;
     }
+    if let Some(java) = crate::store::java::open(&target, &global.java)? {
+        warnings.extend(java.notes.iter().cloned());
+        notes.extend(java.notes.iter().cloned());
+        let (problems, java_notes) =
+            crate::store::java::annotate::annotate(&java, &mut certificates);
+        warnings.extend(problems);
+        warnings.extend(java_notes.iter().cloned());
+        notes.extend(java_notes);
+    }
     Ok(ListReport {
         platform: target.platform_name().to_string(),
         root: target.root.display().to_string(),
@@ -193,6 +202,15 @@ pub fn doctor(
         let (nss_problems, notes) = annotate(&nss, &mut managed)?;
         problems.extend(nss_problems);
         doc_warnings.extend(notes);
+    }
+    if let Some(java) = crate::store::java::open(&target, &global.java)? {
+        doc_warnings.extend(java.notes.iter().cloned());
+        notes.extend(java.notes.iter().cloned());
+        let (java_problems, java_notes) =
+            crate::store::java::annotate::annotate(&java, &mut managed);
+        problems.extend(java_problems);
+        doc_warnings.extend(java_notes.iter().cloned());
+        notes.extend(java_notes);
     }
     let program = std::path::Path::new(target.layout().hook_path)
         .file_name()

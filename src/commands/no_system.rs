@@ -2,8 +2,8 @@
 //! store is neither read nor written, no hook runs — so a normal user can trust a CA in their
 //! own browser profile (`anchorage install --no-system --nssdb ~/.pki/nssdb ca.pem`), as
 //! mkcert's `TRUST_STORES=nss` does. The databases keep every rule of `store::nss`: opened
-//! without following a link, their files owned as before. Generic over the non-system stores:
-//! a Java truststore store (issue 15) joins the same list.
+//! without following a link, their files owned as before. Java truststores (`--java-truststore`,
+//! `--java-discover`) are managed the same way: only the named stores, a normal user's own.
 
 use super::change::{finish, header, log_plans, planned, runs, Desired};
 use crate::apply;
@@ -11,12 +11,14 @@ use crate::plan::{self, Mode};
 use crate::platform::Target;
 use crate::report::{self, Failure, Report};
 use crate::request::ChangeOptions;
+use crate::store::java::JavaStores;
 use crate::store::nss::NssStores;
 use crate::store::Store;
 
 pub(super) fn converge(
     target: &Target,
     nss: Option<NssStores>,
+    java: Option<JavaStores>,
     desired: &Desired,
     mode: Mode,
     opts: &ChangeOptions,
@@ -26,6 +28,9 @@ pub(super) fn converge(
     warnings.extend(nss_notes.iter().cloned());
     let mut notes = desired.notes.clone();
     notes.extend(nss_notes);
+    let (java_stores, java_notes) = java.map_or((Vec::new(), Vec::new()), |j| (j.stores, j.notes));
+    warnings.extend(java_notes.iter().cloned());
+    notes.extend(java_notes);
     // The tree lock is root's (see `lock`): a normal user runs without it, on their own files.
     let _lock = apply::lock(&target.root, opts.check, opts.lock_timeout)?;
     let named: Vec<(usize, String)> = desired
@@ -39,6 +44,30 @@ pub(super) fn converge(
         let state = store.read(false)?;
         let label = store.db.rel.clone();
         let plan = plan::diff_nss(
+            &desired.accepted,
+            &named,
+            &state,
+            mode,
+            opts.name.as_deref(),
+            &label,
+        )?;
+        all.push(planned(store, state, plan));
+    }
+    for mut store in java_stores {
+        // No system hook runs under --no-system: a store the platform's hook maintains is
+        // written directly (the hook adds and removes by its own lines; only its full rebuild,
+        // `--fresh`, would drop our entry).
+        if let Some(hook) = store.hook.take() {
+            let note = format!(
+                "java:{}: maintained by {hook}; written directly (--no-system runs no hook)",
+                store.real
+            );
+            warnings.push(note.clone());
+            notes.push(note);
+        }
+        let state = store.read(false)?;
+        let label = format!("java:{}", store.real);
+        let plan = plan::diff_java(
             &desired.accepted,
             &named,
             &state,

@@ -3,9 +3,9 @@
 
 use crate::platform::Target;
 use crate::report::ListEntry;
-use crate::request::{Global, NssRequest, RuntimesMode};
+use crate::request::{Global, JavaRequest, NssRequest, RuntimesMode};
 use crate::runtimes::{self, RuntimeRow};
-use crate::store::nss;
+use crate::store::{java, nss};
 
 pub(super) fn judge(
     global: &Global,
@@ -22,6 +22,7 @@ pub(super) fn judge(
         owner: None,
         discover: true,
         no_system: false,
+        java_too: false,
     };
     let stores = match nss::open(target, &req) {
         Ok(s) => s,
@@ -30,7 +31,20 @@ pub(super) fn judge(
             None
         }
     };
-    let rows = runtimes::detect(target, &anchors, stores.as_ref());
+    // The named truststores and every JVM's (read only, with the run's password).
+    let java_req = JavaRequest {
+        paths: global.java.paths.clone(),
+        password_file: global.java.password_file.clone(),
+        discover: true,
+    };
+    let java = match java::open(target, &java_req) {
+        Ok(j) => j,
+        Err(e) => {
+            warnings.push(format!("runtimes: Java truststores not judged: {e}"));
+            None
+        }
+    };
+    let rows = runtimes::detect(target, &anchors, stores.as_ref(), java.as_ref());
     // One summary line (the rows themselves are the runtime lines of the report).
     let gaps: Vec<String> = rows
         .iter()

@@ -83,6 +83,7 @@ fn sync(global: &Global, req: &WatchRequest) -> std::result::Result<Report, Fail
     let wanted = desired(&req.sources, &req.opts, Mode::Sync, Missing::Error)?;
     let target = Target::open(&global.root, global.platform)?;
     let nss = nss::open(&target, &global.nss)?;
-    converge(&target, nss, &wanted, Mode::Sync, &req.opts)
+    let java = crate::store::java::open(&target, &global.java)?;
+    converge(&target, nss, java, &wanted, Mode::Sync, &req.opts)
         .and_then(|r| super::on_change::after(r, &req.opts))
 }

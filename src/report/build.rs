@@ -54,7 +54,7 @@ pub fn build(
             // The system store's lines are its own (a duplicate file is kept and removed).
             StoreId::System => certificates.extend(lines.into_iter().map(|(r, _)| r)),
             // Another store's lines join the certificate's line when there is one.
-            StoreId::Nss(_) => {
+            StoreId::Nss(_) | StoreId::Java(_) => {
                 for (r, cert) in lines {
                     merge(&mut certificates, r, cert.map(|c| c.fingerprint()));
                 }
@@ -113,7 +113,7 @@ fn store_lines<'a>(run: &StoreRun<'a>, desired: &'a [Candidate]) -> Vec<Line<'a>
         let e = &run.entries[i];
         let source = match &run.id {
             StoreId::System => e.path.display().to_string(),
-            StoreId::Nss(rel) => rel.clone(),
+            StoreId::Nss(rel) | StoreId::Java(rel) => rel.clone(),
         };
         out.push((removal(e, &run.id, remove_action, &source), e.cert.as_ref()));
     }

@@ -10,7 +10,7 @@
 //! | `nss`            | each database (`--nssdb`, discovered): the anchor with `C` trust |
 //! | `python-certifi` | `REQUESTS_CA_BUNDLE`/`CURL_CA_BUNDLE` else certifi's `cacert.pem` (Debian's patched certifi, or `truststore` beside it: the platform bundle) |
 //! | `node`           | `NODE_EXTRA_CA_CERTS`, or the platform bundle with `NODE_USE_SYSTEM_CA=1`/`--use-system-ca` on Node >= 22.15 (22.x) / 23.8 |
-//! | `java`           | (issue 15: each JVM truststore — wired in with the Java store)   |
+//! | `java`           | each JVM truststore (`--java-truststore`, as `--java-discover`)  |
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::platform::Target;
+use crate::store::java::JavaStores;
 use crate::store::nss::NssStores;
 use crate::store::{bundle, Store};
 
@@ -188,7 +189,12 @@ pub fn node_has_system_ca(v: (u32, u32, u32)) -> bool {
 }
 
 /// Judge every runtime found in the tree against `anchors` (SHA-256, hex).
-pub fn detect(target: &Target, anchors: &[String], nss: Option<&NssStores>) -> Vec<RuntimeRow> {
+pub fn detect(
+    target: &Target,
+    anchors: &[String],
+    nss: Option<&NssStores>,
+    java: Option<&JavaStores>,
+) -> Vec<RuntimeRow> {
     let root = &target.root;
     let env = EnvView::read(root);
     let platform_rel = format!("/{}", target.layout().bundle);
@@ -316,8 +322,21 @@ pub fn detect(target: &Target, anchors: &[String], nss: Option<&NssStores>) -> V
         rows.push(row("node", n.rel, missing(&set), fix));
     }
 
-    // JAVA (issue 15): one row per JVM truststore, `runtime: "java"`, path = the truststore,
-    // trusts = the store holds every anchor — wired in with the Java store at merge.
+    // Java: a JVM reads its truststore, never the system bundle. One row per store (named with
+    // --java-truststore or found as --java-discover finds them), judged by its entries.
+    for store in java.map(|j| j.stores.as_slice()).unwrap_or_default() {
+        let (set, fix) = match store.read(false) {
+            Ok(state) => (
+                state.effective.unwrap_or_default(),
+                match store.hook {
+                    Some(hook) => format!("{hook} maintains it: `anchorage install SOURCE…` as root (the hook's run puts the anchors in)"),
+                    None => format!("`anchorage install --java-truststore {} SOURCE…` (or --java-discover); a containerised JVM: `anchorage exec SOURCE… -- PROGRAM` points JAVA_TOOL_OPTIONS at a truststore with them", store.real),
+                },
+            ),
+            Err(e) => (HashSet::new(), format!("cannot read it: {e}")),
+        };
+        rows.push(row("java", store.real.clone(), missing(&set), fix));
+    }
     rows
 }
 

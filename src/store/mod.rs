@@ -1,5 +1,6 @@
 //! Trust stores anchorage manages, all behind one trait: `system` (the distribution's anchors
-//! directory, in the local-directory or Debian conf placement) and `nss` (one NSS database).
+//! directory, in the local-directory or Debian conf placement), `nss` (one NSS database) and
+//! `java` (one Java truststore, JKS or PKCS#12).
 //! A store reads its *effective* state so planning can judge by effect, and applies a plan
 //! computed from that state; nothing else writes to a store.
 
@@ -14,6 +15,7 @@ pub mod bundle;
 pub mod debian_conf;
 pub mod elsewhere;
 pub mod hook;
+pub mod java;
 pub mod native;
 pub mod nss;
 pub mod shadow;
@@ -25,6 +27,8 @@ pub enum StoreId {
     System,
     /// An NSS database, by its path inside the root ("/home/u/.pki/nssdb").
     Nss(String),
+    /// A Java truststore, by the path written inside the root (links resolved in the tree).
+    Java(String),
 }
 
 impl fmt::Display for StoreId {
@@ -32,6 +36,7 @@ impl fmt::Display for StoreId {
         match self {
             StoreId::System => f.write_str("system"),
             StoreId::Nss(rel) => write!(f, "nss:{rel}"),
+            StoreId::Java(rel) => write!(f, "java:{rel}"),
         }
     }
 }

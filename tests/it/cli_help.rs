@@ -12,6 +12,11 @@ use std::process::Command;
 const OUTPUT: &[&str] = &["--format", "--verbose", "--quiet"];
 const TREE: &[&str] = &["--root", "--platform"];
 const NSS: &[&str] = &["--nssdb", "--nss-owner", "--nss-discover", "--no-system"];
+const JAVA: &[&str] = &[
+    "--java-truststore",
+    "--java-password-file",
+    "--java-discover",
+];
 const APPLY: &[&str] = &[
     "--check",
     "--no-update",
@@ -46,11 +51,12 @@ const SUBCOMMANDS: &[&str] = &[
 /// The long options a subcommand's help must list (besides --help).
 fn expected(sub: &str) -> BTreeSet<&'static str> {
     let groups: Vec<&[&str]> = match sub {
-        "install" | "sync" => vec![OUTPUT, TREE, NSS, APPLY, INPUT, &["--on-change"]],
+        "install" | "sync" => vec![OUTPUT, TREE, NSS, JAVA, APPLY, INPUT, &["--on-change"]],
         "remove" => vec![
             OUTPUT,
             TREE,
             NSS,
+            JAVA,
             APPLY,
             &["--password-file", "--on-change"],
         ],
@@ -58,6 +64,7 @@ fn expected(sub: &str) -> BTreeSet<&'static str> {
             OUTPUT,
             TREE,
             NSS,
+            JAVA,
             APPLY,
             INPUT,
             &[
@@ -72,19 +79,25 @@ fn expected(sub: &str) -> BTreeSet<&'static str> {
             OUTPUT,
             TREE,
             NSS,
+            JAVA,
             &APPLY[1..],
             INPUT,
             &["--on-change", "--debounce", "--metrics"],
         ],
-        "metrics" => vec![&OUTPUT[1..], TREE, NSS, &["--output"]],
+        "metrics" => vec![&OUTPUT[1..], TREE, NSS, JAVA, &["--output"]],
         "env" => vec![
             OUTPUT,
             TREE,
             INPUT,
             &["--override-env", "--keep-env", "--allow-empty"],
         ],
-        "list" => vec![OUTPUT, TREE, &["--nssdb", "--nss-discover", "--no-system"]],
-        "doctor" => vec![OUTPUT, TREE, NSS, &["--warn-days", "--runtimes"]],
+        "list" => vec![
+            OUTPUT,
+            TREE,
+            &["--nssdb", "--nss-discover", "--no-system"],
+            JAVA,
+        ],
+        "doctor" => vec![OUTPUT, TREE, NSS, JAVA, &["--warn-days", "--runtimes"]],
         "verify" => vec![
             OUTPUT,
             TREE,

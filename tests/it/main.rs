@@ -18,6 +18,7 @@
 //! * `hostile`: the hostile-input corpus;
 //! * `inputs`: certificates OpenSSL cannot load, bundles it would refuse;
 //! * `jks`: Java keystores (JKS, JCEKS) made with keytool, and hand-built keystore bytes;
+//! * `java`: issue 15 — Java truststores (JKS, PKCS#12) as a store, keytool and a Java TLS client;
 //! * `pkcs12`: PKCS#12 variants real tools produce (NULL password, PBES2 PRFs, -nomac, ciphers);
 //! * `confinement`: issue 13 — links, FIFOs and `..` planted in a tree never lead a root run
 //!   out of it (the host hook, NSS chown, conf mode, a 30 s swap race);
@@ -45,6 +46,7 @@ mod exec;
 mod fleet;
 mod hostile;
 mod inputs;
+mod java;
 mod jks;
 mod no_system;
 mod nss;

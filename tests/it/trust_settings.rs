@@ -419,8 +419,19 @@ fn private_bundle_dir_is_used_as_root_and_as_an_unprivileged_user() {
             bundle.to_str().unwrap(),
             &fx("tls.pem")
         ));
-        // Only the bundle: no temporary left behind.
-        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+        // Only the bundle and the Java truststore beside it (issue 15): no temporary left
+        // behind.
+        let mut names: Vec<String> = std::fs::read_dir(d.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["anchorage-ca-bundle.pem", "anchorage-truststore.p12"]
+        );
+        let p12 = std::fs::symlink_metadata(d.path().join("anchorage-truststore.p12")).unwrap();
+        assert_eq!((p12.uid(), p12.mode() & 0o777), (uid, 0o644));
     }
 }
 

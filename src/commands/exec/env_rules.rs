@@ -18,6 +18,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use super::bundle_dir::BundleDir;
+use super::java_env;
 use super::{BUNDLE_NAME, ENV_VARS};
 use crate::error::Result;
 use crate::policy::Candidate;
@@ -207,6 +208,24 @@ pub(super) fn apply(
                 out.env.push((k.to_string(), path.display().to_string()));
             }
             Action::Keep(why) => out.kept.push((k, why)),
+        }
+    }
+    // The JVM's view of the combined bundle (a JVM reads none of the variables above): a
+    // PKCS#12 truststore beside it, appended to `JAVA_TOOL_OPTIONS` — unless that already names
+    // a trustStore, which is kept.
+    let java_current = std::env::var(java_env::VAR).ok();
+    if java_env::names_truststore(java_current.as_deref()) {
+        out.lines.push(format!(
+            "{} already names a trustStore; kept (the JVM keeps using it, without the sources)",
+            java_env::VAR
+        ));
+    } else {
+        let store = dir.write(
+            java_env::TRUSTSTORE_NAME,
+            &java_env::truststore(combined_bytes)?,
+        )?;
+        if let (Some(value), _) = java_env::options(java_current.as_deref(), &store) {
+            out.env.push((java_env::VAR.to_string(), value));
         }
     }
     if let (true, Some(old)) = (wants_dir, dir_value) {

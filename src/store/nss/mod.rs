@@ -57,11 +57,22 @@ pub fn open(target: &Target, o: &NssRequest) -> Result<Option<NssStores>> {
         }
     }
     if dbs.is_empty() {
-        if o.no_system {
+        if o.no_system && !o.java_too {
             return Err(Error::usage_hint(
-                "--no-system leaves nothing to manage: no NSS database named or found",
-                "name the databases with --nssdb DIR (e.g. --nssdb ~/.pki/nssdb), or add --nss-discover",
+                "--no-system leaves nothing to manage: no NSS database or Java truststore named or found",
+                "name the stores with --nssdb DIR (e.g. --nssdb ~/.pki/nssdb) or --java-truststore PATH, or add --nss-discover / --java-discover",
             ));
+        }
+        if o.no_system {
+            if o.owner.is_some() {
+                return Err(Error::usage("--nss-owner needs --nssdb"));
+            }
+            // Only Java truststores: no certutil needed.
+            return Ok(Some(NssStores {
+                stores: Vec::new(),
+                notes,
+                no_system: true,
+            }));
         }
         if o.owner.is_some() {
             return Err(Error::usage("--nss-owner needs --nssdb"));
