@@ -12,6 +12,10 @@
 #   read-only at /usr/local/share/ca-certificates/custom in sensor-agent-1, sensor-agent-2 and
 #   telemetry-collector, each with ANCHORAGE_SOURCES naming it, the secrets.yaml bind mount and
 #   the guide's json-file logging options. `docker compose config -q` too when available.
+# * kubernetes-node.yaml: parses as YAML; one DaemonSet tolerating every taint whose container
+#   runs `anchorage watch --root R --metrics R/….prom SOURCE`, R the node's / (hostPath), each
+#   SOURCE a read-only ConfigMap/Secret mount (no subPath) defined in the file; root, not
+#   privileged.
 # * kubernetes.yaml: parses as YAML; a ConfigMap or Secret holding a PEM CA is mounted read-only
 #   at the guide's path; each Deployment container's command starts with `anchorage exec` and
 #   contains `--`, with the agent in args.
@@ -134,7 +138,16 @@ for name in dockerfiles:
 
     first = next((i for i, k in enumerate(kinds) if k != "ARG"), None)
     check(first is not None and kinds[first] == "FROM", f"{name}: FROM is the first instruction")
-    froms = [a.split()[0] for k, a in ins if k == "FROM" and a.split()]
+    # ARG defaults before the first FROM resolve `FROM ${BASE}` (docker build --build-arg BASE=…).
+    args = {}
+    for k, a in ins:
+        if k == "FROM":
+            break
+        if k == "ARG":
+            n, _, v = a.partition("=")
+            args[n.strip()] = v.strip().strip('"')
+    resolve = lambda w: re.sub(r"\$\{(\w+)\}|\$(\w+)", lambda m: args.get(m.group(1) or m.group(2), m.group(0)), w)
+    froms = [resolve(a.split()[0]) for k, a in ins if k == "FROM" and a.split()]
     check(bool(froms) and re.fullmatch(base_re, froms[-1]) is not None, f"{name}: base image matches {base_re}", str(froms))
 
     runs = [a for k, a in ins if k == "RUN"]
@@ -280,6 +293,44 @@ if yaml is not None:
                 cmd_srcs = [a for a in cmd[2 : cmd.index("--")]] if "--" in cmd else []
                 env_srcs = env_map({e.get("name"): e.get("value") for e in c.get("env") or []}).get("ANCHORAGE_SOURCES")
                 check(GUIDE_PATH in cmd_srcs or (env_srcs is not None and GUIDE_PATH in env_srcs.split(":")), f"{where}: anchorage reads {GUIDE_PATH} (argument or ANCHORAGE_SOURCES)")
+
+    # kubernetes-node.yaml: the DaemonSet of Kubernetes node mode (issue 17).
+    docs = load("kubernetes-node.yaml", multi=True)
+    if docs is not None:
+        sources = {}
+        for d in docs:
+            if isinstance(d, dict) and d.get("kind") in ("ConfigMap", "Secret"):
+                sources[(d["kind"], (d.get("metadata") or {}).get("name"))] = d
+        dss = [d for d in docs if isinstance(d, dict) and d.get("kind") == "DaemonSet"]
+        check(len(dss) == 1, "kubernetes-node.yaml: defines one DaemonSet")
+        for ds in dss:
+            spec = (((ds.get("spec") or {}).get("template") or {}).get("spec")) or {}
+            volumes = {v.get("name"): v for v in spec.get("volumes") or []}
+            check(any(t.get("operator") == "Exists" for t in spec.get("tolerations") or []), "kubernetes-node.yaml: tolerates every taint (every node)")
+            for c in spec.get("containers") or []:
+                where = f"kubernetes-node.yaml: {c.get('name')}"
+                cmd = [str(a) for a in c.get("command") or []]
+                check(len(cmd) >= 3 and os.path.basename(cmd[0]) == "anchorage" and cmd[1] == "watch", f"{where}: command is anchorage watch", repr(cmd))
+                opt = lambda name: cmd[cmd.index(name) + 1] if name in cmd[:-1] else None
+                mounts = {m.get("mountPath"): m for m in c.get("volumeMounts") or []}
+                root = opt("--root")
+                hm = mounts.get(root) if root else None
+                hv = volumes.get((hm or {}).get("name")) or {}
+                check(root is not None and (hv.get("hostPath") or {}).get("path") == "/", f"{where}: --root {root} is the node's / (hostPath)", repr(hv))
+                check(hm is not None and not hm.get("readOnly"), f"{where}: the node's / is mounted writable")
+                metrics = opt("--metrics")
+                check(metrics is not None and root is not None and metrics.startswith(root.rstrip("/") + "/") and metrics.endswith(".prom"), f"{where}: --metrics writes a .prom file on the node ({metrics})")
+                srcs = [a for a in cmd[2:] if not a.startswith("-") and a not in (root, metrics)]
+                check(bool(srcs), f"{where}: a SOURCE is named", repr(cmd))
+                for src in srcs:
+                    m = mounts.get(src)
+                    v = volumes.get((m or {}).get("name")) or {}
+                    ref = ("ConfigMap", (v.get("configMap") or {}).get("name")) if "configMap" in v else ("Secret", (v.get("secret") or {}).get("secretName"))
+                    check(m is not None and m.get("readOnly") is True, f"{where}: SOURCE {src} is a read-only mount")
+                    check(ref in sources, f"{where}: SOURCE {src} is the {ref[0]} {ref[1]} defined in the file", repr(v))
+                    check(m is not None and "subPath" not in m, f"{where}: no subPath on {src} (subPath mounts never see ConfigMap updates)")
+                sc = c.get("securityContext") or {}
+                check(sc.get("runAsUser") == 0 and not sc.get("privileged"), f"{where}: root, not privileged")
 
 if skipped:
     print(f"# {skipped} group(s) skipped")

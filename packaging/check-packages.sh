@@ -119,6 +119,17 @@ check "deb: the completions are the ones the binary generates" \
     bash -c 'cmp -s "$1/usr/share/bash-completion/completions/anchorage" <("$2" completions bash) &&
              cmp -s "$1/usr/share/zsh/vendor-completions/_anchorage" <("$2" completions zsh) &&
              cmp -s "$1/usr/share/fish/vendor_completions.d/anchorage.fish" <("$2" completions fish)' _ "$WORK/deb" "$GNU"
+UNITS="anchorage-sync.service anchorage-sync.path anchorage-metrics.service anchorage-metrics.timer"
+check "deb: systemd units in /lib/systemd/system ($UNITS)" \
+    bash -c 'for u in $2; do grep -q " \./lib/systemd/system/$u$" <<<"$1" || exit 1; done' _ "$files" "$UNITS"
+check "deb: the units are packaging/systemd's" \
+    bash -c 'for u in $3; do cmp -s "$1/lib/systemd/system/$u" "$2/packaging/systemd/$u" || exit 1; done' _ "$WORK/deb" "$REPO" "$UNITS"
+mkdir -p "$WORK/debctl"
+dpkg-deb -e "$DEB" "$WORK/debctl"
+check "deb: installed disabled (no maintainer script enables or starts a unit)" \
+    bash -c '! grep -lsE "deb-systemd-helper|systemctl" "$1"/postinst "$1"/preinst >/dev/null' _ "$WORK/debctl"
+check "deb: systemd-analyze verify on the packaged units and binary (tests/systemd.sh)" \
+    bash "$REPO/tests/systemd.sh" "$WORK/deb/lib/systemd/system" "$WORK/deb/usr/bin/anchorage"
 
 # --- .rpm --------------------------------------------------------------------------------------
 if ! command -v rpm >/dev/null 2>&1; then
@@ -137,6 +148,8 @@ else
     check "rpm: man page" has "$rfiles" '^/usr/share/man/man1/anchorage\.1\.gz$'
     check "rpm: man pages of the subcommands" has_pages "$rfiles" '^/usr/share/man/man1'
     check "rpm: bash, zsh and fish completions" bash -c 'for f in /usr/share/bash-completion/completions/anchorage /usr/share/zsh/site-functions/_anchorage /usr/share/fish/vendor_completions.d/anchorage.fish; do grep -qx "$f" <<<"$1" || exit 1; done' _ "$rfiles"
+    check "rpm: systemd units in /usr/lib/systemd/system, no scriptlets" \
+        bash -c 'for u in anchorage-sync.service anchorage-sync.path anchorage-metrics.service anchorage-metrics.timer; do grep -qx "/usr/lib/systemd/system/$u" <<<"$1" || exit 1; done; [[ -z $(rpm -qp --scripts "$2" 2>/dev/null) ]]' _ "$rfiles" "$RPM"
     check "rpm: README and licences" bash -c 'for f in /usr/share/doc/anchorage/README.md /usr/share/licenses/anchorage/LICENSE-MIT /usr/share/licenses/anchorage/LICENSE-APACHE; do grep -qx "$f" <<<"$1" || exit 1; done' _ "$rfiles"
     # rpm itself unpacks the payload into a scratch root (no scriptlets, no dependencies there).
     if rpm --root "$WORK/rpmroot" --dbpath /rpmdb --initdb >/dev/null 2>&1 &&
@@ -198,6 +211,8 @@ else
     not_ok "anchorage doctor: exit $rc (want 0 or 1 and a 'platform:' line): $(tr '\n' ' ' <<<"$doctor")"
 fi
 check "man page installed where man looks" test -s "$CH/usr/share/man/man1/anchorage.1.gz"
+check "systemd units installed, none enabled (no link to them under /etc/systemd/system)" \
+    bash -c 'test -s "$1/lib/systemd/system/anchorage-sync.path" && [[ -z $(find "$1/etc/systemd/system" -lname "*anchorage*" 2>/dev/null) ]]' _ "$CH"
 check "bash completion loads: $(in_chroot bash -c 'source /usr/share/bash-completion/completions/anchorage 2>/dev/null && complete -p anchorage' 2>&1)" \
     in_chroot bash -c 'source /usr/share/bash-completion/completions/anchorage && complete -p anchorage >/dev/null'
 

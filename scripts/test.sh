@@ -2,7 +2,8 @@
 # The test command (README "Run the tests"; .ci/run runs exactly this). As root on Debian 12
 # with the packages .ci/run installs: the Rust tests drive the real update-ca-certificates,
 # certutil and openssl on temporary --root trees (some need root: mounts, chown, setpriv);
-# then the container examples are linted and the real-rootfs tests run (debootstrap, cached).
+# then the container examples are linted and the real-rootfs tests run (debootstrap, cached),
+# with the fleet tests (Kubernetes node mode, systemd units, Docker when an engine answers).
 #
 # One build profile for the tests: the test profile of `cargo test` (no LTO). The real-rootfs and
 # Ansible tests use that same binary (target/debug/anchorage). Only the portable artefact that
@@ -45,6 +46,9 @@ bash tests/rootfs.sh
 bash tests/rootfs-p11kit.sh
 bash tests/rootfs-runtimes.sh
 bash tests/rootfs-java.sh
+bash tests/kubernetes-node.sh # issue 17: the DaemonSet's command on the rootfs as a node
+bash tests/systemd.sh         # issue 17: systemd-analyze verify + the units' commands
+bash tests/docker.sh          # issue 17: a real Docker engine (prints SKIP when `docker info` fails)
 phase "packaging: portable x86_64 glibc-2.17 binary (release), .deb, .rpm"
 # The pinned tools and the cross builds' dependencies are cached outside the work tree (both
 # locked while in use, so clones on one machine can share them): a fresh machine installs the

@@ -234,12 +234,14 @@ pub enum Command {
     )]
     List,
     /// Container startup step: sync SOURCEs (default $ANCHORAGE_SOURCES), then replace this
-    /// process with PROGRAM (same PID, signals and exit code go to PROGRAM).
+    /// process with PROGRAM (same PID, signals and exit code go to PROGRAM); with --watch,
+    /// supervise PROGRAM instead and re-sync when the sources change.
     #[command(
-        after_help = "Examples:\n  ENTRYPOINT [\"anchorage\", \"exec\", \"/usr/local/share/ca-certificates/custom\", \"--\"]\n  anchorage exec /run/cas -- /usr/bin/agent --config /etc/agent.yaml\n  ANCHORAGE_SOURCES=/certs anchorage exec -- curl https://collector:8443/",
+        after_help = "Examples:\n  ENTRYPOINT [\"anchorage\", \"exec\", \"/usr/local/share/ca-certificates/custom\", \"--\"]\n  anchorage exec /run/cas -- /usr/bin/agent --config /etc/agent.yaml\n  ANCHORAGE_SOURCES=/certs anchorage exec -- curl https://collector:8443/\n  anchorage exec --watch --reload=restart /run/cas -- /usr/bin/agent",
         arg = global("format").help(
             "Output format of the report, on stderr (stdout belongs to PROGRAM)"
-        )
+        ),
+        mut_args = hide(&["on_change"])
     )]
     Exec(ExecArgs),
     /// Print `export` lines pointing TLS clients at a bundle of the system CAs plus SOURCEs.
@@ -249,7 +251,7 @@ pub enum Command {
             "Output format of a failure report on stdout (the export lines are shell either way)"
         ),
         args = hidden(&[NSS, JAVA]),
-        mut_args = hide(&["check", "no_update", "debian_conf", "hook_timeout", "lock_timeout", "refresh"])
+        mut_args = hide(&["check", "no_update", "debian_conf", "hook_timeout", "lock_timeout", "refresh", "on_change"])
     )]
     Env(EnvArgs),
     /// Prove that a TLS server is trusted now; if not, say which CA is missing.
@@ -276,6 +278,19 @@ pub enum Command {
     /// Check the platform, paths, hook, managed anchors in the effective bundle, expiry.
     #[command(after_help = "Example:\n  anchorage doctor --warn-days 90")]
     Doctor(DoctorArgs),
+    /// Print the state as Prometheus/OpenMetrics text (for node_exporter's textfile collector).
+    #[command(
+        after_help = "Examples:\n  anchorage metrics\n  anchorage metrics --output /var/lib/prometheus/node-exporter/anchorage.prom",
+        args = hidden(&[&["format"]])
+    )]
+    Metrics(MetricsArgs),
+    /// Sync SOURCEs, then watch them (inotify) and sync again on every change; runs
+    /// --on-change commands (and CMD after `--`) when a sync changed something.
+    #[command(
+        after_help = "Examples:\n  anchorage watch /etc/anchorage/cas --on-change 'systemctl restart te-agent'\n  anchorage watch --root /host --metrics /host/var/lib/prometheus/node-exporter/anchorage.prom /etc/anchorage/cas\n  anchorage watch /run/cas -- sv restart te-agent",
+        mut_args = hide(&["check"])
+    )]
+    Watch(WatchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -347,6 +362,72 @@ pub struct ChangeOpts {
         value_name = "MODE"
     )]
     pub refresh: Refresh,
+    /// Run CMD when the run changed something (after the hook and the effect check); split
+    /// like a shell's words, run without a shell; repeatable. Never under --check.
+    #[arg(long, value_name = "CMD", value_parser = parse_command)]
+    pub on_change: Vec<CommandLine>,
+}
+
+/// One `--on-change` command: its argv.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandLine(pub Vec<String>);
+
+/// `--on-change CMD`: split like a POSIX shell's words (quotes, backslashes), never run by one.
+fn parse_command(s: &str) -> Result<CommandLine, String> {
+    match shlex::split(s) {
+        Some(argv) if !argv.is_empty() => Ok(CommandLine(argv)),
+        Some(_) => Err("empty command".into()),
+        None => Err("unbalanced quotes or a trailing backslash".into()),
+    }
+}
+
+/// Seconds, decimals allowed (`--debounce 0.5`): at least 0, at most a day.
+fn parse_secs(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(v),
+        _ => Err("expected seconds between 0 and 86400 (decimals allowed: 0.5)".into()),
+    }
+}
+
+/// `exec --reload`: what to do to PROGRAM after a re-sync changed the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reload {
+    /// Nothing: only the store is updated.
+    None,
+    /// Send this signal (its number) to PROGRAM.
+    Signal(i32),
+    /// SIGTERM, wait `--grace` seconds (then SIGKILL), start PROGRAM again.
+    Restart,
+}
+
+fn parse_reload(s: &str) -> Result<Reload, String> {
+    match s {
+        "none" => return Ok(Reload::None),
+        "restart" => return Ok(Reload::Restart),
+        _ => {}
+    }
+    let Some(name) = s.strip_prefix("signal:") else {
+        return Err("expected none, restart or signal:NAME (signal:HUP)".into());
+    };
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    match full.parse::<nix::sys::signal::Signal>() {
+        Ok(sig)
+            if !matches!(
+                sig,
+                nix::sys::signal::Signal::SIGKILL | nix::sys::signal::Signal::SIGSTOP
+            ) =>
+        {
+            Ok(Reload::Signal(sig as i32))
+        }
+        _ => Err(format!(
+            "unknown or unusable signal {name:?} (HUP, USR1, USR2, TERM, …)"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -371,9 +452,48 @@ pub struct ExecArgs {
     /// In the environment-bundle fallback, never change a variable that is already set.
     #[arg(long)]
     pub keep_env: bool,
+    /// Stay as a minimal supervisor (PID 1): start PROGRAM as a child, forward every signal to
+    /// it, reap zombies, re-sync when the sources change, exit with PROGRAM's code.
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch, after a re-sync that changed the store: none, restart, signal:NAME.
+    #[arg(long, default_value = "none", value_parser = parse_reload, value_name = "none|restart|signal:HUP", requires = "watch")]
+    pub reload: Reload,
+    /// With --reload=restart: seconds between SIGTERM and SIGKILL.
+    #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS", requires = "watch")]
+    pub grace: f64,
+    /// With --watch: seconds of quiet after a change before re-syncing.
+    #[arg(long, default_value = "2", value_parser = parse_secs, value_name = "SECS", requires = "watch")]
+    pub debounce: f64,
     /// The program to run, after `--`, looked up in PATH.
     #[arg(last = true, required = true, value_name = "PROGRAM")]
     pub program: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Files or directories to sync and watch (a Kubernetes ConfigMap/Secret volume too).
+    #[arg(value_name = "SOURCE", required = true)]
+    pub sources: Vec<PathBuf>,
+    #[command(flatten)]
+    pub opts: ChangeOpts,
+    /// Seconds of quiet after a change before syncing.
+    #[arg(long, default_value = "2", value_parser = parse_secs, value_name = "SECS")]
+    pub debounce: f64,
+    /// After every sync, write the metrics (as `anchorage metrics --output FILE`).
+    #[arg(long, value_name = "FILE")]
+    pub metrics: Option<PathBuf>,
+    /// A command to run after every sync that changed something (like --on-change, no splitting).
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Write to FILE atomically (temporary file + rename, mode 0644) instead of stdout: the
+    /// node_exporter textfile collector's contract.
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -17,14 +17,15 @@ use crate::error::{code, Error, Result};
 const EXIT_STATUS: &[(u8, &str)] = &[
     (
         code::OK,
-        "Success, changed or not (doctor: healthy; verify: trusted; exec: PROGRAM's own code).",
+        "Success, changed or not (doctor: healthy; verify: trusted; exec: PROGRAM's own code; \
+         watch: ended by SIGTERM or SIGINT).",
     ),
     (
         code::FAILURE,
         "Anything else: a hook that failed, timed out or did not put the anchor into the \
          effective bundle; an NSS nickname or Java alias conflict; a hook-maintained Java \
-         truststore without the anchor after the hook; certutil failed; doctor found a problem; \
-         verify: not trusted.",
+         truststore without the anchor after the hook; certutil failed; an --on-change command \
+         failed (the change stays); doctor found a problem; verify: not trusted.",
     ),
     (code::USAGE, "Usage error."),
     (
@@ -56,6 +57,11 @@ const EXIT_STATUS: &[(u8, &str)] = &[
     ),
     (126, "exec: PROGRAM cannot be run."),
     (127, "exec: PROGRAM was not found."),
+    (
+        128,
+        "exec --watch: 128 + N when PROGRAM was killed by signal N (143: SIGTERM); otherwise \
+         PROGRAM's own exit code.",
+    ),
 ];
 
 /// ENVIRONMENT entries that are not an option's default (those come from clap).

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::cli::{ChangeArgs, ChangeOpts, Cli, Command as CliCommand};
-pub use crate::cli::{Format, OnError, Refresh, RuntimesMode};
+pub use crate::cli::{Format, OnError, Refresh, Reload, RuntimesMode};
 use crate::platform::PlatformId;
 use crate::policy::Allow;
 
@@ -70,6 +70,8 @@ pub struct ChangeOptions {
     pub lock_timeout: Duration,
     /// Debian family: native refresh, the hook, or auto.
     pub refresh: Refresh,
+    /// `--on-change` commands (argv each), run after a run that changed something.
+    pub on_change: Vec<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -96,6 +98,26 @@ pub struct ExecRequest {
     /// `--keep-env`: never change a variable that is already set.
     pub keep_env: bool,
     pub program: Vec<OsString>,
+    /// `--watch`: supervise PROGRAM and re-sync on change (`None`: execve as before).
+    pub watch: Option<ExecWatch>,
+}
+
+/// `exec --watch` settings.
+#[derive(Debug, Clone)]
+pub struct ExecWatch {
+    pub reload: Reload,
+    pub grace: Duration,
+    pub debounce: Duration,
+}
+
+/// `anchorage watch`.
+#[derive(Debug, Clone)]
+pub struct WatchRequest {
+    pub sources: Vec<PathBuf>,
+    pub opts: ChangeOptions,
+    pub debounce: Duration,
+    /// Write the metrics here after every sync.
+    pub metrics: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -132,6 +154,11 @@ pub enum Command {
     },
     Exec(ExecRequest),
     Env(EnvRequest),
+    Watch(WatchRequest),
+    /// `None`: print to stdout.
+    Metrics {
+        output: Option<PathBuf>,
+    },
     Verify(VerifyRequest),
     Completions(clap_complete::Shell),
     /// `None`: print the main page; `Some(dir)`: write every page into `dir`.
@@ -162,6 +189,7 @@ impl ChangeOptions {
             hook_timeout: Duration::from_secs(o.hook_timeout),
             lock_timeout: Duration::from_secs(o.lock_timeout),
             refresh: o.refresh,
+            on_change: o.on_change.into_iter().map(|c| c.0).collect(),
         }
     }
 }
@@ -195,7 +223,33 @@ impl Request {
                 override_env: a.override_env,
                 keep_env: a.keep_env,
                 program: a.program,
+                watch: a.watch.then(|| ExecWatch {
+                    reload: a.reload,
+                    grace: Duration::from_secs_f64(a.grace),
+                    debounce: Duration::from_secs_f64(a.debounce),
+                }),
             }),
+            CliCommand::Watch(a) => {
+                let mut opts = ChangeOptions::from_cli(a.opts);
+                // Never a dry run: watching is for applying (a hidden twin accepts --check).
+                opts.check = false;
+                // CMD after `--` is one more on-change command, taken as given (no splitting).
+                if !a.command.is_empty() {
+                    opts.on_change.push(
+                        a.command
+                            .iter()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .collect(),
+                    );
+                }
+                Command::Watch(WatchRequest {
+                    sources: a.sources,
+                    opts,
+                    debounce: Duration::from_secs_f64(a.debounce),
+                    metrics: a.metrics,
+                })
+            }
+            CliCommand::Metrics(a) => Command::Metrics { output: a.output },
             CliCommand::Env(a) => Command::Env(EnvRequest {
                 sources: a.sources,
                 allow_empty: a.allow_empty,

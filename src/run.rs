@@ -26,6 +26,18 @@ pub fn is_secret(name: &OsStr) -> bool {
     })
 }
 
+/// In a child between fork and exec: an empty signal mask. `watch` and `exec --watch` block
+/// the signals they read from a signalfd; a blocked mask is inherited across exec, and a hook,
+/// an `--on-change` command or PROGRAM must get SIGTERM like any program.
+pub fn unblock_signals() -> std::io::Result<()> {
+    nix::sys::signal::sigprocmask(
+        nix::sys::signal::SigmaskHow::SIG_SETMASK,
+        Some(&nix::sys::signal::SigSet::empty()),
+        None,
+    )
+    .map_err(std::io::Error::from)
+}
+
 /// The PATH hooks run with, whatever the caller's PATH is.
 pub const SAFE_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -123,10 +135,11 @@ pub fn run_with(
         cmd.env_remove(name);
     }
     let parent = rustix::process::getpid();
-    // SAFETY: between fork and exec the closure only makes two async-signal-safe system calls
-    // (prctl, getppid) and allocates nothing.
+    // SAFETY: between fork and exec the closure only makes async-signal-safe system calls
+    // (sigprocmask, prctl, getppid) and allocates nothing.
     unsafe {
         cmd.pre_exec(move || {
+            unblock_signals()?;
             // anchorage killed (even with -9) while the program runs kills the program too, so
             // the next run, which takes the lock at once, cannot start a second hook racing on
             // the same bundle. Checked against a parent that died before the prctl.

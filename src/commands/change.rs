@@ -100,7 +100,8 @@ pub fn change(global: &Global, req: &ChangeRequest) -> std::result::Result<Repor
     let target = Target::open(&global.root, global.platform)?;
     let nss = nss::open(&target, &global.nss)?;
     let java = java::open(&target, &global.java)?;
-    let report = converge(&target, nss, java, &desired, req.mode, &req.opts);
+    let report = converge(&target, nss, java, &desired, req.mode, &req.opts)
+        .and_then(|r| super::on_change::after(r, &req.opts));
     // The process ends after the report: freeing 10,000 certificates one by one would only
     // delay the exit (the kernel reclaims the memory at once).
     std::mem::forget(desired);
@@ -457,5 +458,5 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let runs = runs(&all, Some(&applied.done));
     let mut report = report::build(header, &[], &[], &runs, applied.hook, warnings);
     report.notes = applied.still_provided.clone();
-    finish(report, result)
+    finish(report, result).and_then(|r| super::on_change::after(r, opts))
 }

@@ -274,12 +274,46 @@ fn node_env(target: &Target) -> Vec<(String, String)> {
     .collect()
 }
 
-/// Replace the process with PROGRAM (PATH lookup, environment passed through plus `env`).
-/// Returns only on failure: 127 not found, 126 not executable.
-pub fn replace_process(program: &[OsString], env: &[(String, String)]) -> u8 {
-    // The environment passed through, without our secrets (the PKCS#12 password is not
-    // PROGRAM's business), with the fallback variables set (no set_var: execvpe takes the new
-    // environment explicitly).
+/// After `report::render` said to start PROGRAM: `exec --watch` supervises it
+/// (`supervise`), plain `exec` replaces this process with it.
+pub fn start(
+    request: &crate::request::Request,
+    program: &[OsString],
+    env: &[(String, String)],
+) -> u8 {
+    if let crate::request::Command::Exec(req) = &request.command {
+        if let Some(watch) = &req.watch {
+            return crate::supervise::supervise(&request.global, req, watch, program, env);
+        }
+    }
+    replace_process(program, env)
+}
+
+/// `exec --watch`, after a change: the same step again, printed like the first start and
+/// recorded; whether it changed the store, and PROGRAM's environment when the step succeeded.
+pub fn resync(global: &Global, req: &ExecRequest) -> (bool, Option<Vec<(String, String)>>) {
+    let mut outcome = exec(global, req);
+    outcome.error = outcome.error.map(|e| e.in_root(&global.root));
+    let changed = outcome.report.as_ref().is_some_and(|r| r.changed);
+    let continued = outcome
+        .notice
+        .as_ref()
+        .is_some_and(|n| n.starts_with("anchorage: error:"));
+    let ok = outcome.error.is_none() && !continued;
+    crate::last_run::record(&global.root, "exec", ok, changed);
+    let env = ok.then(|| outcome.env.clone());
+    // An error is printed, never fatal here: PROGRAM keeps running on the last good state.
+    let _ = crate::report::render(
+        Ok(crate::report::Outcome::Exec(outcome)),
+        global.format,
+        global.quiet,
+    );
+    (changed, env)
+}
+
+/// PROGRAM's environment: ours without our secrets (the PKCS#12 password is not PROGRAM's
+/// business), with the fallback variables set.
+pub fn program_env(env: &[(String, String)]) -> Vec<(OsString, OsString)> {
     let mut vars: Vec<(OsString, OsString)> = std::env::vars_os()
         .filter(|(k, _)| !crate::run::is_secret(k))
         .filter(|(k, _)| !env.iter().any(|(e, _)| k.as_bytes() == e.as_bytes()))
@@ -288,6 +322,14 @@ pub fn replace_process(program: &[OsString], env: &[(String, String)]) -> u8 {
         env.iter()
             .map(|(k, v)| (OsString::from(k), OsString::from(v))),
     );
+    vars
+}
+
+/// Replace the process with PROGRAM (PATH lookup, environment passed through plus `env`).
+/// Returns only on failure: 127 not found, 126 not executable.
+pub fn replace_process(program: &[OsString], env: &[(String, String)]) -> u8 {
+    // No set_var: execvpe takes the new environment explicitly.
+    let vars = program_env(env);
     let envp: Vec<CString> = vars
         .iter()
         .filter_map(|(k, v)| {
@@ -312,7 +354,12 @@ pub fn replace_process(program: &[OsString], env: &[(String, String)]) -> u8 {
         Err(e) => e,
         Ok(never) => match never {},
     };
-    let program = first.to_string_lossy();
+    cannot_run(&first.to_string_lossy(), err)
+}
+
+/// PROGRAM could not be started: the message, the hint and the exit code (127 not found, 126
+/// not executable).
+pub fn cannot_run(program: &str, err: nix::errno::Errno) -> u8 {
     eprintln!("anchorage: error: cannot run {program}: {err}");
     let (hint, code) = match err {
         nix::errno::Errno::ENOENT => (

@@ -8,11 +8,15 @@ pub mod change;
 pub mod exec;
 pub mod inspect;
 mod no_system;
+pub mod on_change;
 mod runtimes;
+pub mod watch;
 
 pub fn run(request: &Request) -> Result<Outcome, Failure> {
     let root = &request.global.root;
-    match dispatch(request) {
+    let result = dispatch(request);
+    record(request, &result);
+    match result {
         // A refused tree path says which --root tree it is in (the hint depends on it).
         Ok(Outcome::Exec(mut o)) => {
             o.error = o.error.map(|e| e.in_root(root));
@@ -26,6 +30,47 @@ pub fn run(request: &Request) -> Result<Outcome, Failure> {
     }
 }
 
+/// The last-run state file (for `anchorage metrics`) after install, sync, remove and exec —
+/// not after `--check` (it changes nothing) nor after a usage error (nothing ran).
+fn record(request: &Request, result: &Result<Outcome, Failure>) {
+    use crate::error::Error;
+    let (command, check) = match &request.command {
+        Command::Change(req) => (
+            match req.mode {
+                crate::request::Mode::Install => "install",
+                crate::request::Mode::Sync => "sync",
+            },
+            req.opts.check,
+        ),
+        Command::Remove(req) => ("remove", req.opts.check),
+        Command::Exec(req) => ("exec", req.opts.check),
+        _ => return,
+    };
+    if check {
+        return;
+    }
+    let (success, changed) = match result {
+        Ok(Outcome::Change(r)) => (true, r.changed),
+        Ok(Outcome::Exec(o)) => {
+            if matches!(o.error, Some(Error::Usage { .. })) {
+                return;
+            }
+            let continued = o
+                .notice
+                .as_ref()
+                .is_some_and(|n| n.starts_with("anchorage: error:"));
+            (
+                o.error.is_none() && !continued,
+                o.report.as_ref().is_some_and(|r| r.changed),
+            )
+        }
+        Ok(_) => return,
+        Err(f) if matches!(f.error, Error::Usage { .. }) => return,
+        Err(f) => (false, f.partial.as_ref().is_some_and(|p| p.changed)),
+    };
+    crate::last_run::record(&request.global.root, command, success, changed);
+}
+
 fn dispatch(request: &Request) -> Result<Outcome, Failure> {
     let global = &request.global;
     match &request.command {
@@ -33,6 +78,17 @@ fn dispatch(request: &Request) -> Result<Outcome, Failure> {
         Command::Remove(req) => change::remove(global, req).map(Outcome::Change),
         Command::Exec(req) => Ok(Outcome::Exec(exec::exec(global, req))),
         Command::Env(req) => Ok(Outcome::Env(exec::env(global, req)?)),
+        Command::Watch(req) => Ok(Outcome::Exit(watch::watch(global, req)?)),
+        Command::Metrics { output } => {
+            let text = crate::metrics::metrics(global)?;
+            match output {
+                Some(path) => {
+                    crate::fsx::write_atomic(path, text.as_bytes(), "cannot write the metrics")?;
+                    Ok(Outcome::Text(Vec::new()))
+                }
+                None => Ok(Outcome::Text(text.into_bytes())),
+            }
+        }
         Command::Verify(req) => Ok(Outcome::Verify(crate::probe::verify(global, req)?)),
         Command::List => Ok(Outcome::List(inspect::list(global)?)),
         Command::Doctor {

@@ -27,6 +27,8 @@ pub enum Outcome {
     Verify(crate::probe::VerifyReport),
     List(ListReport),
     Doctor(DoctorReport),
+    /// Already printed (`watch`, which renders each sync itself): just this exit code.
+    Exit(u8),
 }
 
 /// A failed run, with what it had already changed (reported truthfully).

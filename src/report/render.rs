@@ -104,6 +104,7 @@ fn outcome_(outcome: Outcome, format: Format, quiet: bool) -> Next {
                 code::FAILURE
             }
         }
+        Outcome::Exit(code) => code,
         Outcome::Env(lines) => {
             emit(&lines);
             code::OK

@@ -44,13 +44,22 @@ const SUBCOMMANDS: &[&str] = &[
     "completions",
     "man",
     "doctor",
+    "metrics",
+    "watch",
 ];
 
 /// The long options a subcommand's help must list (besides --help).
 fn expected(sub: &str) -> BTreeSet<&'static str> {
     let groups: Vec<&[&str]> = match sub {
-        "install" | "sync" => vec![OUTPUT, TREE, NSS, JAVA, APPLY, INPUT],
-        "remove" => vec![OUTPUT, TREE, NSS, JAVA, APPLY, &["--password-file"]],
+        "install" | "sync" => vec![OUTPUT, TREE, NSS, JAVA, APPLY, INPUT, &["--on-change"]],
+        "remove" => vec![
+            OUTPUT,
+            TREE,
+            NSS,
+            JAVA,
+            APPLY,
+            &["--password-file", "--on-change"],
+        ],
         "exec" => vec![
             OUTPUT,
             TREE,
@@ -64,7 +73,18 @@ fn expected(sub: &str) -> BTreeSet<&'static str> {
                 "--keep-env",
                 "--allow-empty",
             ],
+            &["--watch", "--reload", "--grace", "--debounce"],
         ],
+        "watch" => vec![
+            OUTPUT,
+            TREE,
+            NSS,
+            JAVA,
+            &APPLY[1..],
+            INPUT,
+            &["--on-change", "--debounce", "--metrics"],
+        ],
+        "metrics" => vec![&OUTPUT[1..], TREE, NSS, JAVA, &["--output"]],
         "env" => vec![
             OUTPUT,
             TREE,

@@ -7,6 +7,7 @@
 //! * `cli_help`: each subcommand's `--help`, the man pages, the accepted option orders;
 //! * `core`: install/remove/sync/list/doctor on Debian trees and the other layouts;
 //! * `exec`: the container start-up step;
+//! * `fleet`: issue 17 — metrics (promtool, node_exporter), `--on-change`, `watch`, `exec --watch`;
 //! * `nss`: NSS databases with certutil;
 //! * `processes`: the tree lock (root-only file, waiting, exit 75), hooks held to their timeout,
 //!   killed with anchorage, bounded output, no secrets in children, full disk, exec/env sources;
@@ -42,6 +43,7 @@ mod dirs;
 mod elsewhere;
 mod escaping;
 mod exec;
+mod fleet;
 mod hostile;
 mod inputs;
 mod java;
