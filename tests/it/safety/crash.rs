@@ -16,43 +16,70 @@ fn kill_9_at_random_moments_never_leaves_a_torn_store() {
         .args(["install", "--format", "json"])
         .arg(fx("ca3.pem"))));
     let mut seed: u64 = 0x9e3779b97f4a7c15;
-    let mut kills = 0;
-    for i in 0..36 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let delay = Duration::from_micros(seed % 400_000);
-        let conf_mode = i % 2 == 1;
-        let mut cmd = anchorage(root);
-        if i % 4 < 2 {
-            cmd.arg("install").arg(fx("myNewCa.pem"));
-        } else {
-            cmd.arg("remove").arg(CA);
+    // Native refresh (the default on this tree) finishes in milliseconds, the hook in hundreds:
+    // each gets kill moments spread over its own uninterrupted run time, so most kills land
+    // mid-run in both.
+    for refresh in ["native", "hook"] {
+        // The shortest of an uninterrupted install and remove (each changes the store).
+        let mut span = u64::MAX;
+        for verb in ["install", "remove"] {
+            let mut c = anchorage(root);
+            c.args([verb, "--refresh", refresh]);
+            if verb == "install" {
+                c.arg(fx("myNewCa.pem"));
+            } else {
+                c.arg(CA);
+            }
+            let started = Instant::now();
+            let o = run(&mut c);
+            span = span.min(started.elapsed().as_micros() as u64);
+            assert_eq!(
+                code(&o),
+                0,
+                "{refresh}: an uninterrupted {verb}: {}",
+                stderr(&o)
+            );
         }
-        if conf_mode {
-            cmd.arg("--debian-conf");
+        let span = span.max(1_000);
+        let mut kills = 0;
+        for i in 0..20 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let delay = Duration::from_micros(seed % span);
+            let conf_mode = i % 2 == 1;
+            let mut cmd = anchorage(root);
+            if i % 4 < 2 {
+                cmd.arg("install").arg(fx("myNewCa.pem"));
+            } else {
+                cmd.arg("remove").arg(CA);
+            }
+            cmd.args(["--refresh", refresh]);
+            if conf_mode {
+                cmd.arg("--debian-conf");
+            }
+            let mut child = cmd
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            std::thread::sleep(delay);
+            if child.try_wait().unwrap().is_none() {
+                kills += 1;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            assert_no_torn_crt(root);
+            assert!(
+                count_certs(&root.join(DEBIAN_BUNDLE)) > 100,
+                "the bundle is never torn"
+            );
         }
-        let mut child = cmd
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(delay);
-        if child.try_wait().unwrap().is_none() {
-            kills += 1;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        assert_no_torn_crt(root);
         assert!(
-            count_certs(&root.join(DEBIAN_BUNDLE)) > 100,
-            "the bundle is never torn"
+            kills >= 6,
+            "{refresh}: only {kills} of 20 runs were killed mid-way (run time {span} µs); the test proves little"
         );
     }
-    assert!(
-        kills >= 12,
-        "only {kills} runs were killed mid-way; the test proves little"
-    );
     // The next runs complete the job in both modes and end in the right state.
     for conf in [false, true] {
         let mut c = anchorage(root);
