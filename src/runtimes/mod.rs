@@ -147,31 +147,52 @@ fn digests(root: &Path, loc: &Loc) -> HashSet<[u8; 32]> {
     bundle::digests(&bytes)
 }
 
-/// Certificates in the files of OpenSSL hashed directories (bounded).
+/// Whether `name` is an OpenSSL hashed-directory entry (`<8 hex-ish>.<N>`).
+fn is_hashed(name: &str) -> bool {
+    name.split_once('.')
+        .is_some_and(|(h, n)| h.len() == 8 && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// At most this many entries of one hashed directory are read.
+const MAX_HASHED: usize = 5000;
+
+/// Certificates in the files of OpenSSL hashed directories (bounded). A directory the tree's
+/// `/etc/environment` names is read through the tree: its entries (Debian's end in absolute
+/// links such as `/usr/local/share/ca-certificates/x.crt`) resolve inside the tree, as its
+/// OpenSSL sees them — never to the host's file of that name.
 fn dir_digests(root: &Path, dirs: &Loc) -> HashSet<[u8; 32]> {
     let mut out = HashSet::new();
-    let list = match dirs {
-        Loc::Host(p) => std::env::split_paths(p.as_os_str())
-            .map(Loc::Host)
-            .collect::<Vec<_>>(),
-        Loc::Tree(r) => r.split(':').map(|s| Loc::Tree(s.to_string())).collect(),
-    };
-    for d in list {
-        let host = match &d {
-            Loc::Host(p) => p.clone(),
-            Loc::Tree(r) => crate::platform::in_root(root, r.trim_start_matches('/')),
-        };
-        let Ok(rd) = std::fs::read_dir(&host) else {
-            continue;
-        };
-        for e in rd.flatten().take(5000) {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let hashed = name
-                .split_once('.')
-                .is_some_and(|(h, n)| h.len() == 8 && n.bytes().all(|b| b.is_ascii_digit()));
-            if hashed {
-                if let host::HostFile::Bytes(b) = host::read(&e.path()) {
-                    out.extend(bundle::digests(&b));
+    match dirs {
+        Loc::Host(p) => {
+            for d in std::env::split_paths(p.as_os_str()) {
+                let Ok(rd) = std::fs::read_dir(&d) else {
+                    continue;
+                };
+                for e in rd.flatten().take(MAX_HASHED) {
+                    if is_hashed(&e.file_name().to_string_lossy()) {
+                        if let host::HostFile::Bytes(b) = host::read(&e.path()) {
+                            out.extend(bundle::digests(&b));
+                        }
+                    }
+                }
+            }
+        }
+        Loc::Tree(r) => {
+            let Ok(tree) = crate::tree::Tree::pin(root) else {
+                return out;
+            };
+            for d in r.split(':').filter(|d| !d.is_empty()) {
+                let rel = d.trim_start_matches('/');
+                let Ok(Some(dir)) = tree.dir_following(rel) else {
+                    continue;
+                };
+                let Ok(entries) = dir.entries() else {
+                    continue;
+                };
+                for (name, _) in entries.iter().filter(|(n, _)| is_hashed(n)).take(MAX_HASHED) {
+                    if let Ok(Some(b)) = tree.read(&format!("{rel}/{name}")) {
+                        out.extend(bundle::digests(&b));
+                    }
                 }
             }
         }
