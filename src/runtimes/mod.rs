@@ -209,12 +209,16 @@ pub fn node_has_system_ca(v: (u32, u32, u32)) -> bool {
     }
 }
 
-/// Judge every runtime found in the tree against `anchors` (SHA-256, hex).
+/// Judge every runtime found in the tree against `anchors` (SHA-256, hex). `system`: the
+/// runtimes that read the system bundle (`openssl`, `gnutls`, `python-certifi`, `node`) are
+/// judged too — not under `--no-system`, where the anchors are those of the named stores and
+/// the system bundle is not managed by the run (only the `nss` and `java` rows then).
 pub fn detect(
     target: &Target,
     anchors: &[String],
     nss: Option<&NssStores>,
     java: Option<&JavaStores>,
+    system: bool,
 ) -> Vec<RuntimeRow> {
     let root = &target.root;
     let env = EnvView::read(root);
@@ -252,10 +256,12 @@ pub fn detect(
     } else {
         system_fix.to_string()
     };
-    rows.push(row("openssl", file.shown(), missing(&openssl_set), fix));
+    if system {
+        rows.push(row("openssl", file.shown(), missing(&openssl_set), fix));
+    }
 
     // GnuTLS: compiled-in default trust file, no variable.
-    if find::gnutls(root).is_some() {
+    if system && find::gnutls(root).is_some() {
         rows.push(row(
             "gnutls",
             platform_rel.clone(),
@@ -297,7 +303,11 @@ pub fn detect(
     let requests_var = ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
         .into_iter()
         .find_map(|k| env.path(k).map(|l| (k, l)));
-    let (copies, truncated) = find::certifi(root);
+    let (copies, truncated) = if system {
+        find::certifi(root)
+    } else {
+        (Vec::new(), false)
+    };
     for c in copies {
         let (set, via) = match &requests_var {
             Some((k, l)) => (digests(root, l), format!("{k} names {}", l.shown())),
@@ -322,7 +332,7 @@ pub fn detect(
         || env
             .raw("NODE_OPTIONS")
             .is_some_and(|(v, _)| v.split_whitespace().any(|o| o == "--use-system-ca"));
-    for n in find::node(root) {
+    for n in find::node(root).into_iter().filter(|_| system) {
         let mut set = env
             .path("NODE_EXTRA_CA_CERTS")
             .map(|l| digests(root, &l))
