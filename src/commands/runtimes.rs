@@ -48,13 +48,7 @@ pub(super) fn judge(
             None
         }
     };
-    let rows = runtimes::detect(
-        target,
-        &anchors,
-        stores.as_ref(),
-        java.as_ref(),
-        !no_system,
-    );
+    let rows = runtimes::detect(target, &anchors, stores.as_ref(), java.as_ref(), !no_system);
     // One summary line (the rows themselves are the runtime lines of the report).
     let gaps: Vec<String> = rows
         .iter()

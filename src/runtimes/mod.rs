@@ -149,8 +149,9 @@ fn digests(root: &Path, loc: &Loc) -> HashSet<[u8; 32]> {
 
 /// Whether `name` is an OpenSSL hashed-directory entry (`<8 hex-ish>.<N>`).
 fn is_hashed(name: &str) -> bool {
-    name.split_once('.')
-        .is_some_and(|(h, n)| h.len() == 8 && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    name.split_once('.').is_some_and(|(h, n)| {
+        h.len() == 8 && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+    })
 }
 
 /// At most this many entries of one hashed directory are read.
@@ -189,7 +190,11 @@ fn dir_digests(root: &Path, dirs: &Loc) -> HashSet<[u8; 32]> {
                 let Ok(entries) = dir.entries() else {
                     continue;
                 };
-                for (name, _) in entries.iter().filter(|(n, _)| is_hashed(n)).take(MAX_HASHED) {
+                for (name, _) in entries
+                    .iter()
+                    .filter(|(n, _)| is_hashed(n))
+                    .take(MAX_HASHED)
+                {
                     if let Ok(Some(b)) = tree.read(&format!("{rel}/{name}")) {
                         out.extend(bundle::digests(&b));
                     }

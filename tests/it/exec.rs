@@ -353,9 +353,18 @@ fn nothing_exported_leaves_no_private_directory_behind() {
 }
 
 /// `env` with `vars` set (the rest of the TLS variables unset), the bundles in `dir`: stdout.
-fn env_with(root: &Path, dir: &Path, vars: &[(&str, &str)], args: &[&str], srcs: &[&Path]) -> String {
+fn env_with(
+    root: &Path,
+    dir: &Path,
+    vars: &[(&str, &str)],
+    args: &[&str],
+    srcs: &[&Path],
+) -> String {
     let mut c = exec_cmd(root);
-    c.env("ANCHORAGE_BUNDLE_DIR", dir).arg("env").args(args).args(srcs);
+    c.env("ANCHORAGE_BUNDLE_DIR", dir)
+        .arg("env")
+        .args(args)
+        .args(srcs);
     for (k, v) in vars {
         c.env(k, v);
     }
@@ -392,12 +401,22 @@ fn keep_env_decides_java_tool_options_on_its_own() {
     );
     assert!(store.is_file());
     let o = run(Command::new("keytool")
-        .args(["-list", "-storetype", "PKCS12", "-storepass", "changeit", "-keystore"])
+        .args([
+            "-list",
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            "changeit",
+            "-keystore",
+        ])
         .arg(&store));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("trustedCertEntry"));
     // A PEM variable unset (it is exported), JAVA_TOOL_OPTIONS set: --keep-env keeps it.
-    let some = [("SSL_CERT_FILE", "/user/choice.pem"), ("JAVA_TOOL_OPTIONS", "-Xss2m")];
+    let some = [
+        ("SSL_CERT_FILE", "/user/choice.pem"),
+        ("JAVA_TOOL_OPTIONS", "-Xss2m"),
+    ];
     let out = env_with(root, dir.path(), &some, &["--keep-env"], &[src.path()]);
     assert!(exported(&out, "CURL_CA_BUNDLE").is_some(), "{out}");
     assert!(!out.contains("export JAVA_TOOL_OPTIONS"), "{out}");
@@ -405,7 +424,10 @@ fn keep_env_decides_java_tool_options_on_its_own() {
     // Without --keep-env it is appended to.
     let out = env_with(root, dir.path(), &some, &[], &[src.path()]);
     let java = exported(&out, "JAVA_TOOL_OPTIONS").unwrap_or_else(|| panic!("{out}"));
-    assert!(java.starts_with("-Xss2m -Djavax.net.ssl.trustStore="), "{java}");
+    assert!(
+        java.starts_with("-Xss2m -Djavax.net.ssl.trustStore="),
+        "{java}"
+    );
 }
 
 #[test]
@@ -420,12 +442,26 @@ fn env_run_again_replaces_its_own_earlier_truststore() {
     let store = dir.path().join("anchorage-truststore.p12");
     let holds = |needle: &str| {
         let o = run(Command::new("keytool")
-            .args(["-list", "-v", "-storetype", "PKCS12", "-storepass", "changeit", "-keystore"])
+            .args([
+                "-list",
+                "-v",
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                "changeit",
+                "-keystore",
+            ])
             .arg(&store));
         assert_eq!(code(&o), 0, "{}", stderr(&o));
         String::from_utf8_lossy(&o.stdout).contains(needle)
     };
-    let first = env_with(root, dir.path(), &[("JAVA_TOOL_OPTIONS", "-Xss2m")], &[], &[a.path()]);
+    let first = env_with(
+        root,
+        dir.path(),
+        &[("JAVA_TOOL_OPTIONS", "-Xss2m")],
+        &[],
+        &[a.path()],
+    );
     let java1 = exported(&first, "JAVA_TOOL_OPTIONS").unwrap_or_else(|| panic!("{first}"));
     assert!(!holds("Third Root"));
     let second = env_with(

@@ -566,6 +566,9 @@ fn doctor_runtimes_reads_the_trees_files_through_the_tree_not_the_hosts() {
     assert_eq!(nodes.len(), 1, "{nodes:?}");
     assert_eq!(nodes[0].path, "/usr/local/bin/node");
     let py = row(&d, "python-certifi");
-    assert_eq!(py.path, "/srv/app/lib/python3.11/site-packages/certifi/cacert.pem");
+    assert_eq!(
+        py.path,
+        "/srv/app/lib/python3.11/site-packages/certifi/cacert.pem"
+    );
     assert!(py.trusts && !py.missing.contains(&sha), "{py:?}");
 }

@@ -233,8 +233,10 @@ pub(super) fn apply(
                 java_env::TRUSTSTORE_NAME,
                 &java_env::truststore(combined_bytes)?,
             )?;
-            out.env
-                .push((java_env::VAR.to_string(), java_env::options(base.as_deref(), &store)));
+            out.env.push((
+                java_env::VAR.to_string(),
+                java_env::options(base.as_deref(), &store),
+            ));
             if let Some(old) = replaced {
                 out.lines.push(format!(
                     "{} named anchorage's earlier truststore ({old}): now {} (the combined bundle's certificates)",

@@ -86,7 +86,11 @@ pub fn decide(policy: Policy, value: Option<&std::ffi::OsString>) -> Decision {
             replaced: None,
         };
     }
-    let ours = |p: &String| Path::new(p).file_name().is_some_and(|n| n == TRUSTSTORE_NAME);
+    let ours = |p: &String| {
+        Path::new(p)
+            .file_name()
+            .is_some_and(|n| n == TRUSTSTORE_NAME)
+    };
     if !stores.iter().all(ours) {
         return Decision::Note(format!(
             "{VAR} already names a trustStore; kept (the JVM keeps using it, without the sources)"
@@ -231,7 +235,10 @@ mod tests {
 
     #[test]
     fn splits_like_the_jvm() {
-        assert_eq!(split("  a 'b c'  d\"e f\"g "), vec!["a", "'b c'", "d\"e f\"g"]);
+        assert_eq!(
+            split("  a 'b c'  d\"e f\"g "),
+            vec!["a", "'b c'", "d\"e f\"g"]
+        );
         assert_eq!(unquote("d\"e f\"g"), "de fg");
     }
 }
