@@ -550,7 +550,8 @@ pub struct DoctorArgs {
     /// Warn about anchors expiring within N days.
     #[arg(long, default_value_t = 60, value_name = "N")]
     pub warn_days: i64,
-    /// Also judge each TLS runtime of the tree (OpenSSL, GnuTLS, NSS, Python certifi, Node.js);
+    /// Also judge each TLS runtime of the tree (OpenSSL, GnuTLS, NSS, Python certifi, Node.js,
+    /// Java truststores; with --no-system only the named stores);
     /// `--runtimes=strict` makes a runtime that misses an anchor a problem (exit 1).
     #[arg(
         long,

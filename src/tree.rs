@@ -121,6 +121,18 @@ impl Tree {
         walk::open(&self.fd, &rel, flags, follow).map_err(Into::into)
     }
 
+    /// Open the directory `rel` to read it as a program in the tree sees it: links resolved
+    /// inside the tree (an absolute target means the tree's path, never the host's). Only for
+    /// reading: writes go through `dir`, which follows no link. `None` when it does not exist.
+    pub fn dir_following(&self, rel: &str) -> Result<Option<Dir>> {
+        let host = self.host(rel);
+        match self.resolve(rel, OFlags::RDONLY | OFlags::DIRECTORY, true) {
+            Ok(fd) => Ok(Some(Dir::new(fd, host))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io("cannot open directory", &host, e)),
+        }
+    }
+
     /// Open the directory `rel` for writing in it: no component may be a symbolic link.
     /// `None` when it does not exist.
     pub fn dir(&self, rel: &str) -> Result<Option<Dir>> {

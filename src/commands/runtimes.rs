@@ -16,11 +16,15 @@ pub(super) fn judge(
     warnings: &mut Vec<String>,
 ) -> Vec<RuntimeRow> {
     let anchors: Vec<String> = managed.iter().map(|m| m.sha256.clone()).collect();
+    // `--no-system`: the managed anchors are those of the stores the run names, and the system
+    // bundle is not managed by it — so only those stores are judged (the system-bundle
+    // runtimes would always "miss" per-user anchors; other databases were never asked for).
+    let no_system = global.nss.no_system;
     // The named databases and every discovered one (read only; never created here).
     let req = NssRequest {
         dirs: global.nss.dirs.clone(),
         owner: None,
-        discover: true,
+        discover: !no_system || global.nss.discover,
         no_system: false,
         java_too: false,
     };
@@ -35,7 +39,7 @@ pub(super) fn judge(
     let java_req = JavaRequest {
         paths: global.java.paths.clone(),
         password_file: global.java.password_file.clone(),
-        discover: true,
+        discover: !no_system || global.java.discover,
     };
     let java = match java::open(target, &java_req) {
         Ok(j) => j,
@@ -44,7 +48,7 @@ pub(super) fn judge(
             None
         }
     };
-    let rows = runtimes::detect(target, &anchors, stores.as_ref(), java.as_ref());
+    let rows = runtimes::detect(target, &anchors, stores.as_ref(), java.as_ref(), !no_system);
     // One summary line (the rows themselves are the runtime lines of the report).
     let gaps: Vec<String> = rows
         .iter()

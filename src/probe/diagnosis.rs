@@ -25,6 +25,11 @@ fn saved_hint(ctx: &Context<'_>, f: &Facts) -> String {
     }
 }
 
+/// `s` as one shell word (a URL from the certificate may hold any character).
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
 fn proxy_note(v: &mut Verdict, ca: &str, ctx: &Context<'_>) {
     if ctx.via_proxy {
         v.fixes.push(format!(
@@ -115,10 +120,15 @@ pub(super) fn unknown_issuer(
             "fix the server: configure it to send its full chain (its certificate followed by the intermediate '{}')",
             t.issuer_cn
         ))
+        // Runnable as written (issue 16): the intermediate is not in the chain the server
+        // sent (nothing to save), so the advice downloads it to a named file first.
         .fix(format!(
-            "or install the intermediate '{}' (from {}) with `anchorage install --allow-intermediate`; if '{}' is \
-             a root CA, install it with `anchorage install`",
-            t.issuer_cn, t.ca_issuers[0], t.issuer_cn
+            "or download the intermediate '{}' (`curl -fsSLo issuer.crt {}`) and install it with \
+             `anchorage install --allow-intermediate issuer.crt`; if '{}' is a root CA, install it with \
+             `anchorage install issuer.crt`",
+            t.issuer_cn,
+            shell_quote(&t.ca_issuers[0]),
+            t.issuer_cn
         ))
     } else {
         Verdict::new(

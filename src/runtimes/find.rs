@@ -6,6 +6,8 @@
 
 use std::path::Path;
 
+use crate::tree::{Kind, Tree};
+
 /// Where Python packages live: system, /usr/local, venvs in /opt, /srv, /app, homes.
 const PY_ROOTS: &[&str] = &[
     "usr/lib",
@@ -43,42 +45,50 @@ pub struct Certifi {
 }
 
 /// Every `site-packages`/`dist-packages` holding `certifi/cacert.pem`; and whether the walk hit
-/// its bound (then the result may be incomplete).
+/// its bound (then the result may be incomplete). Everything is read through the tree: the
+/// walk opens no link, and the files of a copy (`cacert.pem`, `core.py`, `truststore/`) resolve
+/// links inside the tree, as the tree's Python sees them — never on the host.
 pub fn certifi(root: &Path) -> (Vec<Certifi>, bool) {
     let mut found = Vec::new();
     let mut budget = MAX_ENTRIES;
+    let Ok(tree) = Tree::pin(root) else {
+        return (found, false);
+    };
     for r in PY_ROOTS {
-        walk(root, r, 0, &mut budget, &mut found);
+        walk(&tree, r, 0, &mut budget, &mut found);
     }
     found.sort_by(|a: &Certifi, b| a.rel.cmp(&b.rel));
     found.dedup_by(|a, b| a.rel == b.rel);
     (found, budget == 0)
 }
 
-fn walk(root: &Path, rel: &str, depth: usize, budget: &mut usize, out: &mut Vec<Certifi>) {
-    let host = root.join(rel);
-    let Ok(rd) = std::fs::read_dir(&host) else {
+fn walk(tree: &Tree, rel: &str, depth: usize, budget: &mut usize, out: &mut Vec<Certifi>) {
+    // `dir` opens no link on the way: a linked directory is not walked into.
+    let Ok(Some(dir)) = tree.dir(rel) else {
         return;
     };
-    for e in rd.flatten() {
+    let Ok(entries) = dir.entries() else {
+        return;
+    };
+    for (name, kind) in entries {
         if *budget == 0 {
             return;
         }
         *budget -= 1;
-        let Ok(ft) = e.file_type() else { continue };
-        if !ft.is_dir() {
+        if kind != Kind::Dir {
             continue; // a link (even to a directory) is not followed
         }
-        let name = e.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if SKIP.contains(&name) {
+        if SKIP.contains(&name.as_str()) {
             continue;
         }
         let child = format!("{rel}/{name}");
         if name == "site-packages" || name == "dist-packages" {
             let pem = format!("{child}/certifi/cacert.pem");
-            if std::fs::symlink_metadata(root.join(&pem)).is_ok_and(|m| m.is_file()) {
-                let core = std::fs::read(root.join(format!("{child}/certifi/core.py")))
+            if tree.kind_following(&pem) == Some(Kind::File) {
+                let core = tree
+                    .read(&format!("{child}/certifi/core.py"))
+                    .ok()
+                    .flatten()
                     .unwrap_or_default();
                 out.push(Certifi {
                     rel: format!("/{pem}"),
@@ -87,15 +97,31 @@ fn walk(root: &Path, rel: &str, depth: usize, budget: &mut usize, out: &mut Vec<
                     // from pip (site-packages): upstream's, its own cacert.pem.
                     debian_patched: name == "dist-packages"
                         && contains(&core, b"return DEBIAN_CA_CERTS_PATH"),
-                    truststore: root.join(format!("{child}/truststore")).is_dir(),
+                    truststore: tree.kind_following(&format!("{child}/truststore"))
+                        == Some(Kind::Dir),
                 });
             }
             continue;
         }
         if depth + 1 < MAX_DEPTH {
-            walk(root, &child, depth + 1, budget, out);
+            walk(tree, &child, depth + 1, budget, out);
         }
     }
+}
+
+/// The names of the directories in `rel` (links resolved inside the tree for `rel` itself;
+/// entries that are links are skipped), at most `max`.
+fn subdirs(tree: &Tree, rel: &str, max: usize) -> Vec<String> {
+    let Ok(Some(dir)) = tree.dir_following(rel) else {
+        return Vec::new();
+    };
+    dir.entries()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, k)| *k == Kind::Dir)
+        .map(|(n, _)| n)
+        .take(max)
+        .collect()
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
@@ -110,40 +136,35 @@ pub struct Node {
 }
 
 pub fn node(root: &Path) -> Vec<Node> {
+    let Ok(tree) = Tree::pin(root) else {
+        return Vec::new();
+    };
     let mut bins: Vec<String> = ["usr/bin/node", "usr/bin/nodejs", "usr/local/bin/node"]
         .iter()
         .map(|s| s.to_string())
         .collect();
     for base in ["opt", "usr/local/lib/nodejs"] {
-        if let Ok(rd) = std::fs::read_dir(root.join(base)) {
-            for e in rd.flatten().take(200) {
-                if e.file_type().is_ok_and(|t| t.is_dir()) {
-                    if let Some(n) = e.file_name().to_str() {
-                        bins.push(format!("{base}/{n}/bin/node"));
-                    }
-                }
-            }
+        for n in subdirs(&tree, base, 200) {
+            bins.push(format!("{base}/{n}/bin/node"));
         }
     }
     let mut out: Vec<Node> = Vec::new();
-    let mut seen = Vec::new();
+    let mut seen: Vec<(u64, u64)> = Vec::new();
     for rel in bins {
-        let host = root.join(&rel);
-        // Links are fine here (Debian's /usr/bin/node -> nodejs), but only inside the tree:
-        // judge the file it resolves to, once.
-        let Ok(tree) = crate::tree::Tree::pin(root) else {
-            break;
-        };
-        if !tree.exists(&rel) {
-            continue;
-        }
-        let Ok(real) = std::fs::canonicalize(&host) else {
+        // Links are fine here (Debian's /usr/bin/node -> nodejs, /usr/local/bin/node ->
+        // /opt/node-v22/bin/node), resolved inside the tree as its programs see them: judge
+        // the file it resolves to, once (by device and inode, never a host path).
+        let Some(st) = tree.stat_following(&rel) else {
             continue;
         };
-        if seen.contains(&real) {
+        if Kind::of(&st) != Kind::File {
             continue;
         }
-        seen.push(real);
+        let id = (st.st_dev, st.st_ino);
+        if seen.contains(&id) {
+            continue;
+        }
+        seen.push(id);
         let prefix = Path::new(&rel)
             .parent()
             .and_then(Path::parent)
@@ -210,14 +231,12 @@ pub fn gnutls(root: &Path) -> Option<String> {
         return Some("/usr/bin/gnutls-cli".into());
     }
     for lib in ["usr/lib", "usr/lib64", "lib", "lib64"] {
-        let Ok(dirs) = std::fs::read_dir(root.join(lib)) else {
-            continue;
-        };
         let mut candidates = vec![lib.to_string()];
         candidates.extend(
-            dirs.flatten()
-                .filter(|e| e.file_name().to_string_lossy().ends_with("-linux-gnu"))
-                .map(|e| format!("{lib}/{}", e.file_name().to_string_lossy())),
+            subdirs(&tree, lib, 10_000)
+                .into_iter()
+                .filter(|n| n.ends_with("-linux-gnu"))
+                .map(|n| format!("{lib}/{n}")),
         );
         for d in candidates {
             if tree.exists(&format!("{d}/libgnutls.so.30")) {

@@ -147,31 +147,57 @@ fn digests(root: &Path, loc: &Loc) -> HashSet<[u8; 32]> {
     bundle::digests(&bytes)
 }
 
-/// Certificates in the files of OpenSSL hashed directories (bounded).
+/// Whether `name` is an OpenSSL hashed-directory entry (`<8 hex-ish>.<N>`).
+fn is_hashed(name: &str) -> bool {
+    name.split_once('.').is_some_and(|(h, n)| {
+        h.len() == 8 && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())
+    })
+}
+
+/// At most this many entries of one hashed directory are read.
+const MAX_HASHED: usize = 5000;
+
+/// Certificates in the files of OpenSSL hashed directories (bounded). A directory the tree's
+/// `/etc/environment` names is read through the tree: its entries (Debian's end in absolute
+/// links such as `/usr/local/share/ca-certificates/x.crt`) resolve inside the tree, as its
+/// OpenSSL sees them — never to the host's file of that name.
 fn dir_digests(root: &Path, dirs: &Loc) -> HashSet<[u8; 32]> {
     let mut out = HashSet::new();
-    let list = match dirs {
-        Loc::Host(p) => std::env::split_paths(p.as_os_str())
-            .map(Loc::Host)
-            .collect::<Vec<_>>(),
-        Loc::Tree(r) => r.split(':').map(|s| Loc::Tree(s.to_string())).collect(),
-    };
-    for d in list {
-        let host = match &d {
-            Loc::Host(p) => p.clone(),
-            Loc::Tree(r) => crate::platform::in_root(root, r.trim_start_matches('/')),
-        };
-        let Ok(rd) = std::fs::read_dir(&host) else {
-            continue;
-        };
-        for e in rd.flatten().take(5000) {
-            let name = e.file_name().to_string_lossy().into_owned();
-            let hashed = name
-                .split_once('.')
-                .is_some_and(|(h, n)| h.len() == 8 && n.bytes().all(|b| b.is_ascii_digit()));
-            if hashed {
-                if let host::HostFile::Bytes(b) = host::read(&e.path()) {
-                    out.extend(bundle::digests(&b));
+    match dirs {
+        Loc::Host(p) => {
+            for d in std::env::split_paths(p.as_os_str()) {
+                let Ok(rd) = std::fs::read_dir(&d) else {
+                    continue;
+                };
+                for e in rd.flatten().take(MAX_HASHED) {
+                    if is_hashed(&e.file_name().to_string_lossy()) {
+                        if let host::HostFile::Bytes(b) = host::read(&e.path()) {
+                            out.extend(bundle::digests(&b));
+                        }
+                    }
+                }
+            }
+        }
+        Loc::Tree(r) => {
+            let Ok(tree) = crate::tree::Tree::pin(root) else {
+                return out;
+            };
+            for d in r.split(':').filter(|d| !d.is_empty()) {
+                let rel = d.trim_start_matches('/');
+                let Ok(Some(dir)) = tree.dir_following(rel) else {
+                    continue;
+                };
+                let Ok(entries) = dir.entries() else {
+                    continue;
+                };
+                for (name, _) in entries
+                    .iter()
+                    .filter(|(n, _)| is_hashed(n))
+                    .take(MAX_HASHED)
+                {
+                    if let Ok(Some(b)) = tree.read(&format!("{rel}/{name}")) {
+                        out.extend(bundle::digests(&b));
+                    }
                 }
             }
         }
@@ -188,12 +214,16 @@ pub fn node_has_system_ca(v: (u32, u32, u32)) -> bool {
     }
 }
 
-/// Judge every runtime found in the tree against `anchors` (SHA-256, hex).
+/// Judge every runtime found in the tree against `anchors` (SHA-256, hex). `system`: the
+/// runtimes that read the system bundle (`openssl`, `gnutls`, `python-certifi`, `node`) are
+/// judged too — not under `--no-system`, where the anchors are those of the named stores and
+/// the system bundle is not managed by the run (only the `nss` and `java` rows then).
 pub fn detect(
     target: &Target,
     anchors: &[String],
     nss: Option<&NssStores>,
     java: Option<&JavaStores>,
+    system: bool,
 ) -> Vec<RuntimeRow> {
     let root = &target.root;
     let env = EnvView::read(root);
@@ -231,10 +261,12 @@ pub fn detect(
     } else {
         system_fix.to_string()
     };
-    rows.push(row("openssl", file.shown(), missing(&openssl_set), fix));
+    if system {
+        rows.push(row("openssl", file.shown(), missing(&openssl_set), fix));
+    }
 
     // GnuTLS: compiled-in default trust file, no variable.
-    if find::gnutls(root).is_some() {
+    if system && find::gnutls(root).is_some() {
         rows.push(row(
             "gnutls",
             platform_rel.clone(),
@@ -276,7 +308,11 @@ pub fn detect(
     let requests_var = ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"]
         .into_iter()
         .find_map(|k| env.path(k).map(|l| (k, l)));
-    let (copies, truncated) = find::certifi(root);
+    let (copies, truncated) = if system {
+        find::certifi(root)
+    } else {
+        (Vec::new(), false)
+    };
     for c in copies {
         let (set, via) = match &requests_var {
             Some((k, l)) => (digests(root, l), format!("{k} names {}", l.shown())),
@@ -301,7 +337,7 @@ pub fn detect(
         || env
             .raw("NODE_OPTIONS")
             .is_some_and(|(v, _)| v.split_whitespace().any(|o| o == "--use-system-ca"));
-    for n in find::node(root) {
+    for n in find::node(root).into_iter().filter(|_| system) {
         let mut set = env
             .path("NODE_EXTRA_CA_CERTS")
             .map(|l| digests(root, &l))

@@ -150,3 +150,65 @@ fn sync_removes_from_the_debian_conf_placement_too() {
     let conf = std::fs::read_to_string(root.join("etc/ca-certificates.conf")).unwrap();
     assert!(!conf.contains("anchorage/"), "{conf}");
 }
+
+/// An Alpine tree whose own hook is a STAND-IN (run by a static busybox shell, as in
+/// `safety/hooks.rs`): the bundle is the distribution's Mozilla file + the local anchors, as
+/// Alpine's `update-ca-certificates` builds it.
+fn alpine_tree_with_vendor_root() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let t = family_tree("alpine", "");
+    let root = t.path();
+    for d in [
+        "bin",
+        "usr/sbin",
+        "etc/ssl/certs",
+        "usr/local/share/ca-certificates",
+        "usr/share/ca-certificates/mozilla",
+    ] {
+        std::fs::create_dir_all(root.join(d)).unwrap();
+    }
+    std::fs::copy("/bin/busybox", root.join("bin/busybox"))
+        .expect("busybox-static is installed (apt-get install busybox-static)");
+    for applet in ["sh", "cat"] {
+        std::os::unix::fs::symlink("busybox", root.join("bin").join(applet)).unwrap();
+    }
+    std::fs::copy(
+        "/usr/share/ca-certificates/mozilla/ISRG_Root_X2.crt",
+        root.join("usr/share/ca-certificates/mozilla/ISRG_Root_X2.crt"),
+    )
+    .unwrap();
+    let h = root.join("usr/sbin/update-ca-certificates");
+    std::fs::write(
+        &h,
+        "#!/bin/sh\n# STAND-IN for Alpine's update-ca-certificates\nfor f in /usr/share/ca-certificates/mozilla/*.crt /usr/local/share/ca-certificates/*.crt; do\n  if [ -f \"$f\" ]; then cat \"$f\"; fi\ndone > /etc/ssl/certs/ca-certificates.crt\nexit 0\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&h, std::fs::Permissions::from_mode(0o755)).unwrap();
+    t
+}
+
+#[test]
+fn removing_a_distribution_root_succeeds_off_debian_too() {
+    // Issue 16 §4 on a non-Debian layout: the vendor trust is not read there, so the anchor
+    // that stays after the hook is "the distribution bundle" — not a failed removal.
+    let t = alpine_tree_with_vendor_root();
+    let root = t.path();
+    let x2 = distribution_root(root);
+    let (rc, r, err) = install(root, &[], &x2);
+    assert_eq!(rc, 0, "{err}");
+    assert_eq!(r.platform, "alpine");
+    assert_eq!(r.certificates[0].action, "added");
+    let name = r.certificates[0].name.clone();
+    let o = run(anchorage(root).args(["--format", "json", "remove", &name]));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let r = report(&o);
+    assert_eq!(r.certificates[0].action, "removed");
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("stays trusted") && w.contains("the distribution bundle")),
+        "{:?}",
+        r.warnings
+    );
+    let _ = std::fs::remove_file(x2);
+}

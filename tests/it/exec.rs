@@ -24,6 +24,7 @@ fn exec_cmd(root: &Path) -> Command {
             "XDG_RUNTIME_DIR",
             "ANCHORAGE_ON_ERROR",
             "SSL_CERT_DIR",
+            "JAVA_TOOL_OPTIONS",
         ]
         .iter(),
     ) {
@@ -319,6 +320,7 @@ fn nothing_exported_leaves_no_private_directory_behind() {
         for v in TLS_VARS {
             cmd.env(v, "/user/choice.pem");
         }
+        cmd.env("JAVA_TOOL_OPTIONS", "-Xss2m");
         run(&mut cmd)
     };
     let mut args = vec!["env", "--keep-env", src.path().to_str().unwrap()];
@@ -336,7 +338,7 @@ fn nothing_exported_leaves_no_private_directory_behind() {
     assert_eq!(code(&env), 0, "{}", stderr(&env));
     let out = String::from_utf8_lossy(&env.stdout).into_owned();
     assert!(!out.contains("export "), "{out}");
-    for v in TLS_VARS {
+    for v in TLS_VARS.iter().chain(&["JAVA_TOOL_OPTIONS"]) {
         assert!(out.contains(&format!("# {v} is already set")), "{v}: {out}");
     }
     assert_eq!(code(&exec), 0, "{}", stderr(&exec));
@@ -348,4 +350,131 @@ fn nothing_exported_leaves_no_private_directory_behind() {
         left.is_empty(),
         "env/exec exported nothing but left {left:?} behind"
     );
+}
+
+/// `env` with `vars` set (the rest of the TLS variables unset), the bundles in `dir`: stdout.
+fn env_with(
+    root: &Path,
+    dir: &Path,
+    vars: &[(&str, &str)],
+    args: &[&str],
+    srcs: &[&Path],
+) -> String {
+    let mut c = exec_cmd(root);
+    c.env("ANCHORAGE_BUNDLE_DIR", dir)
+        .arg("env")
+        .args(args)
+        .args(srcs);
+    for (k, v) in vars {
+        c.env(k, v);
+    }
+    let o = run(&mut c);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The value `export K='V'` gives K in `out`.
+fn exported(out: &str, k: &str) -> Option<String> {
+    out.lines()
+        .find_map(|l| l.strip_prefix(&format!("export {k}='")))
+        .map(|v| v.trim_end_matches('\'').replace("'\\''", "'"))
+}
+
+#[test]
+fn keep_env_decides_java_tool_options_on_its_own() {
+    // Issue 16/15: JAVA_TOOL_OPTIONS follows the PEM variables' policy, independently of them.
+    let t = debian_tree();
+    let root = t.path();
+    let src = mounted(&["myNewCa.pem"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("anchorage-truststore.p12");
+    let preset: Vec<(&str, &str)> = TLS_VARS.iter().map(|v| (*v, "/user/choice.pem")).collect();
+    // Every PEM variable set and kept; JAVA_TOOL_OPTIONS unset: the truststore is still written.
+    let out = env_with(root, dir.path(), &preset, &["--keep-env"], &[src.path()]);
+    for v in TLS_VARS {
+        assert!(!out.contains(&format!("export {v}=")), "{out}");
+    }
+    let java = exported(&out, "JAVA_TOOL_OPTIONS").unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        java.starts_with(&format!("-Djavax.net.ssl.trustStore={}", store.display())),
+        "{java}"
+    );
+    assert!(store.is_file());
+    let o = run(Command::new("keytool")
+        .args([
+            "-list",
+            "-storetype",
+            "PKCS12",
+            "-storepass",
+            "changeit",
+            "-keystore",
+        ])
+        .arg(&store));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("trustedCertEntry"));
+    // A PEM variable unset (it is exported), JAVA_TOOL_OPTIONS set: --keep-env keeps it.
+    let some = [
+        ("SSL_CERT_FILE", "/user/choice.pem"),
+        ("JAVA_TOOL_OPTIONS", "-Xss2m"),
+    ];
+    let out = env_with(root, dir.path(), &some, &["--keep-env"], &[src.path()]);
+    assert!(exported(&out, "CURL_CA_BUNDLE").is_some(), "{out}");
+    assert!(!out.contains("export JAVA_TOOL_OPTIONS"), "{out}");
+    assert!(out.contains("# JAVA_TOOL_OPTIONS is already set"), "{out}");
+    // Without --keep-env it is appended to.
+    let out = env_with(root, dir.path(), &some, &[], &[src.path()]);
+    let java = exported(&out, "JAVA_TOOL_OPTIONS").unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        java.starts_with("-Xss2m -Djavax.net.ssl.trustStore="),
+        "{java}"
+    );
+}
+
+#[test]
+fn env_run_again_replaces_its_own_earlier_truststore() {
+    // `eval "$(anchorage env A)"` then `eval "$(anchorage env A B)"` in the same shell: the JVM
+    // gets B too (the earlier options name anchorage's own truststore: replaced, not kept).
+    let t = debian_tree();
+    let root = t.path();
+    let a = mounted(&["myNewCa.pem"]);
+    let b = mounted(&["ca3.pem"]);
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("anchorage-truststore.p12");
+    let holds = |needle: &str| {
+        let o = run(Command::new("keytool")
+            .args([
+                "-list",
+                "-v",
+                "-storetype",
+                "PKCS12",
+                "-storepass",
+                "changeit",
+                "-keystore",
+            ])
+            .arg(&store));
+        assert_eq!(code(&o), 0, "{}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).contains(needle)
+    };
+    let first = env_with(
+        root,
+        dir.path(),
+        &[("JAVA_TOOL_OPTIONS", "-Xss2m")],
+        &[],
+        &[a.path()],
+    );
+    let java1 = exported(&first, "JAVA_TOOL_OPTIONS").unwrap_or_else(|| panic!("{first}"));
+    assert!(!holds("Third Root"));
+    let second = env_with(
+        root,
+        dir.path(),
+        &[("JAVA_TOOL_OPTIONS", &java1)],
+        &[],
+        &[a.path(), b.path()],
+    );
+    let java2 = exported(&second, "JAVA_TOOL_OPTIONS")
+        .unwrap_or_else(|| panic!("our earlier truststore was kept: {second}"));
+    assert_eq!(java2, java1, "the same options, no duplicates: {second}");
+    assert_eq!(java2.matches("trustStore=").count(), 1, "{java2}");
+    assert!(second.contains("earlier truststore"), "{second}");
+    assert!(holds("Third Root"), "the fresh truststore holds B");
 }

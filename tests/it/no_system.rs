@@ -131,6 +131,28 @@ fn a_normal_user_manages_their_own_nssdb_with_no_system() {
         &["--format", "json", "doctor", "--no-system", "--nssdb", &db],
     );
     assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    // --runtimes=strict judges the stores in play: the system-bundle runtimes are not managed
+    // by a --no-system run (they would always "miss" the user's anchors), so only the nss row.
+    let o = as_user(
+        &home,
+        bin,
+        &[
+            "--format",
+            "json",
+            "doctor",
+            "--runtimes=strict",
+            "--no-system",
+            "--nssdb",
+            &db,
+        ],
+    );
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rows = v["runtimes"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{v}");
+    assert_eq!(rows[0]["runtime"], "nss");
+    assert_eq!(rows[0]["path"], db.as_str());
+    assert_eq!(rows[0]["trusts"], true);
 
     let o = as_user(
         &home,

@@ -505,3 +505,70 @@ fn doctor_runtimes_reads_the_node_version_without_running_it() {
     let (_, d) = doctor(&mut cmd(root), &["--runtimes"]);
     assert!(row(&d, "node").trusts);
 }
+
+#[test]
+fn doctor_runtimes_reads_the_trees_files_through_the_tree_not_the_hosts() {
+    // Security (ARCHITECTURE rule 11): every path the tree names is resolved under --root. The
+    // host's files of the same names (absent here) must not decide a verdict.
+    use std::os::unix::fs::symlink;
+    let t = tree_with_bundle();
+    let root = t.path();
+    let src = sources(&["myNewCa.pem"]);
+    let o = run(cmd(root).arg("install").arg(src.path().join("myNewCa.pem")));
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let sha = openssl_sha256(&fx("myNewCa.pem"));
+    // The hook's hash link ends in an absolute link to /usr/local/share/ca-certificates/…,
+    // which exists only in the tree.
+    let hashed: Vec<PathBuf> = std::fs::read_dir(root.join("etc/ssl/certs"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            std::fs::canonicalize(p).is_err()
+                && std::fs::read_link(p).is_ok_and(|l| l.is_relative())
+                && p.extension().is_some_and(|x| x == "0")
+        })
+        .collect();
+    assert!(
+        !hashed.is_empty(),
+        "a hash link that resolves only in the tree"
+    );
+    std::fs::write(
+        root.join("etc/environment"),
+        "SSL_CERT_FILE=/nonexistent.pem\nSSL_CERT_DIR=/etc/ssl/certs\n",
+    )
+    .unwrap();
+    // A node whose link is absolute (into the tree's /opt), found once.
+    std::fs::create_dir_all(root.join("opt/node-v22/bin")).unwrap();
+    std::fs::write(root.join("opt/node-v22/bin/node"), "not a program\n").unwrap();
+    std::fs::create_dir_all(root.join("usr/local/bin")).unwrap();
+    symlink("/opt/node-v22/bin/node", root.join("usr/local/bin/node")).unwrap();
+    // A certifi that is an absolute link to the tree's own copy (holding the anchor).
+    let sp = root.join("srv/app/lib/python3.11/site-packages");
+    std::fs::create_dir_all(&sp).unwrap();
+    std::fs::create_dir_all(root.join("opt/certifi-real")).unwrap();
+    std::fs::copy(fx("myNewCa.pem"), root.join("opt/certifi-real/cacert.pem")).unwrap();
+    symlink("/opt/certifi-real", sp.join("certifi")).unwrap();
+    assert!(!Path::new("/opt/node-v22").exists() && !Path::new("/opt/certifi-real").exists());
+
+    let (_, d) = doctor(&mut cmd(root), &["--runtimes"]);
+    let ssl = row(&d, "openssl");
+    assert!(
+        ssl.trusts,
+        "the tree's OpenSSL finds it through SSL_CERT_DIR: {ssl:?}"
+    );
+    let nodes: Vec<&RuntimeRow> = d
+        .runtimes
+        .iter()
+        .flatten()
+        .filter(|r| r.runtime == "node")
+        .collect();
+    assert_eq!(nodes.len(), 1, "{nodes:?}");
+    assert_eq!(nodes[0].path, "/usr/local/bin/node");
+    let py = row(&d, "python-certifi");
+    assert_eq!(
+        py.path,
+        "/srv/app/lib/python3.11/site-packages/certifi/cacert.pem"
+    );
+    assert!(py.trusts && !py.missing.contains(&sha), "{py:?}");
+}

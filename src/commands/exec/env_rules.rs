@@ -11,7 +11,10 @@
 //! * a file that cannot be read → kept, and said so;
 //! * `SSL_CERT_DIR` set → an OpenSSL hashed directory (`<subject-hash>.N`) of the sources is
 //!   written and prepended to it;
-//! * `--keep-env` → every set variable is kept (the behaviour before issue 16).
+//! * `--keep-env` → every set variable is kept (the behaviour before issue 16);
+//! * `JAVA_TOOL_OPTIONS` by the same policy, on its own (see `java_env::decide`): unset → the
+//!   truststore's options; set → appended to, unless it names a trustStore (kept, said so) or
+//!   `--keep-env` (kept); anchorage's own earlier truststore is replaced by the fresh one.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -160,8 +163,13 @@ pub(super) fn apply(
         .collect();
     let dir_value = get(DIR_VAR).filter(|v| !v.is_empty());
     let wants_dir = dir_value.is_some() && policy != Policy::Keep && !wanted.is_empty();
+    // The JVM's view (a JVM reads none of the variables above) is decided on its own, by the
+    // same policy: an unset JAVA_TOOL_OPTIONS gets the truststore whatever the PEM variables
+    // hold, and --keep-env keeps a set one untouched.
+    let java = java_env::decide(policy, get(java_env::VAR).as_ref());
     let mut out = Outcome::default();
     let writes = wants_dir
+        || matches!(java, java_env::Decision::Set { .. })
         || decisions
             .iter()
             .any(|(_, a)| matches!(a, Action::Combined | Action::Custom(_)));
@@ -175,6 +183,11 @@ pub(super) fn apply(
             .collect();
         if dir_value.is_some() && policy == Policy::Keep {
             out.kept.push((DIR_VAR, "already set; --keep-env".into()));
+        }
+        match java {
+            java_env::Decision::Keep(why) => out.kept.push((java_env::VAR, why)),
+            java_env::Decision::Note(line) => out.lines.push(line),
+            java_env::Decision::Set { .. } => {}
         }
         return Ok(out);
     }
@@ -210,23 +223,36 @@ pub(super) fn apply(
             Action::Keep(why) => out.kept.push((k, why)),
         }
     }
-    // The JVM's view of the combined bundle (a JVM reads none of the variables above): a
-    // PKCS#12 truststore beside it, appended to `JAVA_TOOL_OPTIONS` — unless that already names
-    // a trustStore, which is kept.
-    let java_current = std::env::var(java_env::VAR).ok();
-    if java_env::names_truststore(java_current.as_deref()) {
-        out.lines.push(format!(
-            "{} already names a trustStore; kept (the JVM keeps using it, without the sources)",
-            java_env::VAR
-        ));
-    } else {
-        let store = dir.write(
-            java_env::TRUSTSTORE_NAME,
-            &java_env::truststore(combined_bytes)?,
-        )?;
-        if let (Some(value), _) = java_env::options(java_current.as_deref(), &store) {
-            out.env.push((java_env::VAR.to_string(), value));
+    if dir_value.is_some() && policy == Policy::Keep {
+        out.kept.push((DIR_VAR, "already set; --keep-env".into()));
+    }
+    // A PKCS#12 truststore beside the bundle, holding the combined bundle's certificates.
+    match java {
+        java_env::Decision::Set { base, replaced } => {
+            let store = dir.write(
+                java_env::TRUSTSTORE_NAME,
+                &java_env::truststore(combined_bytes)?,
+            )?;
+            out.env.push((
+                java_env::VAR.to_string(),
+                java_env::options(base.as_deref(), &store),
+            ));
+            if let Some(old) = replaced {
+                out.lines.push(format!(
+                    "{} named anchorage's earlier truststore ({old}): now {} (the combined bundle's certificates)",
+                    java_env::VAR,
+                    store.display()
+                ));
+            } else if out.bundle.is_none() {
+                out.lines.push(format!(
+                    "{}: the Java truststore {} (the combined bundle's certificates)",
+                    java_env::VAR,
+                    store.display()
+                ));
+            }
         }
+        java_env::Decision::Keep(why) => out.kept.push((java_env::VAR, why)),
+        java_env::Decision::Note(line) => out.lines.push(line),
     }
     if let (true, Some(old)) = (wants_dir, dir_value) {
         let entries = hashed_entries(wanted);

@@ -128,10 +128,10 @@ fn omitted_intermediate_with_ca_issuers_is_an_incomplete_chain() {
     );
     let f = fixes(&v);
     assert!(f.contains("send its full chain"), "{f}");
+    // Runnable as written: the download names the file the install takes.
     assert!(
-        f.contains(&format!(
-            "install the intermediate 'Test Intermediate' (from {AIA_URL})"
-        )),
+        f.contains(&format!("`curl -fsSLo issuer.crt '{AIA_URL}'`"))
+            && f.contains("`anchorage install --allow-intermediate issuer.crt`"),
         "{f}"
     );
 

@@ -177,6 +177,25 @@ fn omitted_intermediate_is_an_incomplete_chain() {
         "{text}"
     );
     assert!(text.contains(AIA_URL), "{text}");
+    // Runnable as written (issue 16): the download names the file the install then takes.
+    let fetch = format!("`curl -fsSLo issuer.crt '{AIA_URL}'`");
+    assert!(text.contains(&fetch), "{text}");
+    let cmd = text
+        .split('`')
+        .find(|c| c.starts_with("anchorage install --allow-intermediate "))
+        .unwrap_or_else(|| panic!("no install command: {text}"));
+    // What the curl line would have fetched, then the install exactly as printed.
+    let cwd = tempfile::tempdir().unwrap();
+    std::fs::copy(fx("intermediate.pem"), cwd.path().join("issuer.crt")).unwrap();
+    let mut words = cmd.split_whitespace().skip(1);
+    let o = run(std::process::Command::new(bin())
+        .current_dir(cwd.path())
+        .arg("--root")
+        .arg(root)
+        .args(words.by_ref().take(1))
+        .arg("--check")
+        .args(words));
+    assert_eq!(code(&o), 0, "{cmd}: {}", stderr(&o));
 
     // The same leaf with its intermediate sent: trusted through the installed root.
     let full = s_server(
