@@ -25,8 +25,14 @@ const FIXED: &[&str] = &[
 fn check_owner(dir: &crate::tree::Dir, name: &str) -> Result<()> {
     let euid = rustix::process::geteuid().as_raw();
     let ok = |uid: u32| uid == 0 || uid == euid;
-    let link = dir.stat(name)?.map_or(0, |st| st.st_uid);
     let holder = dir.stat_self()?.st_uid;
+    // Gone since it was read: refused (never assumed to be root's).
+    let Some(link) = dir.stat(name)?.map(|st| st.st_uid) else {
+        return Err(Error::Unsafe {
+            path: dir.join(name),
+            msg: "a symbolic link on the way to the Java truststore changed while it was read; refusing to follow it".into(),
+        });
+    };
     let why = if !ok(link) {
         format!("owned by uid {link}")
     } else if !ok(holder) {
