@@ -126,9 +126,10 @@ fn run(
         // provides rightly stays in the bundle; say so instead of failing.
         if removed.iter().any(|c| effective.contains(&c.sha256)) {
             let others = crate::store::elsewhere::sources(bundle.tree, bundle.layout);
-            // `via`, as on the install side: off Debian the vendor trust is not read, and a
-            // certificate no managed file holds any more is "the distribution bundle".
-            removed.retain(|c| match crate::store::elsewhere::via(bundle.layout, &others, &c.sha256) {
+            // Strict, unlike the install side's `via`: only a file of the tree that still
+            // provides it (on Debian the selected distribution files, elsewhere the family's
+            // vendor and source directories) excuses an anchor that stays.
+            removed.retain(|c| match others.get(&c.sha256) {
                 Some(from) if effective.contains(&c.sha256) => {
                     applied.still_provided.push(format!(
                         "'{}' was removed from anchorage's anchors but stays trusted: {from} still provides it (not managed by anchorage)",

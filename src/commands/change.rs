@@ -384,7 +384,12 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let target = Target::open(&global.root, global.platform)?;
     let (root, layout) = (&target.root, target.layout());
     let nss = nss::open(&target, &global.nss)?;
-    let java = java::open(&target, &global.java)?;
+    let mut java = java::open(&target, &global.java)?;
+    if global.nss.no_system {
+        // As install does under --no-system: no hook runs, the store is written directly.
+        java.iter_mut().for_each(JavaStores::direct);
+    }
+    let java_notes = java.as_ref().map(|j| j.notes.clone()).unwrap_or_default();
     let _lock = apply::lock(root, opts.check, opts.lock_timeout)?;
     let stores = if global.nss.no_system {
         Vec::new()
@@ -403,7 +408,8 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
         let state = store.read(false)?;
         others.push((Box::new(store) as Box<dyn Store>, state));
     }
-    for store in java.map(|j| j.stores).unwrap_or_default() {
+    for mut store in java.map(|j| j.stores).unwrap_or_default() {
+        store.hook_runs = !opts.no_update;
         let state = store.read(false)?;
         others.push((Box::new(store) as Box<dyn Store>, state));
     }
@@ -436,14 +442,11 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     log_plans(&all);
     let header = header(&target, opts.check);
     if opts.check {
-        return Ok(report::build(
-            header,
-            &[],
-            &[],
-            &runs(&all, None),
-            None,
-            unmatched,
-        ));
+        let mut warnings = java_notes.clone();
+        warnings.extend(unmatched);
+        let mut report = report::build(header, &[], &[], &runs(&all, None), None, warnings);
+        report.notes = java_notes;
+        return Ok(report);
     }
     let hook = if apply::hook_needed(&all) && !opts.no_update {
         Some(Hook::resolve(root, layout, true, opts.refresh)?)
@@ -453,10 +456,12 @@ pub fn remove(global: &Global, req: &RemoveRequest) -> std::result::Result<Repor
     let bundle = platform_bundle(&target);
     let (applied, result) = apply::apply(&all, &[], hook.as_ref(), opts.hook_timeout, bundle);
     let mut warnings: Vec<String> = applied.hook_note.iter().cloned().collect();
+    warnings.extend(java_notes.iter().cloned());
     warnings.extend(unmatched);
     warnings.extend(applied.still_provided.iter().cloned());
     let runs = runs(&all, Some(&applied.done));
     let mut report = report::build(header, &[], &[], &runs, applied.hook, warnings);
-    report.notes = applied.still_provided.clone();
+    report.notes = java_notes;
+    report.notes.extend(applied.still_provided.iter().cloned());
     finish(report, result).and_then(|r| super::on_change::after(r, opts))
 }

@@ -162,7 +162,10 @@ pub fn list(global: &Global) -> Result<ListReport> {
         notes.extend(nss.notes.iter().cloned());
         let _ = annotate(&nss, &mut certificates)?;
     }
-    if let Some(java) = crate::store::java::open(&target, &global.java)? {
+    if let Some(mut java) = crate::store::java::open(&target, &global.java)? {
+        if global.nss.no_system {
+            java.direct();
+        }
         warnings.extend(java.notes.iter().cloned());
         notes.extend(java.notes.iter().cloned());
         let (problems, java_notes) =
@@ -203,7 +206,10 @@ pub fn doctor(
         problems.extend(nss_problems);
         doc_warnings.extend(notes);
     }
-    if let Some(java) = crate::store::java::open(&target, &global.java)? {
+    if let Some(mut java) = crate::store::java::open(&target, &global.java)? {
+        if global.nss.no_system {
+            java.direct();
+        }
         doc_warnings.extend(java.notes.iter().cloned());
         notes.extend(java.notes.iter().cloned());
         let (java_problems, java_notes) =

@@ -28,6 +28,11 @@ pub(super) fn converge(
     warnings.extend(nss_notes.iter().cloned());
     let mut notes = desired.notes.clone();
     notes.extend(nss_notes);
+    // No system hook runs under --no-system: a store the platform's hook maintains is
+    // written directly (the hook adds and removes by its own aliases; only its full rebuild,
+    // `--fresh`, would drop our entry). One note says so.
+    let mut java = java;
+    java.iter_mut().for_each(JavaStores::direct);
     let (java_stores, java_notes) = java.map_or((Vec::new(), Vec::new()), |j| (j.stores, j.notes));
     warnings.extend(java_notes.iter().cloned());
     notes.extend(java_notes);
@@ -53,18 +58,7 @@ pub(super) fn converge(
         )?;
         all.push(planned(store, state, plan));
     }
-    for mut store in java_stores {
-        // No system hook runs under --no-system: a store the platform's hook maintains is
-        // written directly (the hook adds and removes by its own lines; only its full rebuild,
-        // `--fresh`, would drop our entry).
-        if let Some(hook) = store.hook.take() {
-            let note = format!(
-                "java:{}: maintained by {hook}; written directly (--no-system runs no hook)",
-                store.real
-            );
-            warnings.push(note.clone());
-            notes.push(note);
-        }
+    for store in java_stores {
         let state = store.read(false)?;
         let label = format!("java:{}", store.real);
         let plan = plan::diff_java(

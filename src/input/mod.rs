@@ -7,7 +7,7 @@ mod error;
 mod jks;
 pub mod names;
 pub mod pem;
-mod pkcs12;
+pub(crate) mod pkcs12;
 mod shapes;
 pub mod source;
 pub mod trust;

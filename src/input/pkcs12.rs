@@ -20,28 +20,36 @@ const MAX_ITERATIONS: u64 = 1_000_000;
 /// also bounds its memory (128·N·r bytes).
 const MAX_TOTAL_ITERATIONS: u64 = 10 * MAX_ITERATIONS;
 
+/// Why a PKCS#12 file asks for too much key-derivation work to be read (over `MAX_ITERATIONS`
+/// in one count, or `MAX_TOTAL_ITERATIONS` in all); `None` when it is within the caps. Also the
+/// Java truststore reader's guard (`store::java::pkcs12`): a crafted `cacerts` in an image must
+/// not make `doctor --runtimes` or `--java-discover` spin.
+pub(crate) fn too_much_work(bytes: &[u8]) -> Option<String> {
+    let work = kdf_work(bytes);
+    if work.largest > MAX_ITERATIONS {
+        return Some(format!(
+            "PKCS#12 asks for {} key-derivation iterations (more than {MAX_ITERATIONS})",
+            work.largest
+        ));
+    }
+    if work.total > MAX_TOTAL_ITERATIONS {
+        return Some(format!(
+            "PKCS#12 asks for {} key-derivation iterations in total (more than {MAX_TOTAL_ITERATIONS})",
+            work.total
+        ));
+    }
+    None
+}
+
 pub fn decode(bytes: &[u8], password: Option<&str>) -> Result<Decoded, DecodeError> {
     asn1::check(bytes).map_err(|e| DecodeError::Container {
         kind: Container::Pkcs12,
         msg: format!("malformed PKCS#12: {e}"),
     })?;
-    let work = kdf_work(bytes);
-    if work.largest > MAX_ITERATIONS {
+    if let Some(msg) = too_much_work(bytes) {
         return Err(DecodeError::Container {
             kind: Container::Pkcs12Work,
-            msg: format!(
-                "PKCS#12 asks for {} key-derivation iterations (more than {MAX_ITERATIONS})",
-                work.largest
-            ),
-        });
-    }
-    if work.total > MAX_TOTAL_ITERATIONS {
-        return Err(DecodeError::Container {
-            kind: Container::Pkcs12Work,
-            msg: format!(
-                "PKCS#12 asks for {} key-derivation iterations in total (more than {MAX_TOTAL_ITERATIONS})",
-                work.total
-            ),
+            msg,
         });
     }
     let given = password.is_some();

@@ -54,8 +54,74 @@ pub fn sources(tree: &Tree, layout: &Layout) -> HashMap<[u8; 32], String> {
                 }
             }
         }
+    } else {
+        // The other families' distribution and administrator sources (p11-kit's `.p11-kit`
+        // files hold PEM blocks too), read recursively; our own prefixed files are skipped.
+        for dir in vendor_dirs(layout.id) {
+            vendor_walk(tree, layout, dir, 0, &mut budget, &mut out);
+        }
     }
     out
+}
+
+/// Where the non-Debian families' hooks read trust from besides the anchors directory.
+fn vendor_dirs(id: PlatformId) -> &'static [&'static str] {
+    match id {
+        PlatformId::Debian => &[],
+        PlatformId::Rhel => &["usr/share/pki/ca-trust-source", "etc/pki/ca-trust/source"],
+        PlatformId::Suse => &["usr/share/pki/trust", "etc/pki/trust"],
+        PlatformId::Alpine => &["usr/share/ca-certificates"],
+        PlatformId::Arch => &[
+            "usr/share/ca-certificates/trust-source",
+            "etc/ca-certificates/trust-source",
+        ],
+    }
+}
+
+fn vendor_walk(
+    tree: &Tree,
+    layout: &Layout,
+    rel: &str,
+    depth: usize,
+    budget: &mut usize,
+    out: &mut HashMap<[u8; 32], String>,
+) {
+    let Ok(Some(dir)) = tree.dir(rel) else {
+        return;
+    };
+    let Ok(entries) = dir.entries() else {
+        return;
+    };
+    for (name, kind) in entries {
+        if *budget == 0 {
+            return;
+        }
+        *budget -= 1;
+        let child = format!("{rel}/{name}");
+        if name.starts_with('.') || (!layout.prefix.is_empty() && name.starts_with(layout.prefix)) {
+            continue;
+        }
+        match kind {
+            Kind::Dir if depth + 1 < MAX_DEPTH => {
+                vendor_walk(tree, layout, &child, depth + 1, budget, out)
+            }
+            Kind::File | Kind::Link => {
+                if let Ok(Some(bytes)) = tree.read(&child) {
+                    let mut digests = bundle::digests(&bytes);
+                    if digests.is_empty() {
+                        digests.extend(
+                            crate::cert::Certificate::from_der(&bytes, false).map(|c| c.sha256),
+                        );
+                    }
+                    for d in digests {
+                        out.entry(d)
+                            .or_insert_with(|| format!("{DISTRIBUTION} (/{child})"));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn walk(
@@ -114,8 +180,9 @@ fn walk(
 
 /// Where `sha` is trusted from, as the note says it. On Debian every source is read (the
 /// local directory and the selected distribution files), so a certificate none provides is a
-/// leftover of a bundle not rebuilt since its file went: `None`. Elsewhere the vendor
-/// directories are not read: "the distribution bundle".
+/// leftover of a bundle not rebuilt since its file went: `None`. Elsewhere the family's vendor
+/// and source directories are read too, but a trust source they do not show (a p11-kit module,
+/// a system-wide policy) may exist: a certificate none provides is "the distribution bundle".
 pub fn via(layout: &Layout, sources: &HashMap<[u8; 32], String>, sha: &[u8; 32]) -> Option<String> {
     match sources.get(sha) {
         Some(p) => Some(p.clone()),

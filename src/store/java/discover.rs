@@ -17,9 +17,41 @@ const FIXED: &[&str] = &[
     "/opt/java/openjdk/lib/security/cacerts", // Eclipse Temurin images
 ];
 
+/// A link is followed only when it and the directory that holds it belong to root or to the
+/// user running anchorage: anyone else could point it at a store of their choosing (another
+/// user's, or the system's) and have anchorage write there for them. As for NSS databases
+/// (`store::nss::db::check_safe`: a directory on the way owned by neither root nor the owner
+/// is refused), 77, naming the link and its owner.
+fn check_owner(dir: &crate::tree::Dir, name: &str) -> Result<()> {
+    let euid = rustix::process::geteuid().as_raw();
+    let ok = |uid: u32| uid == 0 || uid == euid;
+    let holder = dir.stat_self()?.st_uid;
+    // Gone since it was read: refused (never assumed to be root's).
+    let Some(link) = dir.stat(name)?.map(|st| st.st_uid) else {
+        return Err(Error::Unsafe {
+            path: dir.join(name),
+            msg: "a symbolic link on the way to the Java truststore changed while it was read; refusing to follow it".into(),
+        });
+    };
+    let why = if !ok(link) {
+        format!("owned by uid {link}")
+    } else if !ok(holder) {
+        format!("in a directory owned by uid {holder}")
+    } else {
+        return Ok(());
+    };
+    Err(Error::Unsafe {
+        path: dir.join(name),
+        msg: format!(
+            "a symbolic link on the way to the Java truststore, {why} (neither root nor you, uid {euid}), could lead anywhere its owner chooses; refusing to follow it (name the store's real path)"
+        ),
+    })
+}
+
 /// `rel` with every link followed inside the tree: absolute targets from the tree's root,
 /// relative ones from the link's directory; `..` may not climb above the root (refused: the
-/// link leads outside the tree). The result names no link; a missing component ends it.
+/// link leads outside the tree). A link owned by another user is refused (`check_owner`). The
+/// result names no link; a missing component ends it.
 pub fn real_path(tree: &Tree, rel: &str) -> Result<String> {
     let mut todo: Vec<String> = rel
         .split('/')
@@ -49,6 +81,7 @@ pub fn real_path(tree: &Tree, rel: &str) -> Result<String> {
         };
         match dir.read_link(&c)? {
             Some(target) => {
+                check_owner(&dir, &c)?;
                 hops += 1;
                 if hops > MAX_LINKS {
                     return Err(Error::Unsafe {

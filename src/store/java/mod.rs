@@ -3,8 +3,11 @@
 //! resolved up front; each store is then one `Store`, read and verified (JKS keyed digest,
 //! PKCS#12 MAC) before any change, idempotent by fingerprint, anchorage's entries carrying the
 //! alias prefix `anchorage-`. A store the platform's own hook maintains (Debian's
-//! `ca-certificates-java`, RHEL's extracted `java/cacerts`) is never written: after the hook,
-//! its content is checked by effect.
+//! `ca-certificates-java`, RHEL's extracted `java/cacerts`) gets no additions from anchorage:
+//! the hook adds the anchor (checked by effect after it). The hook never writes or removes
+//! anchorage's own aliases, so those (written under `--no-system`, or before the tree had a
+//! hook) are removed directly. Under `--no-system` no hook runs and the store is written
+//! directly (`JavaStores::direct`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::platform::Target;
 use crate::policy::Candidate;
 use crate::request::JavaRequest;
-use crate::store::{Done, Entry, State, Store, StoreId, StorePlan};
+use crate::store::{Done, State, Store, StoreId, StorePlan};
 use crate::tree::{Attrs, Tree};
 
 pub mod annotate;
@@ -54,7 +57,8 @@ impl Password {
         &self.0
     }
 
-    /// `--java-password-file` (its first line), else `ANCHORAGE_JAVA_PASSWORD`, else `changeit`.
+    /// `--java-password-file` (its first line, empty included), else `ANCHORAGE_JAVA_PASSWORD`
+    /// when set and not empty, else `changeit`.
     pub fn resolve(file: Option<&std::path::Path>) -> Result<Password> {
         if let Some(file) = file {
             let text = std::fs::read_to_string(file).map_err(|e| match e.kind() {
@@ -63,10 +67,16 @@ impl Password {
                 },
                 _ => Error::io_source("cannot read the Java password file", file, e),
             })?;
+            // The file was named on purpose: its first line is the password even when empty
+            // (an empty file means the empty password, as for a password-less PKCS#12 store).
             return Ok(Password(text.lines().next().unwrap_or("").to_string()));
         }
+        // An empty variable is unset (templated environments leave `VAR=`), not the password "".
         Ok(Password(
-            std::env::var("ANCHORAGE_JAVA_PASSWORD").unwrap_or_else(|_| DEFAULT_PASSWORD.into()),
+            std::env::var("ANCHORAGE_JAVA_PASSWORD")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .unwrap_or_else(|| DEFAULT_PASSWORD.into()),
         ))
     }
 }
@@ -167,7 +177,14 @@ pub fn open(target: &Target, req: &JavaRequest) -> Result<Option<JavaStores>> {
     }
     if req.discover {
         for named in discover::find(&tree) {
-            add(named, true, &mut notes)?;
+            // A discovered path that is not safe to follow is skipped, not fatal: discovery
+            // does not follow such links (a named one is still refused).
+            match add(named.clone(), true, &mut notes) {
+                Err(e @ Error::Unsafe { .. }) => {
+                    notes.push(format!("skipped the Java truststore found at {named}: {e}"));
+                }
+                other => other?,
+            }
         }
     }
     for s in &stores {
@@ -175,16 +192,40 @@ pub fn open(target: &Target, req: &JavaRequest) -> Result<Option<JavaStores>> {
             notes.push(format!("found Java truststore {}", s.real));
         }
         if let Some(who) = s.hook {
-            notes.push(format!(
-                "java:{} is maintained by {who}: not written by anchorage, checked after the hook",
-                s.real
-            ));
+            notes.push(hook_note(&s.real, who));
         }
     }
     if stores.is_empty() {
         return Ok(None);
     }
     Ok(Some(JavaStores { stores, notes }))
+}
+
+/// What anchorage does with a store its platform's hook maintains.
+fn hook_note(real: &str, who: &str) -> String {
+    format!(
+        "java:{real} is maintained by {who}: anchorage adds nothing to it itself (an anchor gets there by the hook, checked after it); entries anchorage wrote there (anchorage-*) are removed directly"
+    )
+}
+
+impl JavaStores {
+    /// `--no-system`: no hook runs, so a store a hook maintains is written directly — one
+    /// note says so (instead of the hook's).
+    pub fn direct(&mut self) {
+        for s in &mut self.stores {
+            if let Some(who) = s.hook.take() {
+                let old = hook_note(&s.real, who);
+                let new = format!(
+                    "java:{} is maintained by {who}; written directly (--no-system runs no hook)",
+                    s.real
+                );
+                match self.notes.iter_mut().find(|n| **n == old) {
+                    Some(n) => *n = new,
+                    None => self.notes.push(new),
+                }
+            }
+        }
+    }
 }
 
 impl JavaStore {
@@ -224,32 +265,16 @@ impl JavaStore {
         }
     }
 
-    fn verify_by_effect(
-        &self,
-        plan: &StorePlan,
-        state: &State,
-        desired: &[Candidate],
-    ) -> Result<()> {
+    /// After the hook: every anchor to add is in the store (by fingerprint, any alias).
+    fn verify_adds(&self, plan: &StorePlan, desired: &[Candidate]) -> Result<()> {
         let ks = self.keystore()?;
         let now: std::collections::HashSet<[u8; 32]> =
             ks.trusted().map(|(_, d)| crate::cert::sha256(d)).collect();
-        let missing: Vec<&Candidate> = plan
+        let missing: Vec<String> = plan
             .add
             .iter()
             .map(|a| &desired[a.desired])
             .filter(|c| !now.contains(&c.cert.sha256))
-            .collect();
-        let left: Vec<&Entry> = plan
-            .remove
-            .iter()
-            .map(|&i| &state.entries[i])
-            .filter(|e| e.cert.as_ref().is_some_and(|c| now.contains(&c.sha256)))
-            .collect();
-        if missing.is_empty() && left.is_empty() {
-            return Ok(());
-        }
-        let what = missing
-            .iter()
             .map(|c| {
                 format!(
                     "'{}' (sha256 {}) is missing",
@@ -257,21 +282,45 @@ impl JavaStore {
                     c.cert.fingerprint()
                 )
             })
-            .chain(
-                left.iter()
-                    .map(|e| format!("'{}' is still there", e.nickname)),
-            )
-            .collect::<Vec<_>>()
-            .join("; ");
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
         Err(Error::Failed {
             msg: format!(
-                "java:{}: after the hook, {what} (the store is maintained by {})",
+                "java:{}: after the hook, {} (the store is maintained by {})",
                 self.real,
+                missing.join("; "),
                 self.hook.unwrap_or("the platform's hook")
             ),
             path: Some(self.host()),
             hint: Some("the hook adds only what changed in the system store: run `update-ca-certificates --fresh` in the tree (or check that a JRE is installed for the hook)".into()),
         })
+    }
+
+    /// Rewrite the store: `remove` (aliases) dropped, `add` added; mode and owner kept.
+    fn write(&self, remove: &[&str], add: &[(&str, &[u8])]) -> Result<()> {
+        let (dir_rel, name) = self.split();
+        let dir = self
+            .tree
+            .dir(dir_rel)?
+            .ok_or_else(|| Error::NoInput { path: self.host() })?;
+        let st = dir
+            .stat(name)?
+            .ok_or_else(|| Error::NoInput { path: self.host() })?;
+        let bytes = dir
+            .read(name)?
+            .ok_or_else(|| Error::NoInput { path: self.host() })?;
+        tracing::debug!(
+            "write: java {}: {} to add, {} to remove",
+            self.real,
+            add.len(),
+            remove.len()
+        );
+        let new = format::rewrite(&bytes, self.password.as_str(), remove, add, now_millis())
+            .map_err(|e| self.error(e))?;
+        dir.write(name, &new, Attrs::of(&st), None)?;
+        Ok(())
     }
 }
 
@@ -314,45 +363,31 @@ impl Store for JavaStore {
         desired: &[Candidate],
         done: &mut Done,
     ) -> Result<()> {
-        if self.hook.is_some() {
-            if !self.hook_runs {
-                return Ok(());
-            }
-            self.verify_by_effect(plan, state, desired)?;
-            done.removed += plan.remove.len();
-            done.added += plan.add.len();
-            return Ok(());
-        }
-        let (dir_rel, name) = self.split();
-        let dir = self
-            .tree
-            .dir(dir_rel)?
-            .ok_or_else(|| Error::NoInput { path: self.host() })?;
-        let st = dir
-            .stat(name)?
-            .ok_or_else(|| Error::NoInput { path: self.host() })?;
-        let bytes = dir
-            .read(name)?
-            .ok_or_else(|| Error::NoInput { path: self.host() })?;
+        // The plan removes only anchorage's own aliases (`plan::select`, `diff_java`), which
+        // no platform hook writes or removes: always written here.
         let remove: Vec<&str> = plan
             .remove
             .iter()
             .map(|&i| state.entries[i].nickname.as_str())
             .collect();
+        if self.hook.is_some() {
+            if !remove.is_empty() {
+                self.write(&remove, &[])?;
+                done.removed += remove.len();
+            }
+            // The hook adds the anchor (by its own alias): checked when it ran.
+            if self.hook_runs && !plan.add.is_empty() {
+                self.verify_adds(plan, desired)?;
+                done.added += plan.add.len();
+            }
+            return Ok(());
+        }
         let add: Vec<(&str, &[u8])> = plan
             .add
             .iter()
             .map(|a| (a.key.as_str(), desired[a.desired].cert.der.as_slice()))
             .collect();
-        tracing::debug!(
-            "write: java {}: {} to add, {} to remove",
-            self.real,
-            add.len(),
-            remove.len()
-        );
-        let new = format::rewrite(&bytes, self.password.as_str(), &remove, &add, now_millis())
-            .map_err(|e| self.error(e))?;
-        dir.write(name, &new, Attrs::of(&st), None)?;
+        self.write(&remove, &add)?;
         done.removed += remove.len();
         done.added += add.len();
         Ok(())
@@ -363,15 +398,21 @@ impl Store for JavaStore {
     }
 
     fn preflight(&self) -> Result<()> {
-        if self.hook.is_some() {
-            return Ok(());
-        }
         let (dir, name) = self.split();
         let dir = self
             .tree
             .dir(dir)?
             .ok_or_else(|| Error::NoInput { path: self.host() })?;
+        let euid = rustix::process::geteuid().as_raw();
         match dir.stat(name)? {
+            // A normal user writes only their own stores (root keeps the owner it finds).
+            Some(st) if euid != 0 && st.st_uid != euid => Err(Error::Unsafe {
+                path: self.host(),
+                msg: format!(
+                    "the Java truststore is owned by uid {}, not by you (uid {euid}); as a normal user anchorage writes only your own truststores",
+                    st.st_uid
+                ),
+            }),
             Some(st) if crate::tree::Kind::of(&st) == crate::tree::Kind::File => Ok(()),
             Some(st) => Err(Error::Unsafe {
                 path: self.host(),

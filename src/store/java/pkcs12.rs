@@ -100,6 +100,10 @@ fn uint(b: &[u8]) -> u64 {
 /// Parse `bytes` and verify the MAC with `password` (a store without a MacData has nothing to
 /// verify: JDK 18+'s password-less `cacerts`).
 pub fn parse<'a>(bytes: &'a [u8], password: &str) -> Result<P12<'a>, KsError> {
+    // The input reader's caps on key-derivation work, before any MAC or decryption.
+    if let Some(msg) = crate::input::pkcs12::too_much_work(bytes) {
+        return Err(KsError::Unsupported(msg));
+    }
     let (outer, rest) = asn1::read(bytes, 0).map_err(bad)?;
     if outer.tag != 0x30 || !rest.is_empty() {
         return Err(bad("not a DER PFX"));

@@ -60,3 +60,41 @@ fn der_lengths() {
     assert_eq!(pkcs12::tlv(0x04, &[0; 200])[..3], [0x04, 0x81, 200]);
     assert_eq!(pkcs12::tlv(0x04, &[0; 300])[..4], [0x04, 0x82, 0x01, 0x2c]);
 }
+
+/// A PFX whose MacData asks for i32::MAX iterations is refused before any is run (it used to
+/// be derived: minutes of work from a crafted `cacerts`), with the input reader's cap.
+#[test]
+fn pkcs12_store_over_the_kdf_cap_is_refused_before_any_work() {
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        assert!(content.len() < 128);
+        let mut v = vec![tag, content.len() as u8];
+        v.extend_from_slice(content);
+        v
+    }
+    let data_oid = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
+    let auth = tlv(0x04, &tlv(0x30, &[]));
+    let ci = tlv(0x30, &[tlv(0x06, &data_oid), tlv(0xa0, &auth)].concat());
+    let alg = tlv(
+        0x30,
+        &[tlv(0x06, &[0x2b, 0x0e, 0x03, 0x02, 0x1a]), vec![0x05, 0x00]].concat(),
+    );
+    let digest = tlv(0x30, &[alg, tlv(0x04, &[0; 20])].concat());
+    let mac = tlv(
+        0x30,
+        &[
+            digest,
+            tlv(0x04, &[1; 8]),
+            tlv(0x02, &[0x7f, 0xff, 0xff, 0xff]),
+        ]
+        .concat(),
+    );
+    let pfx = tlv(0x30, &[tlv(0x02, &[3]), ci, mac].concat());
+    let started = std::time::Instant::now();
+    let err = format::read(&pfx, "changeit").err().map(|e| e.to_string());
+    assert!(
+        err.as_deref()
+            .is_some_and(|e| e.contains("key-derivation iterations")),
+        "{err:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+}

@@ -7,6 +7,7 @@
 mod links;
 mod merged;
 mod properties;
+mod review;
 mod tls;
 
 use std::path::Path;
