@@ -50,6 +50,10 @@ pub fn record(root: &std::path::Path, command: &str, success: bool, changed: boo
             bytes.push(b'\n');
             let tree = Tree::pin(root)?;
             let dir = tree.ensure_dir(DIR)?;
+            // A run killed mid-write (kill -9) leaves its temporary: the next record sweeps
+            // it, as every store does. A concurrent recorder losing its temporary to the sweep
+            // only misses this record (logged below); the next run writes it.
+            dir.clean_stale();
             dir.write(FILE, &bytes, Attrs::PUBLIC, None)
         });
     if let Err(e) = result {
