@@ -394,12 +394,17 @@ struct ConfigMap {
 
 impl ConfigMap {
     fn new(files: &[&str]) -> ConfigMap {
+        let pairs: Vec<(&str, &str)> = files.iter().map(|f| (*f, *f)).collect();
+        ConfigMap::new_as(&pairs)
+    }
+
+    fn new_as(pairs: &[(&str, &str)]) -> ConfigMap {
         let mut cm = ConfigMap {
             dir: tempfile::tempdir().unwrap(),
             gen: 0,
         };
-        cm.publish(files);
-        for f in files {
+        cm.publish_as(pairs);
+        for (f, _) in pairs {
             std::os::unix::fs::symlink(format!("..data/{f}"), cm.dir.path().join(f)).unwrap();
         }
         cm
@@ -412,13 +417,21 @@ impl ConfigMap {
     /// What the kubelet's atomic writer does: a new timestamped directory, a new `..data_tmp`
     /// link renamed over `..data`, visible links for new names, the old directory removed.
     fn publish(&mut self, files: &[&str]) {
+        let pairs: Vec<(&str, &str)> = files.iter().map(|f| (*f, *f)).collect();
+        self.publish_as(&pairs);
+    }
+
+    /// `publish` with (key, fixture) pairs: a key whose content changes under the same name.
+    fn publish_as(&mut self, pairs: &[(&str, &str)]) {
+        let files: Vec<&str> = pairs.iter().map(|(k, _)| *k).collect();
+        let files = &files[..];
         let old = self.gen;
         self.gen += 1;
         let ts = format!("..2026_11_30_00_00_0{}.{}", self.gen, std::process::id());
         let new = self.path().join(&ts);
         std::fs::create_dir(&new).unwrap();
-        for f in files {
-            std::fs::copy(fx(f), new.join(f)).unwrap();
+        for (key, fixture) in pairs {
+            std::fs::copy(fx(fixture), new.join(key)).unwrap();
         }
         let tmp = self.path().join("..data_tmp");
         std::os::unix::fs::symlink(&ts, &tmp).unwrap();
@@ -525,6 +538,34 @@ fn watch_follows_a_configmap_data_swap_and_runs_the_command() {
     let st = wait_exit(&mut w.0);
     assert_eq!(
         st.code(),
+        Some(0),
+        "{}",
+        std::fs::read_to_string(&err).unwrap()
+    );
+}
+
+/// Review of issue 17, 1.1: one key of a Secret volume as the source (`vol/ca.pem ->
+/// ..data/ca.pem`). The kubelet's rotation renames `..data` and never touches `ca.pem`.
+#[test]
+fn watch_single_key_of_a_configmap_follows_the_data_swap() {
+    let t = debian_tree();
+    let root = t.path();
+    let mut cm = ConfigMap::new_as(&[("ca.pem", "myNewCa.pem"), ("tls.key", "myNewCa.pem")]);
+    let key = cm.path().join("ca.pem");
+    let (mut w, err, _logs) = spawn_watch(root, &[], &[&key]);
+    wait_until("the first sync", || in_bundle(root, "myNewCa.pem"));
+    cm.publish_as(&[("ca.pem", "ca2.pem"), ("tls.key", "myNewCa.pem")]);
+    wait_until("the key's new content after the ..data swap", || {
+        in_bundle(root, "ca2.pem") && !in_bundle(root, "myNewCa.pem")
+    });
+    // And again: the watches follow the new ..data target.
+    cm.publish_as(&[("ca.pem", "ca3.pem"), ("tls.key", "myNewCa.pem")]);
+    wait_until("the second swap", || {
+        in_bundle(root, "ca3.pem") && !in_bundle(root, "ca2.pem")
+    });
+    sigterm(&w.0);
+    assert_eq!(
+        wait_exit(&mut w.0).code(),
         Some(0),
         "{}",
         std::fs::read_to_string(&err).unwrap()
