@@ -84,6 +84,16 @@ pub fn exec(global: &Global, req: &ExecRequest) -> ExecOutcome {
         notice: None,
     };
     // A usage error starts no PROGRAM, even with --on-error=continue (as clap's own do not).
+    // `--on-change` (shared with install/sync) is not honoured here: exec replaces itself with
+    // PROGRAM, and under --watch a reload is what --reload is for. Ignored, it would look
+    // like a hook that never fired.
+    if !req.opts.on_change.is_empty() {
+        plan.error = Some(Error::usage_hint(
+            "exec: --on-change applies to install/sync/remove/watch",
+            "with exec --watch use --reload=restart or --reload=signal:NAME to tell PROGRAM",
+        ));
+        return plan;
+    }
     let srcs = match sources(&req.sources, req.allow_empty, "exec") {
         Ok(s) => s,
         Err(e) => {

@@ -572,6 +572,34 @@ fn watch_single_key_of_a_configmap_follows_the_data_swap() {
     );
 }
 
+/// Review of issue 17, 1.2: `watch --check` used to sync for real and run the hooks.
+#[test]
+fn watch_check_is_a_usage_error_that_changes_nothing() {
+    let t = debian_tree();
+    let root = t.path();
+    let src = dir_with(&["ca3.pem"]);
+    let out = tempfile::tempdir().unwrap();
+    let ran = out.path().join("ran");
+    let (mut w, err, _logs) = spawn_watch(
+        root,
+        &[
+            "--check",
+            "--on-change",
+            &format!("touch {}", ran.display()),
+        ],
+        &[src.path()],
+    );
+    let st = wait_exit(&mut w.0);
+    let text = std::fs::read_to_string(&err).unwrap();
+    assert_eq!(st.code(), Some(2), "{text}");
+    assert!(
+        text.contains("watch --check") && text.contains("sync --check"),
+        "{text}"
+    );
+    assert!(!in_bundle(root, "ca3.pem"), "nothing applied");
+    assert!(!ran.exists(), "no on-change command");
+}
+
 #[test]
 fn watch_plain_directory_add_replace_remove_and_a_broken_source() {
     let t = debian_tree();
@@ -751,6 +779,37 @@ fn exec_watch_reload_restart_and_signal() {
         .arg(src.path())
         .args(["--", "true"]));
     assert_eq!(code(&o), 2);
+}
+
+/// Review of issue 17, 1.3: `exec --on-change` was accepted and never ran.
+#[test]
+fn exec_on_change_is_a_usage_error_that_changes_nothing() {
+    let t = debian_tree();
+    let root = t.path();
+    let src = dir_with(&["myNewCa.pem"]);
+    let out = tempfile::tempdir().unwrap();
+    let ran = out.path().join("ran");
+    let started = out.path().join("started");
+    for watch in [&[][..], &["--watch"][..]] {
+        let o = run(clean(anchorage(root))
+            .arg("exec")
+            .args(watch)
+            .args(["--on-error=continue", "--on-change"])
+            .arg(format!("touch {}", ran.display()))
+            .arg(src.path())
+            .args(["--", "touch"])
+            .arg(&started));
+        assert_eq!(code(&o), 2, "{watch:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--on-change applies to install/sync/remove/watch")
+                && stderr(&o).contains("--reload"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!started.exists(), "no PROGRAM after a usage error");
+        assert!(!ran.exists());
+        assert!(!in_bundle(root, "myNewCa.pem"), "nothing synced");
+    }
 }
 
 /// The signals `exec --watch` and `watch` block (to read them from a signalfd) are not blocked
