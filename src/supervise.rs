@@ -6,7 +6,9 @@
 //! change `exec`'s step runs again, and when it changed the store `--reload` applies: `none`
 //! (the store is updated, nothing else), `signal:SIG` (sent to PROGRAM) or `restart` (SIGTERM,
 //! `--grace` seconds, SIGKILL, start again). A failed re-sync is reported and keeps PROGRAM
-//! and the last good state.
+//! and the last good state. In the environment-bundle fallback (not root, read-only root) the
+//! re-sync rewrites the bundle in the first start's directory (PROGRAM's variables stay
+//! valid) and a bundle whose content changed counts as a change.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -60,6 +62,7 @@ pub fn supervise(
     watch: &ExecWatch,
     program: &[OsString],
     env: &[(String, String)],
+    mut bundle: Option<crate::report::EnvBundle>,
 ) -> u8 {
     let sources = match crate::commands::exec::sources(&req.sources, req.allow_empty, "exec") {
         Ok(s) => s,
@@ -108,7 +111,7 @@ pub fn supervise(
             }
             Wake::Sync => {
                 tracing::info!("exec --watch: the sources changed; syncing");
-                let (changed, new_env) = crate::commands::exec::resync(global, req);
+                let (changed, new_env) = crate::commands::exec::resync(global, req, &mut bundle);
                 if let Some(e) = new_env {
                     env = e;
                 }

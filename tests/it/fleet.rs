@@ -49,8 +49,13 @@ fn in_bundle(root: &Path, name: &str) -> bool {
 
 /// Is the fixture CA `name` in the tree's effective bundle (by fingerprint, through openssl)?
 fn verifies_ca(root: &Path, name: &str) -> bool {
+    file_has_ca(&root.join(DEBIAN_BUNDLE), name)
+}
+
+/// Is the fixture CA `name` in the PEM bundle `file`?
+fn file_has_ca(file: &Path, name: &str) -> bool {
     let want = sha(name);
-    let bundle = std::fs::read_to_string(root.join(DEBIAN_BUNDLE)).unwrap_or_default();
+    let bundle = std::fs::read_to_string(file).unwrap_or_default();
     bundle
         .split_inclusive("-----END CERTIFICATE-----")
         .filter(|b| b.contains("BEGIN CERTIFICATE"))
@@ -779,6 +784,137 @@ fn exec_watch_reload_restart_and_signal() {
         .arg(src.path())
         .args(["--", "true"]));
     assert_eq!(code(&o), 2);
+}
+
+/// Review of issue 17, 3.1: `exec --watch` in the environment-bundle fallback (not root): a
+/// rotation rewrites the bundle in the directory of the first start (same path, so PROGRAM's
+/// variables stay valid), counts as a change (`--reload=restart` fires), and leaves no new
+/// directory in /tmp; a re-sync that changes nothing restarts nothing.
+#[test]
+fn exec_watch_fallback_bundle_is_rewritten_in_place_and_reloads() {
+    use std::os::unix::fs::MetadataExt;
+    // A uid of its own, so other tests' bundle directories do not count.
+    const UID: u32 = 64_925;
+    fn private_dirs() -> Vec<PathBuf> {
+        std::fs::read_dir("/tmp")
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("anchorage-"))
+            .filter(|e| {
+                std::fs::symlink_metadata(e.path()).is_ok_and(|m| m.is_dir() && m.uid() == UID)
+            })
+            .map(|e| e.path())
+            .collect()
+    }
+    /// Removes the directories this test made, even when it fails.
+    struct Made(Vec<PathBuf>);
+    impl Drop for Made {
+        fn drop(&mut self) {
+            for p in private_dirs().iter().filter(|p| !self.0.contains(p)) {
+                let _ = std::fs::remove_dir_all(p);
+            }
+        }
+    }
+    let t = debian_tree();
+    let root = t.path();
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let src = dir_with(&["myNewCa.pem"]);
+    let d = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let log = d.path().join("agent.log");
+    let a = d.path().join("agent.sh");
+    std::fs::write(
+        &a,
+        format!(
+            "#!/bin/sh\necho \"start $SSL_CERT_FILE\" >> {log}\ntrap 'exit 0' TERM\nwhile :; do sleep 0.1; done\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let starts = || -> Vec<String> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("start ").map(str::to_owned))
+            .collect()
+    };
+    let before = private_dirs();
+    let _made = Made(before.clone());
+    let err = d.path().join("stderr");
+    let c = clean(anchorage(root));
+    let mut cmd = Command::new("setpriv");
+    cmd.arg(format!("--reuid={UID}"))
+        .arg(format!("--regid={UID}"))
+        .args(["--clear-groups", "--"])
+        .arg(c.get_program())
+        .args(c.get_args())
+        .args([
+            "exec",
+            "--watch",
+            "--debounce",
+            "500ms",
+            "--reload=restart",
+            "--grace",
+            "5s",
+        ])
+        .arg(src.path())
+        .arg("--")
+        .arg(&a);
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    for v in ["ANCHORAGE_BUNDLE_DIR", "SSL_CERT_DIR", "JAVA_TOOL_OPTIONS"] {
+        cmd.env_remove(v);
+    }
+    let mut e = Killed(
+        cmd.stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let errs = || std::fs::read_to_string(&err).unwrap_or_default();
+    wait_until("the agent started", || starts().len() == 1);
+    let bundle = PathBuf::from(&starts()[0]);
+    assert!(
+        bundle.starts_with("/tmp") && bundle.ends_with("anchorage-ca-bundle.pem"),
+        "{bundle:?}\n{}",
+        errs()
+    );
+    assert!(file_has_ca(&bundle, "myNewCa.pem") && !file_has_ca(&bundle, "ca2.pem"));
+    assert!(
+        !in_bundle(root, "myNewCa.pem"),
+        "the system store is not written"
+    );
+    let syncs = || errs().matches("system trust store not writable").count();
+    assert_eq!(syncs(), 1, "{}", errs());
+    // A rotation: the same bundle path, the new content, a restart.
+    std::fs::copy(fx("ca2.pem"), src.path().join("ca2.pem")).unwrap();
+    wait_until("restarted after the rotation", || starts().len() == 2);
+    assert_eq!(starts()[1], starts()[0], "the same bundle path");
+    assert!(file_has_ca(&bundle, "ca2.pem") && file_has_ca(&bundle, "myNewCa.pem"));
+    // The same content written again: a re-sync, and no restart.
+    let n = syncs();
+    std::fs::copy(fx("ca2.pem"), src.path().join("ca2.pem")).unwrap();
+    wait_until("the no-op re-sync", || syncs() > n);
+    // The removal after it is a change again: PROGRAM restarted once more, not twice.
+    std::fs::remove_file(src.path().join("myNewCa.pem")).unwrap();
+    wait_until("restarted after the removal", || starts().len() >= 3);
+    assert!(!file_has_ca(&bundle, "myNewCa.pem") && file_has_ca(&bundle, "ca2.pem"));
+    let after = private_dirs();
+    let new: Vec<&PathBuf> = after.iter().filter(|p| !before.contains(p)).collect();
+    assert_eq!(new.len(), 1, "one private directory, reused: {new:?}");
+    signal(&e.0, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(wait_exit(&mut e.0).code(), Some(0), "{}", errs());
+    assert_eq!(
+        starts().len(),
+        3,
+        "no restart for the no-op re-sync: {:?}",
+        starts()
+    );
 }
 
 /// Review of issue 17, 1.3: `exec --on-change` was accepted and never ran.
