@@ -255,6 +255,13 @@ impl Loop {
         Ok(())
     }
 
+    /// A change was taken (`Wake::Sync`) but not synced (it came during a restart): sync again
+    /// once the debounce time has passed.
+    pub fn requeue(&mut self) {
+        let now = Instant::now();
+        self.pending.get_or_insert((now, now));
+    }
+
     /// Wait for the next signal or debounced change. `limit`: return `None` after this long
     /// without either (the supervisor's restart grace).
     pub fn next(&mut self, limit: Option<Duration>) -> Result<Option<Wake>> {

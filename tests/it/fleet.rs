@@ -917,6 +917,126 @@ fn exec_watch_fallback_bundle_is_rewritten_in_place_and_reloads() {
     );
 }
 
+/// Review of issue 17, 3.2: a change that arrives while `--reload=restart` waits out its grace
+/// period (PROGRAM ignores SIGTERM) is synced after the new start, not lost.
+#[test]
+fn exec_watch_change_during_restart_grace_is_synced_after() {
+    let t = debian_tree();
+    let root = t.path();
+    let src = dir_with(&["myNewCa.pem"]);
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("agent.log");
+    let a = d.path().join("agent.sh");
+    // Ignores SIGTERM (logs it), so every restart takes the whole grace; ends on USR1.
+    std::fs::write(
+        &a,
+        format!(
+            "#!/bin/sh\necho start >> {log}\ntrap 'echo TERM >> {log}' TERM\ntrap 'exit 5' USR1\nwhile :; do sleep 0.1; done\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    let err = d.path().join("stderr");
+    let mut e = Killed(
+        clean(anchorage(root))
+            .args([
+                "exec",
+                "--watch",
+                "--debounce",
+                "1",
+                "--reload=restart",
+                "--grace",
+                "3",
+            ])
+            .arg(src.path())
+            .arg("--")
+            .arg(&a)
+            .env("ANCHORAGE_LOG", "anchorage=debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let diag = || {
+        format!(
+            "{}\n--- stderr:\n{}",
+            log_text(),
+            std::fs::read_to_string(&err).unwrap_or_default()
+        )
+    };
+    wait_until("the agent started", || log_text().contains("start"));
+    std::fs::copy(fx("ca2.pem"), src.path().join("ca2.pem")).unwrap();
+    wait_until("the restart began (SIGTERM, ignored)", || {
+        log_text().contains("TERM")
+    });
+    // During the grace period (at once: checking the bundle with openssl takes seconds).
+    std::fs::copy(fx("ca3.pem"), src.path().join("ca3.pem")).unwrap();
+    wait_until(
+        "the change during the grace synced after the new start",
+        || in_bundle(root, "ca3.pem"),
+    );
+    assert!(in_bundle(root, "ca2.pem"));
+    wait_until("restarted for it too", || {
+        log_text().matches("start").count() == 3
+    });
+    signal(&e.0, nix::sys::signal::Signal::SIGUSR1);
+    assert_eq!(wait_exit(&mut e.0).code(), Some(5), "{}", diag());
+}
+
+/// Review of issue 17, 2.4: PROGRAM does not outlive a supervisor killed with SIGKILL, even
+/// when it ignores SIGTERM (its parent-death signal is SIGKILL).
+#[test]
+fn exec_watch_program_dies_with_a_killed_supervisor() {
+    /// SIGKILLs the agent when the test ends, whatever happened (an orphan must not stay).
+    struct Reap(i32);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.0),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    let t = debian_tree();
+    let root = t.path();
+    let src = dir_with(&["myNewCa.pem"]);
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("agent.log");
+    let a = d.path().join("agent.sh");
+    std::fs::write(
+        &a,
+        format!(
+            "#!/bin/sh\ntrap '' TERM\necho \"start $$\" >> {log}\nwhile :; do sleep 0.1; done\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut e = spawn_exec(root, &[], src.path(), &[a.to_str().unwrap()]);
+    wait_until("the agent started", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.ends_with('\n'))
+    });
+    let pid: i32 = std::fs::read_to_string(&log)
+        .unwrap()
+        .trim()
+        .trim_start_matches("start ")
+        .parse()
+        .unwrap();
+    let _reap = Reap(pid);
+    signal(&e.0, nix::sys::signal::Signal::SIGKILL);
+    let _ = wait_exit(&mut e.0);
+    // Gone, or a zombie waiting for whoever adopted it.
+    wait_until("the agent ended with its supervisor", || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    });
+}
+
 /// Review of issue 17, 1.3: `exec --on-change` was accepted and never ran.
 #[test]
 fn exec_on_change_is_a_usage_error_that_changes_nothing() {
