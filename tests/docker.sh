@@ -19,7 +19,9 @@
 #     10 s kill), with and without `exec --watch`;
 #   * rotation: the CA in the volume replaced; with `exec --watch --reload=restart` the agent
 #     (restarted in place, same container) trusts the new CA and not the old.
-# Every container, image, volume and server the test made is removed on exit, even on failure.
+# Every container, image, volume and server the test made is removed on exit, even on failure
+# (the builds use --force-rm and record the images of their steps, so a failed build leaves
+# neither a container nor a layer behind).
 # Networks: the engine's default bridge only (the servers listen on its gateway address).
 #
 # Output: TAP-style (scripts/tap.sh); `SKIP: …` and exit 0 when there is no usable Docker engine
@@ -62,6 +64,7 @@ LABEL=anchorage-test=$ID
 WORK=$(mktemp -d /tmp/anchorage-docker.XXXXXX)
 PIDS=()
 IMPORTED=0
+BUILT=()
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
@@ -71,6 +74,12 @@ cleanup() {
     done
     docker volume rm -f "$VOL" >/dev/null 2>&1
     docker rmi -f "$IMAGE" "$IMAGE_ENV" >/dev/null 2>&1
+    # What the builds made that the tags did not take away (a build that failed half-way
+    # leaves its finished steps' images untagged), deepest first.
+    for ((c = ${#BUILT[@]} - 1; c >= 0; c--)); do
+        docker rmi "${BUILT[c]}" >/dev/null 2>&1
+    done
+    docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1
     # The base image only when this run imported it (another run may be using it).
     if [[ $IMPORTED == 1 ]]; then docker rmi -f "$BASE" >/dev/null 2>&1; fi
     for c in "${PIDS[@]}"; do kill "$c" 2>/dev/null; done
@@ -78,6 +87,23 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# build LOG ARGS...: docker build, no network, with --force-rm (a failed step's container is
+# removed too) and the test's label; the images its steps made (not the base, not cached ones)
+# are added to BUILT, so cleanup removes them even when the build failed.
+build() {
+    local log=$1 rc id
+    shift
+    docker build --force-rm --label "$LABEL" --network none "$@" >"$log" 2>&1
+    rc=$?
+    # The legacy builder's output: "Step N/M : INSTR", then " ---> Using cache" and/or
+    # " ---> ID" (the step's image; after FROM, the base's).
+    while read -r id; do BUILT+=("$id"); done < <(awk '
+        /^Step [0-9]+\/[0-9]+ : / { from = ($4 == "FROM"); cached = 0; next }
+        /^ ---> Using cache$/ { cached = 1; next }
+        /^ ---> [0-9a-f]+$/ { if (!from && !cached) print $2; next }' "$log")
+    return "$rc"
+}
 
 # --- the base image and the agent image ----------------------------------------------------
 ROOTFS=$(bash "$HERE/rootfs.sh" --cache-only base 2>/dev/null | sed -n 's/^CACHE=//p')
@@ -98,15 +124,15 @@ mkdir -p "$WORK/ctx"
 cp "$BIN" "$WORK/ctx/anchorage"
 cp "$REPO/container/Dockerfile.debian" "$WORK/ctx/Dockerfile"
 T=$SECONDS
-if docker build -q --network none --build-arg "BASE=$BASE" -t "$IMAGE" "$WORK/ctx" >"$WORK/build.log" 2>&1; then
+if build "$WORK/build.log" --build-arg "BASE=$BASE" -t "$IMAGE" "$WORK/ctx"; then
     ok "container/Dockerfile.debian builds on $BASE without network ($((SECONDS - T)) s)"
 else
     not_ok "container/Dockerfile.debian builds on $BASE" "$WORK/build.log"
     finish
 fi
 # The same image with SSL_CERT_FILE pre-set (as many images do).
-if printf 'FROM %s\nENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt\n' "$IMAGE" |
-    docker build -q --network none -t "$IMAGE_ENV" - >"$WORK/build2.log" 2>&1; then
+printf 'FROM %s\nENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt\n' "$IMAGE" >"$WORK/Dockerfile.env"
+if build "$WORK/build2.log" -t "$IMAGE_ENV" - <"$WORK/Dockerfile.env"; then
     ok "image with SSL_CERT_FILE pre-set builds"
 else
     not_ok "image with SSL_CERT_FILE pre-set builds" "$WORK/build2.log"
