@@ -18,7 +18,8 @@
 #   * PID 1: `docker stop` delivers SIGTERM to the agent, which ends in < 2 s (not after the
 #     10 s kill), with and without `exec --watch`;
 #   * rotation: the CA in the volume replaced; with `exec --watch --reload=restart` the agent
-#     (restarted in place, same container) trusts the new CA and not the old.
+#     (restarted in place, same container) trusts the new CA and not the old; and the same
+#     read-only and unprivileged, through the environment bundle (one directory in /tmp).
 # Every container, image, volume and server the test made is removed on exit, even on failure
 # (the builds use --force-rm and record the images of their steps, so a failed build leaves
 # neither a container nor a layer behind).
@@ -323,6 +324,32 @@ if wait_log "$R" "agent: ca2 trusted" 30; then
     ok "--read-only --user 65534 --tmpfs /tmp with exec --override-env: trusted through the environment bundle"
 else
     not_ok "read-only, unprivileged, --override-env: trusted" "$(docker logs "$R" 2>&1 | tail -20)"
+fi
+docker rm -f "$R" >/dev/null
+
+# --- read-only, unprivileged, exec --watch: a rotation through the environment bundle ---------
+# The re-sync rewrites the bundle in the first start's directory and, its content changed,
+# restarts the agent (review of issue 17, 3.1: it used to write a new directory and never reload).
+RW=agent-ro-watch-$ID
+docker run -d --name "$RW" --label "$LABEL" --read-only --user 65534 --tmpfs /tmp "${MOUNT[@]}" "${agent_env[@]}" \
+    --entrypoint anchorage "$IMAGE" exec --watch --reload=restart --grace 5 --debounce 1 -- bash -c "$AGENT" >/dev/null
+if wait_log "$RW" "agent: ca2 trusted" 30; then
+    ok "read-only, unprivileged, exec --watch: the agent trusts the volume's CA through the environment bundle"
+else
+    not_ok "read-only, unprivileged, exec --watch: trusted" "$(docker logs "$RW" 2>&1 | tail -20)"
+fi
+docker run --rm --label "$LABEL" --network none -v "$VOL:/certs" -v "$WORK/ca1.pem:/tmp/ca1.pem:ro" \
+    "$BASE" sh -c 'cp /tmp/ca1.pem /certs/.new.pem && mv /certs/.new.pem /certs/ca1.pem && rm /certs/ca2.pem'
+if AFTER_START=2 wait_log "$RW" "agent: ca1 trusted" 60 && AFTER_START=2 wait_log "$RW" "agent: ca2 untrusted" 30; then
+    ok "read-only, unprivileged, exec --watch: after a rotation the restarted agent trusts the new CA and not the old"
+else
+    not_ok "read-only, unprivileged, exec --watch: rotation reloads through the bundle" "$(docker logs "$RW" 2>&1 | grep -v '^agent: ca' | tail -20)"
+fi
+DIRS=$(docker exec "$RW" sh -c 'ls -d /tmp/anchorage-* | wc -l' 2>/dev/null)
+if [[ $DIRS == 1 ]]; then
+    ok "read-only, unprivileged, exec --watch: one bundle directory in /tmp, reused by the re-sync"
+else
+    not_ok "one bundle directory in /tmp after the re-sync (found '$DIRS')"
 fi
 
 finish
