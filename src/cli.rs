@@ -173,7 +173,8 @@ fn hidden(groups: &[&[&str]]) -> Vec<Arg> {
         .collect()
 }
 
-/// Hide a subcommand's own options `ids` (accepted, ignored).
+/// Hide a subcommand's own options `ids` (accepted and ignored; or refused by the command
+/// where ignoring them would mislead: `watch --check`, `exec --on-change`).
 fn hide(ids: &'static [&'static str]) -> impl FnMut(Arg) -> Arg {
     move |a| {
         if ids.contains(&a.get_id().as_str()) {
@@ -381,11 +382,24 @@ fn parse_command(s: &str) -> Result<CommandLine, String> {
     }
 }
 
-/// Seconds, decimals allowed (`--debounce 0.5`): at least 0, at most a day.
+/// A duration in seconds (`--debounce`, `--grace`): plain seconds, decimals allowed (`2`,
+/// `0.5`), or with a unit, `s` or `ms` (`2s`, `500ms`); at least 0, at most a day.
 fn parse_secs(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..=86_400.0).contains(&v) => Ok(v),
-        _ => Err("expected seconds between 0 and 86400 (decimals allowed: 0.5)".into()),
+    let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
+        (n, 1000.0)
+    } else if let Some(n) = s.strip_suffix('s') {
+        (n, 1.0)
+    } else {
+        (s, 1.0)
+    };
+    // f64's parser takes "inf", "NaN" and "1e3" too: only digits and one dot here.
+    let plain = !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && number.chars().filter(|c| *c == '.').count() <= 1
+        && number.chars().any(|c| c.is_ascii_digit());
+    match number.parse::<f64>() {
+        Ok(v) if plain && (0.0..=86_400.0).contains(&(v / scale)) => Ok(v / scale),
+        _ => Err("expected seconds between 0 and 86400: 2, 1.5, 2s or 500ms".into()),
     }
 }
 
@@ -459,10 +473,12 @@ pub struct ExecArgs {
     /// With --watch, after a re-sync that changed the store: none, restart, signal:NAME.
     #[arg(long, default_value = "none", value_parser = parse_reload, value_name = "none|restart|signal:HUP", requires = "watch")]
     pub reload: Reload,
-    /// With --reload=restart: seconds between SIGTERM and SIGKILL.
+    /// With --reload=restart: time between SIGTERM and SIGKILL, in seconds (10, 2.5) or with
+    /// a unit (5s, 500ms).
     #[arg(long, default_value = "10", value_parser = parse_secs, value_name = "SECS", requires = "watch")]
     pub grace: f64,
-    /// With --watch: seconds of quiet after a change before re-syncing.
+    /// With --watch: quiet time after a change before re-syncing, in seconds (2, 0.5) or with
+    /// a unit (2s, 500ms).
     #[arg(long, default_value = "2", value_parser = parse_secs, value_name = "SECS", requires = "watch")]
     pub debounce: f64,
     /// The program to run, after `--`, looked up in PATH.
@@ -477,7 +493,8 @@ pub struct WatchArgs {
     pub sources: Vec<PathBuf>,
     #[command(flatten)]
     pub opts: ChangeOpts,
-    /// Seconds of quiet after a change before syncing.
+    /// Quiet time after a change before syncing, in seconds (2, 0.5) or with a unit (2s,
+    /// 500ms).
     #[arg(long, default_value = "2", value_parser = parse_secs, value_name = "SECS")]
     pub debounce: f64,
     /// After every sync, write the metrics (as `anchorage metrics --output FILE`).
@@ -582,6 +599,54 @@ mod tests {
     #[test]
     fn clap_definitions_are_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Review of issue 17, 1.4: `--debounce 2s` and `--grace 500ms` were refused.
+    #[test]
+    fn durations_take_plain_seconds_or_s_and_ms() {
+        for (text, secs) in [
+            ("2", 2.0),
+            ("1.5", 1.5),
+            ("0", 0.0),
+            (".5", 0.5),
+            ("2s", 2.0),
+            ("0.5s", 0.5),
+            ("500ms", 0.5),
+            ("1500ms", 1.5),
+            ("86400", 86_400.0),
+            ("86400000ms", 86_400.0),
+        ] {
+            assert_eq!(parse_secs(text), Ok(secs), "{text}");
+        }
+        for bad in [
+            "", "s", "ms", "x", "2m", "2 s", "-1", "1e3", "inf", "NaN", "86401", "1.2.3", "2sms",
+            "+2",
+        ] {
+            assert!(parse_secs(bad).is_err(), "{bad:?}");
+        }
+        // Both options, through clap.
+        let cli = Cli::try_parse_from([
+            "anchorage",
+            "exec",
+            "--watch",
+            "--debounce",
+            "500ms",
+            "--grace",
+            "5s",
+            "--",
+            "true",
+        ])
+        .expect("parses");
+        let Command::Exec(a) = cli.command else {
+            panic!("exec")
+        };
+        assert_eq!((a.debounce, a.grace), (0.5, 5.0));
+        let cli =
+            Cli::try_parse_from(["anchorage", "watch", "--debounce", "2s", "dir"]).expect("parses");
+        let Command::Watch(a) = cli.command else {
+            panic!("watch")
+        };
+        assert_eq!(a.debounce, 2.0);
     }
 
     #[test]

@@ -27,7 +27,9 @@ fn main() -> ExitCode {
     init_logging(global.verbose, global.quiet);
     match report::render(commands::run(&request), global.format, global.quiet) {
         Next::Exit(code) => ExitCode::from(code),
-        Next::Exec(program, env) => ExitCode::from(commands::exec::start(&request, &program, &env)),
+        Next::Exec(program, env, bundle) => {
+            ExitCode::from(commands::exec::start(&request, &program, &env, bundle))
+        }
     }
 }
 

@@ -230,9 +230,8 @@ impl Request {
                 }),
             }),
             CliCommand::Watch(a) => {
+                // `--check` is kept: `watch::watch` refuses it (watching is for applying).
                 let mut opts = ChangeOptions::from_cli(a.opts);
-                // Never a dry run: watching is for applying (a hidden twin accepts --check).
-                opts.check = false;
                 // CMD after `--` is one more on-change command, taken as given (no splitting).
                 if !a.command.is_empty() {
                     opts.on_change.push(

@@ -6,7 +6,9 @@
 //! change `exec`'s step runs again, and when it changed the store `--reload` applies: `none`
 //! (the store is updated, nothing else), `signal:SIG` (sent to PROGRAM) or `restart` (SIGTERM,
 //! `--grace` seconds, SIGKILL, start again). A failed re-sync is reported and keeps PROGRAM
-//! and the last good state.
+//! and the last good state. In the environment-bundle fallback (not root, read-only root) the
+//! re-sync rewrites the bundle in the first start's directory (PROGRAM's variables stay
+//! valid) and a bundle whose content changed counts as a change.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
@@ -60,6 +62,7 @@ pub fn supervise(
     watch: &ExecWatch,
     program: &[OsString],
     env: &[(String, String)],
+    mut bundle: Option<crate::report::EnvBundle>,
 ) -> u8 {
     let sources = match crate::commands::exec::sources(&req.sources, req.allow_empty, "exec") {
         Ok(s) => s,
@@ -108,7 +111,7 @@ pub fn supervise(
             }
             Wake::Sync => {
                 tracing::info!("exec --watch: the sources changed; syncing");
-                let (changed, new_env) = crate::commands::exec::resync(global, req);
+                let (changed, new_env) = crate::commands::exec::resync(global, req, &mut bundle);
                 if let Some(e) = new_env {
                     env = e;
                 }
@@ -124,10 +127,17 @@ pub fn supervise(
                     }
                     Reload::Restart => match restart(&mut events, &child, watch.grace) {
                         Restarted::Stopped(code) => return code,
-                        Restarted::Ended => match spawn(program, &env) {
-                            Ok(c) => child = c,
-                            Err(code) => return code,
-                        },
+                        Restarted::Ended { changed_meanwhile } => {
+                            match spawn(program, &env) {
+                                Ok(c) => child = c,
+                                Err(code) => return code,
+                            }
+                            // The sources changed again while PROGRAM was stopping: that
+                            // change is synced now (after the debounce), not lost.
+                            if changed_meanwhile {
+                                events.requeue();
+                            }
+                        }
                     },
                 }
             }
@@ -136,8 +146,9 @@ pub fn supervise(
 }
 
 enum Restarted {
-    /// PROGRAM ended for the restart: start it again.
-    Ended,
+    /// PROGRAM ended for the restart: start it again; and sync again when the sources
+    /// changed during the restart.
+    Ended { changed_meanwhile: bool },
     /// A stop signal came during the restart: exit with this code.
     Stopped(u8),
 }
@@ -148,6 +159,14 @@ fn restart(events: &mut Loop, child: &Child, grace: Duration) -> Restarted {
     let deadline = Instant::now() + grace;
     let mut killed = false;
     let mut stopping = false;
+    let mut changed_meanwhile = false;
+    let ended = |stopping: bool, code: u8, changed_meanwhile: bool| {
+        if stopping {
+            Restarted::Stopped(code)
+        } else {
+            Restarted::Ended { changed_meanwhile }
+        }
+    };
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let limit = if killed { None } else { Some(left) };
@@ -157,11 +176,7 @@ fn restart(events: &mut Loop, child: &Child, grace: Duration) -> Restarted {
                 tracing::warn!("exec --watch: {e}; SIGKILL");
                 let _ = kill(child.pid, Signal::SIGKILL);
                 let code = wait_for(child);
-                return if stopping {
-                    Restarted::Stopped(code)
-                } else {
-                    Restarted::Ended
-                };
+                return ended(stopping, code, changed_meanwhile);
             }
             Ok(None) => {
                 if !killed {
@@ -175,20 +190,15 @@ fn restart(events: &mut Loop, child: &Child, grace: Duration) -> Restarted {
             }
             Ok(Some(Wake::Signal(Signal::SIGCHLD))) => {
                 if let Some(code) = reap(child) {
-                    return if stopping {
-                        Restarted::Stopped(code)
-                    } else {
-                        Restarted::Ended
-                    };
+                    return ended(stopping, code, changed_meanwhile);
                 }
             }
             Ok(Some(Wake::Signal(sig))) => {
                 stopping |= stops(sig);
                 let _ = kill(child.pid, sig);
             }
-            // A change during the restart: the new start reads the store as it is now;
-            // the pending change is re-synced by the next event.
-            Ok(Some(Wake::Sync)) => {}
+            // A change during the restart: synced after the new start (see `requeue`).
+            Ok(Some(Wake::Sync)) => changed_meanwhile = true,
         }
     }
 }
@@ -247,8 +257,11 @@ fn spawn(program: &[OsString], env: &[(String, String)]) -> Result<Child, u8> {
             // The signals we block (to read them from the signalfd) must not stay blocked in
             // PROGRAM: std's spawn does not reset the mask it inherits.
             crate::run::unblock_signals()?;
-            // The supervisor killed (even with -9) takes PROGRAM with it.
-            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::TERM))?;
+            // The supervisor killed (even with -9) takes PROGRAM with it: SIGKILL, as for the
+            // hooks (`run`), since an agent that ignores or traps SIGTERM would otherwise
+            // outlive us unsupervised. PROGRAM's graceful stop is the forwarded SIGTERM of a
+            // supervisor that is itself stopped, not this.
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
             Ok(())
         });
     }

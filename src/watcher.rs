@@ -1,15 +1,19 @@
 //! Watching sources for `watch` and `exec --watch`: inotify on every source directory (and
 //! its real subdirectories) and on each source's parent (events for that name only), plus a
-//! signalfd for the signals the caller blocks, in one `poll`. A Kubernetes ConfigMap/Secret
-//! volume swaps its `..data` link with a rename (IN_MOVED_TO in the volume's directory); a
-//! plain directory sees files created, written, removed or renamed. Events are debounced:
+//! signalfd for the signals the caller blocks, in one `poll`. A source that is a link is
+//! followed hop by hop: every link on the way (the source's own, and a link in a middle
+//! component of a target) is watched through its parent for its name, and so is the final
+//! file. A Kubernetes ConfigMap/Secret volume swaps its `..data` link with a rename
+//! (IN_MOVED_TO `..data` in the volume's directory), and its files are `KEY -> ..data/KEY`: so
+//! a source that is one key of the volume sees the swap too. A plain directory sees files
+//! created, written, removed or renamed. Events are debounced:
 //! a sync starts once the sources have been quiet for the debounce time (or at the latest
 //! after ten debounce periods of continuous changes). The watch set is rebuilt before every
 //! sync, so new subdirectories are watched and a change during the sync triggers the next one.
 //! Reading the sources generates no event (IN_ACCESS is not watched): a sync never wakes
 //! itself, so a broken source cannot make the loop spin.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsString;
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
@@ -39,8 +43,8 @@ const MAX_DIRS: usize = 4096;
 /// The inotify watches for a set of sources.
 struct Watches {
     fd: OwnedFd,
-    /// wd → `None`: any event counts; `Some(name)`: only events for that entry (a parent).
-    filters: HashMap<i32, Option<OsString>>,
+    /// wd → `None`: any event counts; `Some(names)`: only events for these entries (a parent).
+    filters: HashMap<i32, Option<HashSet<OsString>>>,
 }
 
 impl Watches {
@@ -60,14 +64,15 @@ impl Watches {
     fn add(&mut self, path: &Path, flags: WatchFlags, filter: Option<OsString>) {
         match inotify::add_watch(&self.fd, path, flags) {
             Ok(wd) => {
-                // Two sources in one parent: any of their names counts.
-                match (self.filters.get(&wd), &filter) {
+                // One directory seen for several names (two sources, a link chain): any of
+                // them counts; seen whole once, it stays whole.
+                match (self.filters.get_mut(&wd), filter) {
                     (Some(None), _) => {}
-                    (Some(Some(_)), Some(_)) => {
-                        self.filters.insert(wd, None);
+                    (Some(Some(names)), Some(name)) => {
+                        names.insert(name);
                     }
-                    _ => {
-                        self.filters.insert(wd, filter);
+                    (_, filter) => {
+                        self.filters.insert(wd, filter.map(|n| HashSet::from([n])));
                     }
                 }
             }
@@ -80,11 +85,13 @@ impl Watches {
             return;
         }
         let abs = std::path::absolute(src).unwrap_or_else(|_| src.to_path_buf());
-        if let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) {
+        let mut points = Vec::new();
+        link_chain(&abs, &mut points, 0);
+        for (parent, name) in points {
             self.add(
-                parent,
+                &parent,
                 DIR_EVENTS - WatchFlags::DELETE_SELF - WatchFlags::MOVE_SELF,
-                Some(name.to_os_string()),
+                Some(name),
             );
         }
         if !abs.is_dir() {
@@ -136,7 +143,9 @@ impl Watches {
                         .map(|n| std::ffi::OsStr::from_bytes(n.to_bytes()).to_os_string());
                     match self.filters.get(&ev.wd()) {
                         Some(None) => relevant = true,
-                        Some(Some(want)) if name.as_ref() == Some(want) => relevant = true,
+                        Some(Some(want)) if name.as_ref().is_some_and(|n| want.contains(n)) => {
+                            relevant = true
+                        }
                         _ => {}
                     }
                     tracing::trace!("inotify: wd {} {:?} {:?}", ev.wd(), ev.events(), name);
@@ -147,6 +156,55 @@ impl Watches {
         }
         relevant
     }
+}
+
+/// Links followed per source before giving up (the kernel's own limit is 40), and the most
+/// (directory, name) pairs one source may add (a crafted farm of links cannot blow up).
+const MAX_HOPS: usize = 40;
+const MAX_POINTS: usize = 256;
+
+/// The (directory, name) pairs whose change can change what `path` resolves to: `path` itself
+/// and, when it is a link, each link on the way to its end (`ca.pem -> ..data/ca.pem`:
+/// `ca.pem`, `..data`, `..2026_…` in the volume, then `ca.pem` in `..2026_…`). Read from the
+/// file system as it is now; the watches are rebuilt before every sync, so a swapped link is
+/// followed to its new target.
+fn link_chain(path: &Path, out: &mut Vec<(PathBuf, OsString)>, hops: usize) {
+    let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    if out.len() >= MAX_POINTS {
+        return;
+    }
+    out.push((parent.to_path_buf(), name.to_os_string()));
+    if hops >= MAX_HOPS {
+        return;
+    }
+    let Ok(target) = std::fs::read_link(path) else {
+        return; // not a link (or gone): its parent's watch covers it
+    };
+    // Walk the target component by component: a link in a middle component (`..data` in
+    // `..data/ca.pem`) is a point of its own, and the walk goes on from where it leads.
+    let mut cur = if target.is_absolute() {
+        PathBuf::from("/")
+    } else {
+        parent.to_path_buf()
+    };
+    let parts: Vec<_> = target.components().collect();
+    for (i, part) in parts.iter().enumerate() {
+        match part {
+            std::path::Component::Normal(n) => cur.push(n),
+            std::path::Component::ParentDir => {
+                cur.pop();
+                continue;
+            }
+            _ => continue,
+        }
+        if i + 1 < parts.len() && cur.is_symlink() {
+            link_chain(&cur, out, hops + 1);
+            cur = std::fs::canonicalize(&cur).unwrap_or(cur);
+        }
+    }
+    link_chain(&cur, out, hops + 1);
 }
 
 /// What woke the loop.
@@ -195,6 +253,13 @@ impl Loop {
     pub fn rewatch(&mut self) -> Result<()> {
         self.watches = Watches::new(&self.sources)?;
         Ok(())
+    }
+
+    /// A change was taken (`Wake::Sync`) but not synced (it came during a restart): sync again
+    /// once the debounce time has passed.
+    pub fn requeue(&mut self) {
+        let now = Instant::now();
+        self.pending.get_or_insert((now, now));
     }
 
     /// Wait for the next signal or debounced change. `limit`: return `None` after this long

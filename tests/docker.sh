@@ -18,8 +18,11 @@
 #   * PID 1: `docker stop` delivers SIGTERM to the agent, which ends in < 2 s (not after the
 #     10 s kill), with and without `exec --watch`;
 #   * rotation: the CA in the volume replaced; with `exec --watch --reload=restart` the agent
-#     (restarted in place, same container) trusts the new CA and not the old.
-# Every container, image, volume and server the test made is removed on exit, even on failure.
+#     (restarted in place, same container) trusts the new CA and not the old; and the same
+#     read-only and unprivileged, through the environment bundle (one directory in /tmp).
+# Every container, image, volume and server the test made is removed on exit, even on failure
+# (the builds use --force-rm and record the images of their steps, so a failed build leaves
+# neither a container nor a layer behind).
 # Networks: the engine's default bridge only (the servers listen on its gateway address).
 #
 # Output: TAP-style (scripts/tap.sh); `SKIP: …` and exit 0 when there is no usable Docker engine
@@ -62,6 +65,7 @@ LABEL=anchorage-test=$ID
 WORK=$(mktemp -d /tmp/anchorage-docker.XXXXXX)
 PIDS=()
 IMPORTED=0
+BUILT=()
 
 # shellcheck disable=SC2317 # called by the EXIT trap
 cleanup() {
@@ -71,6 +75,12 @@ cleanup() {
     done
     docker volume rm -f "$VOL" >/dev/null 2>&1
     docker rmi -f "$IMAGE" "$IMAGE_ENV" >/dev/null 2>&1
+    # What the builds made that the tags did not take away (a build that failed half-way
+    # leaves its finished steps' images untagged), deepest first.
+    for ((c = ${#BUILT[@]} - 1; c >= 0; c--)); do
+        docker rmi "${BUILT[c]}" >/dev/null 2>&1
+    done
+    docker image prune -f --filter "label=$LABEL" >/dev/null 2>&1
     # The base image only when this run imported it (another run may be using it).
     if [[ $IMPORTED == 1 ]]; then docker rmi -f "$BASE" >/dev/null 2>&1; fi
     for c in "${PIDS[@]}"; do kill "$c" 2>/dev/null; done
@@ -78,6 +88,23 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# build LOG ARGS...: docker build, no network, with --force-rm (a failed step's container is
+# removed too) and the test's label; the images its steps made (not the base, not cached ones)
+# are added to BUILT, so cleanup removes them even when the build failed.
+build() {
+    local log=$1 rc id
+    shift
+    docker build --force-rm --label "$LABEL" --network none "$@" >"$log" 2>&1
+    rc=$?
+    # The legacy builder's output: "Step N/M : INSTR", then " ---> Using cache" and/or
+    # " ---> ID" (the step's image; after FROM, the base's).
+    while read -r id; do BUILT+=("$id"); done < <(awk '
+        /^Step [0-9]+\/[0-9]+ : / { from = ($4 == "FROM"); cached = 0; next }
+        /^ ---> Using cache$/ { cached = 1; next }
+        /^ ---> [0-9a-f]+$/ { if (!from && !cached) print $2; next }' "$log")
+    return "$rc"
+}
 
 # --- the base image and the agent image ----------------------------------------------------
 ROOTFS=$(bash "$HERE/rootfs.sh" --cache-only base 2>/dev/null | sed -n 's/^CACHE=//p')
@@ -98,15 +125,15 @@ mkdir -p "$WORK/ctx"
 cp "$BIN" "$WORK/ctx/anchorage"
 cp "$REPO/container/Dockerfile.debian" "$WORK/ctx/Dockerfile"
 T=$SECONDS
-if docker build -q --network none --build-arg "BASE=$BASE" -t "$IMAGE" "$WORK/ctx" >"$WORK/build.log" 2>&1; then
+if build "$WORK/build.log" --build-arg "BASE=$BASE" -t "$IMAGE" "$WORK/ctx"; then
     ok "container/Dockerfile.debian builds on $BASE without network ($((SECONDS - T)) s)"
 else
     not_ok "container/Dockerfile.debian builds on $BASE" "$WORK/build.log"
     finish
 fi
 # The same image with SSL_CERT_FILE pre-set (as many images do).
-if printf 'FROM %s\nENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt\n' "$IMAGE" |
-    docker build -q --network none -t "$IMAGE_ENV" - >"$WORK/build2.log" 2>&1; then
+printf 'FROM %s\nENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt\n' "$IMAGE" >"$WORK/Dockerfile.env"
+if build "$WORK/build2.log" -t "$IMAGE_ENV" - <"$WORK/Dockerfile.env"; then
     ok "image with SSL_CERT_FILE pre-set builds"
 else
     not_ok "image with SSL_CERT_FILE pre-set builds" "$WORK/build2.log"
@@ -297,6 +324,32 @@ if wait_log "$R" "agent: ca2 trusted" 30; then
     ok "--read-only --user 65534 --tmpfs /tmp with exec --override-env: trusted through the environment bundle"
 else
     not_ok "read-only, unprivileged, --override-env: trusted" "$(docker logs "$R" 2>&1 | tail -20)"
+fi
+docker rm -f "$R" >/dev/null
+
+# --- read-only, unprivileged, exec --watch: a rotation through the environment bundle ---------
+# The re-sync rewrites the bundle in the first start's directory and, its content changed,
+# restarts the agent (review of issue 17, 3.1: it used to write a new directory and never reload).
+RW=agent-ro-watch-$ID
+docker run -d --name "$RW" --label "$LABEL" --read-only --user 65534 --tmpfs /tmp "${MOUNT[@]}" "${agent_env[@]}" \
+    --entrypoint anchorage "$IMAGE" exec --watch --reload=restart --grace 5 --debounce 1 -- bash -c "$AGENT" >/dev/null
+if wait_log "$RW" "agent: ca2 trusted" 30; then
+    ok "read-only, unprivileged, exec --watch: the agent trusts the volume's CA through the environment bundle"
+else
+    not_ok "read-only, unprivileged, exec --watch: trusted" "$(docker logs "$RW" 2>&1 | tail -20)"
+fi
+docker run --rm --label "$LABEL" --network none -v "$VOL:/certs" -v "$WORK/ca1.pem:/tmp/ca1.pem:ro" \
+    "$BASE" sh -c 'cp /tmp/ca1.pem /certs/.new.pem && mv /certs/.new.pem /certs/ca1.pem && rm /certs/ca2.pem'
+if AFTER_START=2 wait_log "$RW" "agent: ca1 trusted" 60 && AFTER_START=2 wait_log "$RW" "agent: ca2 untrusted" 30; then
+    ok "read-only, unprivileged, exec --watch: after a rotation the restarted agent trusts the new CA and not the old"
+else
+    not_ok "read-only, unprivileged, exec --watch: rotation reloads through the bundle" "$(docker logs "$RW" 2>&1 | grep -v '^agent: ca' | tail -20)"
+fi
+DIRS=$(docker exec "$RW" sh -c 'ls -d /tmp/anchorage-* | wc -l' 2>/dev/null)
+if [[ $DIRS == 1 ]]; then
+    ok "read-only, unprivileged, exec --watch: one bundle directory in /tmp, reused by the re-sync"
+else
+    not_ok "one bundle directory in /tmp after the re-sync (found '$DIRS')"
 fi
 
 finish

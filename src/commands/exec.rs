@@ -6,7 +6,7 @@
 
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::change::{converge, desired};
 use crate::error::{Error, Result};
@@ -14,7 +14,7 @@ use crate::input::source::Missing;
 use crate::plan::Mode;
 use crate::platform::{self, Target};
 use crate::policy::Candidate;
-use crate::report::{ExecOutcome, Failure, Header, Report};
+use crate::report::{EnvBundle, ExecOutcome, Failure, Header, Report};
 use crate::request::{EnvRequest, ExecRequest, Global, OnError};
 use crate::store::nss;
 
@@ -76,14 +76,31 @@ fn is_unwritable(e: &Error) -> bool {
 }
 
 pub fn exec(global: &Global, req: &ExecRequest) -> ExecOutcome {
+    exec_in(global, req, None)
+}
+
+/// `exec`, with the environment bundle written into `reuse` when given (`exec --watch`'s
+/// re-syncs: the directory of the first start).
+fn exec_in(global: &Global, req: &ExecRequest, reuse: Option<&Path>) -> ExecOutcome {
     let mut plan = ExecOutcome {
         report: None,
         error: None,
         program: req.program.clone(),
         env: Vec::new(),
         notice: None,
+        bundle: None,
     };
     // A usage error starts no PROGRAM, even with --on-error=continue (as clap's own do not).
+    // `--on-change` (shared with install/sync) is not honoured here: exec replaces itself with
+    // PROGRAM, and under --watch a reload is what --reload is for. Ignored, it would look
+    // like a hook that never fired.
+    if !req.opts.on_change.is_empty() {
+        plan.error = Some(Error::usage_hint(
+            "exec: --on-change applies to install/sync/remove/watch",
+            "with exec --watch use --reload=restart or --reload=signal:NAME to tell PROGRAM",
+        ));
+        return plan;
+    }
     let srcs = match sources(&req.sources, req.allow_empty, "exec") {
         Ok(s) => s,
         Err(e) => {
@@ -91,7 +108,7 @@ pub fn exec(global: &Global, req: &ExecRequest) -> ExecOutcome {
             return plan;
         }
     };
-    match step(global, req, &srcs, &mut plan) {
+    match step(global, req, &srcs, reuse, &mut plan) {
         Ok(report) => plan.report = Some(report),
         Err(f) => {
             plan.report = f.partial.map(|b| *b);
@@ -114,6 +131,7 @@ fn step(
     global: &Global,
     req: &ExecRequest,
     srcs: &[PathBuf],
+    reuse: Option<&Path>,
     plan: &mut ExecOutcome,
 ) -> std::result::Result<Report, Failure> {
     let opts = &req.opts;
@@ -125,9 +143,13 @@ fn step(
         Err(f) if is_unwritable(&f.error) && !f.partial.as_ref().is_some_and(|p| p.changed) => {
             let wanted = &wanted.accepted;
             let policy = env_rules::Policy::new(req.keep_env, req.override_env);
-            let (fb, dir_note) = fallback(&target, wanted, policy).map_err(Failure::from)?;
+            let (fb, dir_note) = fallback(&target, wanted, policy, reuse).map_err(Failure::from)?;
             let kept = kept_text(&fb.kept);
             plan.env = fb.env.clone();
+            plan.bundle = fb.dir.clone().map(|dir| EnvBundle {
+                dir,
+                digest: fb.digest,
+            });
             // The variables pointed at the combined bundle (the others have a note of their own).
             let shown_bundle = fb.bundle.as_ref().map(|p| p.display().to_string());
             let names: Vec<&str> = fb
@@ -196,7 +218,7 @@ pub fn env(global: &Global, req: &EnvRequest) -> Result<String> {
     let wanted = desired(&srcs, &req.opts, Mode::Sync, Missing::Empty)?;
     let target = Target::open(&global.root, global.platform)?;
     let policy = env_rules::Policy::new(req.keep_env, req.override_env);
-    let (fb, note) = fallback(&target, &wanted.accepted, policy)?;
+    let (fb, note) = fallback(&target, &wanted.accepted, policy, None)?;
     let mut out: String = fb
         .env
         .iter()
@@ -224,11 +246,13 @@ fn shell_quote(s: &str) -> String {
 
 /// The system effective bundle (as is) + the source anchors not already in it, and the
 /// variables pointed at it or at the other files `env_rules` writes; plus a note when
-/// `$XDG_RUNTIME_DIR` was passed over (see `bundle_dir`).
+/// `$XDG_RUNTIME_DIR` was passed over (see `bundle_dir`). `reuse`: write into this directory
+/// again (`exec --watch`), unless it is no longer usable (then a new one, and a warning).
 fn fallback(
     target: &Target,
     wanted: &[Candidate],
     policy: env_rules::Policy,
+    reuse: Option<&Path>,
 ) -> Result<(env_rules::Outcome, Option<String>)> {
     let system = platform::in_root(&target.root, target.layout().bundle);
     let bytes = match std::fs::read(&system) {
@@ -240,6 +264,15 @@ fn fallback(
     let mut note = None;
     // No variable to point at a bundle: build none (nothing is left behind in /tmp).
     let out = env_rules::apply(policy, &combined, &system, wanted, || {
+        if let Some(path) = reuse {
+            match bundle_dir::reopen(path) {
+                Ok(dir) => return Ok(dir),
+                Err(e) => tracing::warn!(
+                    "exec --watch: the bundle directory cannot be used again ({}); a new one is made (PROGRAM's variables change with it)",
+                    crate::text_safe::escape(&e.to_string())
+                ),
+            }
+        }
         let mut dir = bundle_dir::open_dir()?;
         note = dir.note.take();
         Ok(dir)
@@ -280,26 +313,42 @@ pub fn start(
     request: &crate::request::Request,
     program: &[OsString],
     env: &[(String, String)],
+    bundle: Option<EnvBundle>,
 ) -> u8 {
     if let crate::request::Command::Exec(req) = &request.command {
         if let Some(watch) = &req.watch {
-            return crate::supervise::supervise(&request.global, req, watch, program, env);
+            return crate::supervise::supervise(&request.global, req, watch, program, env, bundle);
         }
     }
     replace_process(program, env)
 }
 
 /// `exec --watch`, after a change: the same step again, printed like the first start and
-/// recorded; whether it changed the store, and PROGRAM's environment when the step succeeded.
-pub fn resync(global: &Global, req: &ExecRequest) -> (bool, Option<Vec<(String, String)>>) {
-    let mut outcome = exec(global, req);
+/// recorded; whether it changed what PROGRAM trusts, and PROGRAM's environment when the step
+/// succeeded. `bundle`: the environment bundle of the last good step. In the fallback the
+/// bundle is rewritten in its directory (same paths: PROGRAM's variables stay valid, and
+/// `--reload=none` really updates what it reads), and a different content counts as a change
+/// (the system store did not change, so the report alone would never say so).
+pub fn resync(
+    global: &Global,
+    req: &ExecRequest,
+    bundle: &mut Option<EnvBundle>,
+) -> (bool, Option<Vec<(String, String)>>) {
+    let reuse = bundle.as_ref().map(|b| b.dir.clone());
+    let mut outcome = exec_in(global, req, reuse.as_deref());
     outcome.error = outcome.error.map(|e| e.in_root(&global.root));
-    let changed = outcome.report.as_ref().is_some_and(|r| r.changed);
     let continued = outcome
         .notice
         .as_ref()
         .is_some_and(|n| n.starts_with("anchorage: error:"));
     let ok = outcome.error.is_none() && !continued;
+    let store_changed = outcome.report.as_ref().is_some_and(|r| r.changed);
+    let bundle_changed =
+        ok && outcome.bundle.as_ref().map(|b| &b.digest) != bundle.as_ref().map(|b| &b.digest);
+    let changed = store_changed || bundle_changed;
+    if ok {
+        *bundle = outcome.bundle.clone();
+    }
     crate::last_run::record(&global.root, "exec", ok, changed);
     let env = ok.then(|| outcome.env.clone());
     // An error is printed, never fatal here: PROGRAM keeps running on the last good state.

@@ -17,6 +17,13 @@ use crate::store::nss;
 use crate::watcher::{Loop, Wake};
 
 pub fn watch(global: &Global, req: &WatchRequest) -> Result<u8> {
+    // A dry run that applied every change (and ran the hooks) would be worse than none.
+    if req.opts.check {
+        return Err(crate::error::Error::usage_hint(
+            "watch --check: watch applies every change; it has no dry run",
+            "to see what a sync would change, run `anchorage sync --check SOURCE...`",
+        ));
+    }
     if req.sources.iter().any(|s| s.as_os_str() == "-") {
         return Err(crate::error::Error::usage_hint(
             "watch: `-` (stdin) cannot be watched",

@@ -54,6 +54,17 @@ pub struct ExecOutcome {
     /// Variables to set for PROGRAM (the environment-bundle fallback).
     pub env: Vec<(String, String)>,
     pub notice: Option<String>,
+    /// The environment-bundle fallback's directory and content, when it wrote one: `exec
+    /// --watch` re-syncs into the same directory and compares the content.
+    pub bundle: Option<EnvBundle>,
+}
+
+/// Where the environment-bundle fallback wrote, and a digest of what (every file's name and
+/// bytes, and the variables): equal digests mean PROGRAM would see the same trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvBundle {
+    pub dir: std::path::PathBuf,
+    pub digest: [u8; 32],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

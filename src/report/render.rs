@@ -13,8 +13,13 @@ use crate::text_safe::escape;
 /// What `main` does after rendering.
 pub enum Next {
     Exit(u8),
-    /// `exec`: replace this process with the program (and these extra variables).
-    Exec(Vec<OsString>, Vec<(String, String)>),
+    /// `exec`: replace this process with the program (and these extra variables); the
+    /// environment bundle's state for `exec --watch`.
+    Exec(
+        Vec<OsString>,
+        Vec<(String, String)>,
+        Option<crate::report::EnvBundle>,
+    ),
 }
 
 pub fn render(result: Result<Outcome, Failure>, format: Format, quiet: bool) -> Next {
@@ -157,7 +162,7 @@ fn exec(plan: ExecOutcome, format: Format, quiet: bool) -> Next {
         };
         return Next::Exit(failure_(failure, Format::Text));
     }
-    Next::Exec(plan.program, plan.env)
+    Next::Exec(plan.program, plan.env, plan.bundle)
 }
 
 fn failure_(failure: Failure, format: Format) -> u8 {

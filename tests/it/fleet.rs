@@ -49,8 +49,13 @@ fn in_bundle(root: &Path, name: &str) -> bool {
 
 /// Is the fixture CA `name` in the tree's effective bundle (by fingerprint, through openssl)?
 fn verifies_ca(root: &Path, name: &str) -> bool {
+    file_has_ca(&root.join(DEBIAN_BUNDLE), name)
+}
+
+/// Is the fixture CA `name` in the PEM bundle `file`?
+fn file_has_ca(file: &Path, name: &str) -> bool {
     let want = sha(name);
-    let bundle = std::fs::read_to_string(root.join(DEBIAN_BUNDLE)).unwrap_or_default();
+    let bundle = std::fs::read_to_string(file).unwrap_or_default();
     bundle
         .split_inclusive("-----END CERTIFICATE-----")
         .filter(|b| b.contains("BEGIN CERTIFICATE"))
@@ -394,12 +399,17 @@ struct ConfigMap {
 
 impl ConfigMap {
     fn new(files: &[&str]) -> ConfigMap {
+        let pairs: Vec<(&str, &str)> = files.iter().map(|f| (*f, *f)).collect();
+        ConfigMap::new_as(&pairs)
+    }
+
+    fn new_as(pairs: &[(&str, &str)]) -> ConfigMap {
         let mut cm = ConfigMap {
             dir: tempfile::tempdir().unwrap(),
             gen: 0,
         };
-        cm.publish(files);
-        for f in files {
+        cm.publish_as(pairs);
+        for (f, _) in pairs {
             std::os::unix::fs::symlink(format!("..data/{f}"), cm.dir.path().join(f)).unwrap();
         }
         cm
@@ -412,13 +422,21 @@ impl ConfigMap {
     /// What the kubelet's atomic writer does: a new timestamped directory, a new `..data_tmp`
     /// link renamed over `..data`, visible links for new names, the old directory removed.
     fn publish(&mut self, files: &[&str]) {
+        let pairs: Vec<(&str, &str)> = files.iter().map(|f| (*f, *f)).collect();
+        self.publish_as(&pairs);
+    }
+
+    /// `publish` with (key, fixture) pairs: a key whose content changes under the same name.
+    fn publish_as(&mut self, pairs: &[(&str, &str)]) {
+        let files: Vec<&str> = pairs.iter().map(|(k, _)| *k).collect();
+        let files = &files[..];
         let old = self.gen;
         self.gen += 1;
         let ts = format!("..2026_11_30_00_00_0{}.{}", self.gen, std::process::id());
         let new = self.path().join(&ts);
         std::fs::create_dir(&new).unwrap();
-        for f in files {
-            std::fs::copy(fx(f), new.join(f)).unwrap();
+        for (key, fixture) in pairs {
+            std::fs::copy(fx(fixture), new.join(key)).unwrap();
         }
         let tmp = self.path().join("..data_tmp");
         std::os::unix::fs::symlink(&ts, &tmp).unwrap();
@@ -529,6 +547,62 @@ fn watch_follows_a_configmap_data_swap_and_runs_the_command() {
         "{}",
         std::fs::read_to_string(&err).unwrap()
     );
+}
+
+/// Review of issue 17, 1.1: one key of a Secret volume as the source (`vol/ca.pem ->
+/// ..data/ca.pem`). The kubelet's rotation renames `..data` and never touches `ca.pem`.
+#[test]
+fn watch_single_key_of_a_configmap_follows_the_data_swap() {
+    let t = debian_tree();
+    let root = t.path();
+    let mut cm = ConfigMap::new_as(&[("ca.pem", "myNewCa.pem"), ("tls.key", "myNewCa.pem")]);
+    let key = cm.path().join("ca.pem");
+    let (mut w, err, _logs) = spawn_watch(root, &[], &[&key]);
+    wait_until("the first sync", || in_bundle(root, "myNewCa.pem"));
+    cm.publish_as(&[("ca.pem", "ca2.pem"), ("tls.key", "myNewCa.pem")]);
+    wait_until("the key's new content after the ..data swap", || {
+        in_bundle(root, "ca2.pem") && !in_bundle(root, "myNewCa.pem")
+    });
+    // And again: the watches follow the new ..data target.
+    cm.publish_as(&[("ca.pem", "ca3.pem"), ("tls.key", "myNewCa.pem")]);
+    wait_until("the second swap", || {
+        in_bundle(root, "ca3.pem") && !in_bundle(root, "ca2.pem")
+    });
+    sigterm(&w.0);
+    assert_eq!(
+        wait_exit(&mut w.0).code(),
+        Some(0),
+        "{}",
+        std::fs::read_to_string(&err).unwrap()
+    );
+}
+
+/// Review of issue 17, 1.2: `watch --check` used to sync for real and run the hooks.
+#[test]
+fn watch_check_is_a_usage_error_that_changes_nothing() {
+    let t = debian_tree();
+    let root = t.path();
+    let src = dir_with(&["ca3.pem"]);
+    let out = tempfile::tempdir().unwrap();
+    let ran = out.path().join("ran");
+    let (mut w, err, _logs) = spawn_watch(
+        root,
+        &[
+            "--check",
+            "--on-change",
+            &format!("touch {}", ran.display()),
+        ],
+        &[src.path()],
+    );
+    let st = wait_exit(&mut w.0);
+    let text = std::fs::read_to_string(&err).unwrap();
+    assert_eq!(st.code(), Some(2), "{text}");
+    assert!(
+        text.contains("watch --check") && text.contains("sync --check"),
+        "{text}"
+    );
+    assert!(!in_bundle(root, "ca3.pem"), "nothing applied");
+    assert!(!ran.exists(), "no on-change command");
 }
 
 #[test]
@@ -710,6 +784,288 @@ fn exec_watch_reload_restart_and_signal() {
         .arg(src.path())
         .args(["--", "true"]));
     assert_eq!(code(&o), 2);
+}
+
+/// Review of issue 17, 3.1: `exec --watch` in the environment-bundle fallback (not root): a
+/// rotation rewrites the bundle in the directory of the first start (same path, so PROGRAM's
+/// variables stay valid), counts as a change (`--reload=restart` fires), and leaves no new
+/// directory in /tmp; a re-sync that changes nothing restarts nothing.
+#[test]
+fn exec_watch_fallback_bundle_is_rewritten_in_place_and_reloads() {
+    use std::os::unix::fs::MetadataExt;
+    // A uid of its own, so other tests' bundle directories do not count.
+    const UID: u32 = 64_925;
+    fn private_dirs() -> Vec<PathBuf> {
+        std::fs::read_dir("/tmp")
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("anchorage-"))
+            .filter(|e| {
+                std::fs::symlink_metadata(e.path()).is_ok_and(|m| m.is_dir() && m.uid() == UID)
+            })
+            .map(|e| e.path())
+            .collect()
+    }
+    /// Removes the directories this test made, even when it fails.
+    struct Made(Vec<PathBuf>);
+    impl Drop for Made {
+        fn drop(&mut self) {
+            for p in private_dirs().iter().filter(|p| !self.0.contains(p)) {
+                let _ = std::fs::remove_dir_all(p);
+            }
+        }
+    }
+    let t = debian_tree();
+    let root = t.path();
+    std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let src = dir_with(&["myNewCa.pem"]);
+    let d = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let log = d.path().join("agent.log");
+    let a = d.path().join("agent.sh");
+    std::fs::write(
+        &a,
+        format!(
+            "#!/bin/sh\necho \"start $SSL_CERT_FILE\" >> {log}\ntrap 'exit 0' TERM\nwhile :; do sleep 0.1; done\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let starts = || -> Vec<String> {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.strip_prefix("start ").map(str::to_owned))
+            .collect()
+    };
+    let before = private_dirs();
+    let _made = Made(before.clone());
+    let err = d.path().join("stderr");
+    let c = clean(anchorage(root));
+    let mut cmd = Command::new("setpriv");
+    cmd.arg(format!("--reuid={UID}"))
+        .arg(format!("--regid={UID}"))
+        .args(["--clear-groups", "--"])
+        .arg(c.get_program())
+        .args(c.get_args())
+        .args([
+            "exec",
+            "--watch",
+            "--debounce",
+            "500ms",
+            "--reload=restart",
+            "--grace",
+            "5s",
+        ])
+        .arg(src.path())
+        .arg("--")
+        .arg(&a);
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    for v in ["ANCHORAGE_BUNDLE_DIR", "SSL_CERT_DIR", "JAVA_TOOL_OPTIONS"] {
+        cmd.env_remove(v);
+    }
+    let mut e = Killed(
+        cmd.stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let errs = || std::fs::read_to_string(&err).unwrap_or_default();
+    wait_until("the agent started", || starts().len() == 1);
+    let bundle = PathBuf::from(&starts()[0]);
+    assert!(
+        bundle.starts_with("/tmp") && bundle.ends_with("anchorage-ca-bundle.pem"),
+        "{bundle:?}\n{}",
+        errs()
+    );
+    assert!(file_has_ca(&bundle, "myNewCa.pem") && !file_has_ca(&bundle, "ca2.pem"));
+    assert!(
+        !in_bundle(root, "myNewCa.pem"),
+        "the system store is not written"
+    );
+    let syncs = || errs().matches("system trust store not writable").count();
+    assert_eq!(syncs(), 1, "{}", errs());
+    // A rotation: the same bundle path, the new content, a restart.
+    std::fs::copy(fx("ca2.pem"), src.path().join("ca2.pem")).unwrap();
+    wait_until("restarted after the rotation", || starts().len() == 2);
+    assert_eq!(starts()[1], starts()[0], "the same bundle path");
+    assert!(file_has_ca(&bundle, "ca2.pem") && file_has_ca(&bundle, "myNewCa.pem"));
+    // The same content written again: a re-sync, and no restart.
+    let n = syncs();
+    std::fs::copy(fx("ca2.pem"), src.path().join("ca2.pem")).unwrap();
+    wait_until("the no-op re-sync", || syncs() > n);
+    // The removal after it is a change again: PROGRAM restarted once more, not twice.
+    std::fs::remove_file(src.path().join("myNewCa.pem")).unwrap();
+    wait_until("restarted after the removal", || starts().len() >= 3);
+    assert!(!file_has_ca(&bundle, "myNewCa.pem") && file_has_ca(&bundle, "ca2.pem"));
+    let after = private_dirs();
+    let new: Vec<&PathBuf> = after.iter().filter(|p| !before.contains(p)).collect();
+    assert_eq!(new.len(), 1, "one private directory, reused: {new:?}");
+    signal(&e.0, nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(wait_exit(&mut e.0).code(), Some(0), "{}", errs());
+    assert_eq!(
+        starts().len(),
+        3,
+        "no restart for the no-op re-sync: {:?}",
+        starts()
+    );
+}
+
+/// Review of issue 17, 3.2: a change that arrives while `--reload=restart` waits out its grace
+/// period (PROGRAM ignores SIGTERM) is synced after the new start, not lost.
+#[test]
+fn exec_watch_change_during_restart_grace_is_synced_after() {
+    let t = debian_tree();
+    let root = t.path();
+    let src = dir_with(&["myNewCa.pem"]);
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("agent.log");
+    let a = d.path().join("agent.sh");
+    // Ignores SIGTERM (logs it), so every restart takes the whole grace; ends on USR1.
+    std::fs::write(
+        &a,
+        format!(
+            "#!/bin/sh\necho start >> {log}\ntrap 'echo TERM >> {log}' TERM\ntrap 'exit 5' USR1\nwhile :; do sleep 0.1; done\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log_text = || std::fs::read_to_string(&log).unwrap_or_default();
+    let err = d.path().join("stderr");
+    let mut e = Killed(
+        clean(anchorage(root))
+            .args([
+                "exec",
+                "--watch",
+                "--debounce",
+                "1",
+                "--reload=restart",
+                "--grace",
+                "3",
+            ])
+            .arg(src.path())
+            .arg("--")
+            .arg(&a)
+            .env("ANCHORAGE_LOG", "anchorage=debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let diag = || {
+        format!(
+            "{}\n--- stderr:\n{}",
+            log_text(),
+            std::fs::read_to_string(&err).unwrap_or_default()
+        )
+    };
+    wait_until("the agent started", || log_text().contains("start"));
+    std::fs::copy(fx("ca2.pem"), src.path().join("ca2.pem")).unwrap();
+    wait_until("the restart began (SIGTERM, ignored)", || {
+        log_text().contains("TERM")
+    });
+    // During the grace period (at once: checking the bundle with openssl takes seconds).
+    std::fs::copy(fx("ca3.pem"), src.path().join("ca3.pem")).unwrap();
+    wait_until(
+        "the change during the grace synced after the new start",
+        || in_bundle(root, "ca3.pem"),
+    );
+    assert!(in_bundle(root, "ca2.pem"));
+    wait_until("restarted for it too", || {
+        log_text().matches("start").count() == 3
+    });
+    signal(&e.0, nix::sys::signal::Signal::SIGUSR1);
+    assert_eq!(wait_exit(&mut e.0).code(), Some(5), "{}", diag());
+}
+
+/// Review of issue 17, 2.4: PROGRAM does not outlive a supervisor killed with SIGKILL, even
+/// when it ignores SIGTERM (its parent-death signal is SIGKILL).
+#[test]
+fn exec_watch_program_dies_with_a_killed_supervisor() {
+    /// SIGKILLs the agent when the test ends, whatever happened (an orphan must not stay).
+    struct Reap(i32);
+    impl Drop for Reap {
+        fn drop(&mut self) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.0),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+    let t = debian_tree();
+    let root = t.path();
+    let src = dir_with(&["myNewCa.pem"]);
+    let d = tempfile::tempdir().unwrap();
+    let log = d.path().join("agent.log");
+    let a = d.path().join("agent.sh");
+    std::fs::write(
+        &a,
+        format!(
+            "#!/bin/sh\ntrap '' TERM\necho \"start $$\" >> {log}\nwhile :; do sleep 0.1; done\n",
+            log = log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&a, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut e = spawn_exec(root, &[], src.path(), &[a.to_str().unwrap()]);
+    wait_until("the agent started", || {
+        std::fs::read_to_string(&log).is_ok_and(|l| l.ends_with('\n'))
+    });
+    let pid: i32 = std::fs::read_to_string(&log)
+        .unwrap()
+        .trim()
+        .trim_start_matches("start ")
+        .parse()
+        .unwrap();
+    let _reap = Reap(pid);
+    signal(&e.0, nix::sys::signal::Signal::SIGKILL);
+    let _ = wait_exit(&mut e.0);
+    // Gone, or a zombie waiting for whoever adopted it.
+    wait_until("the agent ended with its supervisor", || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    });
+}
+
+/// Review of issue 17, 1.3: `exec --on-change` was accepted and never ran.
+#[test]
+fn exec_on_change_is_a_usage_error_that_changes_nothing() {
+    let t = debian_tree();
+    let root = t.path();
+    let src = dir_with(&["myNewCa.pem"]);
+    let out = tempfile::tempdir().unwrap();
+    let ran = out.path().join("ran");
+    let started = out.path().join("started");
+    for watch in [&[][..], &["--watch"][..]] {
+        let o = run(clean(anchorage(root))
+            .arg("exec")
+            .args(watch)
+            .args(["--on-error=continue", "--on-change"])
+            .arg(format!("touch {}", ran.display()))
+            .arg(src.path())
+            .args(["--", "touch"])
+            .arg(&started));
+        assert_eq!(code(&o), 2, "{watch:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("--on-change applies to install/sync/remove/watch")
+                && stderr(&o).contains("--reload"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!started.exists(), "no PROGRAM after a usage error");
+        assert!(!ran.exists());
+        assert!(!in_bundle(root, "myNewCa.pem"), "nothing synced");
+    }
 }
 
 /// The signals `exec --watch` and `watch` block (to read them from a signalfd) are not blocked

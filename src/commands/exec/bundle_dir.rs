@@ -85,6 +85,18 @@ pub(super) fn open_dir() -> Result<BundleDir> {
     })
 }
 
+/// `exec --watch`'s re-syncs: the directory of the first start again (same paths, so
+/// PROGRAM's variables stay valid), checked as private as it was then.
+pub(super) fn reopen(dir: &Path) -> Result<BundleDir> {
+    let fd = private(dir, "the bundle directory of the first start")?;
+    Ok(BundleDir {
+        path: dir.to_path_buf(),
+        fd,
+        fresh: None,
+        note: None,
+    })
+}
+
 fn create_missing(dir: &Path) -> Result<()> {
     if fs::symlink_metadata(dir).is_ok() {
         return Ok(());
@@ -160,6 +172,10 @@ fn private(dir: &Path, what: &str) -> Result<OwnedFd> {
 }
 
 impl BundleDir {
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Write `name` (mode 0644) through the directory's descriptor: an exclusive temporary
     /// that is never a link, then a rename over `name`. No fsync: the bundle is rebuilt at
     /// every start. Returns its path; a fresh directory is kept from then on.

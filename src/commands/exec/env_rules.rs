@@ -20,6 +20,8 @@ use std::collections::HashSet;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use sha2::{Digest, Sha256};
+
 use super::bundle_dir::BundleDir;
 use super::java_env;
 use super::{BUNDLE_NAME, ENV_VARS};
@@ -107,6 +109,27 @@ pub struct Outcome {
     pub lines: Vec<String>,
     /// The combined bundle, when written.
     pub bundle: Option<PathBuf>,
+    /// The directory written into, if any.
+    pub dir: Option<PathBuf>,
+    /// What PROGRAM would trust: every file's name and content (the truststore's input, as
+    /// its PKCS#12 bytes differ on every run), then the variables.
+    pub digest: [u8; 32],
+}
+
+/// One (name, bytes) pair into the digest, length-prefixed so pairs cannot run together.
+fn hash_part(h: &mut Sha256, name: &str, bytes: &[u8]) {
+    for part in [name.as_bytes(), bytes] {
+        h.update((part.len() as u64).to_be_bytes());
+        h.update(part);
+    }
+}
+
+fn finish(mut out: Outcome, mut h: Sha256) -> Outcome {
+    for (k, v) in &out.env {
+        hash_part(&mut h, k, v.as_bytes());
+    }
+    out.digest = h.finalize().into();
+    out
 }
 
 /// `bytes` + the sources not already in it, each after a one-line comment.
@@ -168,6 +191,7 @@ pub(super) fn apply(
     // hold, and --keep-env keeps a set one untouched.
     let java = java_env::decide(policy, get(java_env::VAR).as_ref());
     let mut out = Outcome::default();
+    let mut h = Sha256::new();
     let writes = wants_dir
         || matches!(java, java_env::Decision::Set { .. })
         || decisions
@@ -189,15 +213,17 @@ pub(super) fn apply(
             java_env::Decision::Note(line) => out.lines.push(line),
             java_env::Decision::Set { .. } => {}
         }
-        return Ok(out);
+        return Ok(finish(out, h));
     }
     let mut dir = open()?;
+    out.dir = Some(dir.path().to_path_buf());
     for (k, action) in decisions {
         match action {
             Action::Combined => {
                 let path = match &out.bundle {
                     Some(p) => p.clone(),
                     None => {
+                        hash_part(&mut h, BUNDLE_NAME, combined_bytes);
                         let p = dir.write(BUNDLE_NAME, combined_bytes)?;
                         out.bundle = Some(p.clone());
                         p
@@ -211,7 +237,9 @@ pub(super) fn apply(
                     _ => Vec::new(),
                 };
                 let name = format!("anchorage-{}.pem", k.to_ascii_lowercase().replace('_', "-"));
-                let path = dir.write(&name, &append_sources(bytes, wanted))?;
+                let bytes = append_sources(bytes, wanted);
+                hash_part(&mut h, &name, &bytes);
+                let path = dir.write(&name, &bytes)?;
                 out.lines.push(format!(
                     "{k} named a custom bundle ({}, with certificates the system bundle lacks): now {}, that file plus the {} source certificate(s)",
                     from.display(),
@@ -229,6 +257,7 @@ pub(super) fn apply(
     // A PKCS#12 truststore beside the bundle, holding the combined bundle's certificates.
     match java {
         java_env::Decision::Set { base, replaced } => {
+            hash_part(&mut h, java_env::TRUSTSTORE_NAME, combined_bytes);
             let store = dir.write(
                 java_env::TRUSTSTORE_NAME,
                 &java_env::truststore(combined_bytes)?,
@@ -256,6 +285,9 @@ pub(super) fn apply(
     }
     if let (true, Some(old)) = (wants_dir, dir_value) {
         let entries = hashed_entries(wanted);
+        for (n, bytes) in &entries {
+            hash_part(&mut h, &format!("{HASHED_DIR}/{n}"), bytes);
+        }
         let path = dir.write_hashed(HASHED_DIR, &entries)?;
         // Earlier runs' own directory is not prepended twice.
         let rest: Vec<PathBuf> = std::env::split_paths(&old).filter(|p| *p != path).collect();
@@ -269,7 +301,7 @@ pub(super) fn apply(
         ));
         out.env.push((DIR_VAR.to_string(), joined));
     }
-    Ok(out)
+    Ok(finish(out, h))
 }
 
 #[cfg(test)]
