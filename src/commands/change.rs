@@ -15,8 +15,8 @@ use crate::policy::{self, Candidate};
 use crate::report::{self, Failure, Header, HookReport, Report, StoreRun};
 use crate::request::{ChangeOptions, ChangeRequest, Global, RemoveRequest};
 use crate::store::hook::Hook;
-use crate::store::java::{self, JavaStores};
-use crate::store::nss::{self, NssStores};
+use crate::store::java::{self, JavaStore, JavaStores};
+use crate::store::nss::{self, NssStore, NssStores};
 use crate::store::system::SystemStore;
 use crate::store::Store;
 
@@ -217,33 +217,19 @@ pub fn converge(
             Err(e) => return Err(e.into()),
         }
     }
-    for store in nss_stores {
-        let state = store.read(false)?;
-        let label = store.db.rel.clone();
-        let plan = plan::diff_nss(
-            &desired.accepted,
-            &named,
-            &state,
-            mode,
-            opts.name.as_deref(),
-            &label,
-        )?;
-        all.push(planned(store, state, plan));
-    }
-    for mut store in java_stores {
+    let mut java_stores = java_stores;
+    for store in &mut java_stores {
         store.hook_runs = !opts.no_update;
-        let state = store.read(false)?;
-        let label = format!("java:{}", store.real);
-        let plan = plan::diff_java(
-            &desired.accepted,
-            &named,
-            &state,
-            mode,
-            opts.name.as_deref(),
-            &label,
-        )?;
-        all.push(planned(store, state, plan));
     }
+    plan_keyed(
+        &mut all,
+        nss_stores,
+        java_stores,
+        desired,
+        &named,
+        mode,
+        opts,
+    )?;
     log_plans(&all);
     let store_notes: Vec<String> = all.iter().flat_map(|p| p.plan.notes.clone()).collect();
     let hook_report = hook.as_ref().map(|h| HookReport {
@@ -300,6 +286,33 @@ pub fn converge(
 }
 
 /// The plan at debug: per store, what it holds and what is to change.
+/// Read and plan the keyed stores — NSS databases, then Java truststores — against `named`
+/// (the names the anchors go by), appending to `all`. Every store is read (and a Java store
+/// verified) before anything is written.
+pub(super) fn plan_keyed(
+    all: &mut Vec<Planned>,
+    nss_stores: Vec<NssStore>,
+    java_stores: Vec<JavaStore>,
+    desired: &Desired,
+    named: &[(usize, String)],
+    mode: Mode,
+    opts: &ChangeOptions,
+) -> Result<()> {
+    let raw = opts.name.as_deref();
+    for store in nss_stores {
+        let state = store.read(false)?;
+        let plan = plan::diff_nss(&desired.accepted, named, &state, mode, raw, &store.db.rel)?;
+        all.push(planned(store, state, plan));
+    }
+    for store in java_stores {
+        let state = store.read(false)?;
+        let label = format!("java:{}", store.real);
+        let plan = plan::diff_java(&desired.accepted, named, &state, mode, raw, &label)?;
+        all.push(planned(store, state, plan));
+    }
+    Ok(())
+}
+
 pub(super) fn log_plans(all: &[Planned]) {
     for p in all {
         tracing::debug!(

@@ -5,15 +5,14 @@
 //! without following a link, their files owned as before. Java truststores (`--java-truststore`,
 //! `--java-discover`) are managed the same way: only the named stores, a normal user's own.
 
-use super::change::{finish, header, log_plans, planned, runs, Desired};
+use super::change::{finish, header, log_plans, plan_keyed, runs, Desired};
 use crate::apply;
-use crate::plan::{self, Mode};
+use crate::plan::Mode;
 use crate::platform::Target;
 use crate::report::{self, Failure, Report};
 use crate::request::ChangeOptions;
 use crate::store::java::JavaStores;
 use crate::store::nss::NssStores;
-use crate::store::Store;
 
 pub(super) fn converge(
     target: &Target,
@@ -45,32 +44,7 @@ pub(super) fn converge(
         .map(|(d, c)| (d, c.name.clone()))
         .collect();
     let mut all = Vec::new();
-    for store in stores {
-        let state = store.read(false)?;
-        let label = store.db.rel.clone();
-        let plan = plan::diff_nss(
-            &desired.accepted,
-            &named,
-            &state,
-            mode,
-            opts.name.as_deref(),
-            &label,
-        )?;
-        all.push(planned(store, state, plan));
-    }
-    for store in java_stores {
-        let state = store.read(false)?;
-        let label = format!("java:{}", store.real);
-        let plan = plan::diff_java(
-            &desired.accepted,
-            &named,
-            &state,
-            mode,
-            opts.name.as_deref(),
-            &label,
-        )?;
-        all.push(planned(store, state, plan));
-    }
+    plan_keyed(&mut all, stores, java_stores, desired, &named, mode, opts)?;
     log_plans(&all);
     warnings.extend(all.iter().flat_map(|p| p.plan.notes.clone()));
     let header = header(target, opts.check);

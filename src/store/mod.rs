@@ -77,6 +77,19 @@ pub struct State {
 }
 
 impl State {
+    /// A store that trusts exactly what it holds (an NSS database, a Java truststore: an add
+    /// takes effect at once), so `effective` is its entries' digests.
+    pub fn holding(entries: Vec<Entry>) -> State {
+        let effective = entries
+            .iter()
+            .filter_map(|e| e.cert.as_ref().map(|c| c.sha256))
+            .collect();
+        State {
+            entries,
+            effective: Some(effective),
+        }
+    }
+
     /// The entries anchorage manages, with their index into `entries`.
     pub fn managed(&self) -> impl Iterator<Item = (usize, &Entry)> {
         self.entries.iter().enumerate().filter(|(_, e)| e.ours)

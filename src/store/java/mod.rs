@@ -346,14 +346,8 @@ impl Store for JavaStore {
             entries.len(),
             entries.iter().filter(|e| e.ours).count()
         );
-        let effective = entries
-            .iter()
-            .filter_map(|e| e.cert.as_ref().map(|c| c.sha256))
-            .collect();
-        Ok(State {
-            entries,
-            effective: Some(effective),
-        })
+        // What the store trusts is what it holds.
+        Ok(State::holding(entries))
     }
 
     fn apply(

@@ -176,15 +176,8 @@ impl Store for NssStore {
                 e.trust
             );
         }
-        // What the database trusts is what it holds: certutil adds take effect at once.
-        let effective = entries
-            .iter()
-            .filter_map(|e| e.cert.as_ref().map(|c| c.sha256))
-            .collect();
-        Ok(State {
-            entries,
-            effective: Some(effective),
-        })
+        // What the store trusts is what it holds.
+        Ok(State::holding(entries))
     }
 
     fn apply(
