@@ -28,7 +28,15 @@ pub const DISTRIBUTION: &str = "the distribution bundle";
 pub fn sources(tree: &Tree, layout: &Layout) -> HashMap<[u8; 32], String> {
     let mut out = HashMap::new();
     let mut budget = MAX_FILES;
-    walk(tree, layout, layout.anchors_dir, 0, &mut budget, &mut out);
+    walk(
+        tree,
+        layout,
+        layout.anchors_dir,
+        false,
+        0,
+        &mut budget,
+        &mut out,
+    );
     if layout.id == PlatformId::Debian {
         // Selected distribution certificates (not `!`-deselected, not ours).
         if let Ok(Some(conf)) = tree.read(DEBIAN_CONF_FILE) {
@@ -58,7 +66,7 @@ pub fn sources(tree: &Tree, layout: &Layout) -> HashMap<[u8; 32], String> {
         // The other families' distribution and administrator sources (p11-kit's `.p11-kit`
         // files hold PEM blocks too), read recursively; our own prefixed files are skipped.
         for dir in vendor_dirs(layout.id) {
-            vendor_walk(tree, layout, dir, 0, &mut budget, &mut out);
+            walk(tree, layout, dir, true, 0, &mut budget, &mut out);
         }
     }
     out
@@ -78,10 +86,14 @@ fn vendor_dirs(id: PlatformId) -> &'static [&'static str] {
     }
 }
 
-fn vendor_walk(
+/// The certificates below `rel`. `vendor`: a family's vendor or source directory (read
+/// recursively, found certificates are "the distribution bundle (…)"); else the anchors
+/// directory as the family's hook reads it.
+fn walk(
     tree: &Tree,
     layout: &Layout,
     rel: &str,
+    vendor: bool,
     depth: usize,
     budget: &mut usize,
     out: &mut HashMap<[u8; 32], String>,
@@ -97,52 +109,9 @@ fn vendor_walk(
             return;
         }
         *budget -= 1;
-        let child = format!("{rel}/{name}");
-        if name.starts_with('.') || (!layout.prefix.is_empty() && name.starts_with(layout.prefix)) {
+        if name.starts_with('.') {
             continue;
         }
-        match kind {
-            Kind::Dir if depth + 1 < MAX_DEPTH => {
-                vendor_walk(tree, layout, &child, depth + 1, budget, out)
-            }
-            Kind::File | Kind::Link => {
-                if let Ok(Some(bytes)) = tree.read(&child) {
-                    let mut digests = bundle::digests(&bytes);
-                    if digests.is_empty() {
-                        digests.extend(
-                            crate::cert::Certificate::from_der(&bytes, false).map(|c| c.sha256),
-                        );
-                    }
-                    for d in digests {
-                        out.entry(d)
-                            .or_insert_with(|| format!("{DISTRIBUTION} (/{child})"));
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn walk(
-    tree: &Tree,
-    layout: &Layout,
-    rel: &str,
-    depth: usize,
-    budget: &mut usize,
-    out: &mut HashMap<[u8; 32], String>,
-) {
-    let Ok(Some(dir)) = tree.dir(rel) else {
-        return;
-    };
-    let Ok(entries) = dir.entries() else {
-        return;
-    };
-    for (name, kind) in entries {
-        if *budget == 0 || name.starts_with('.') {
-            return;
-        }
-        *budget -= 1;
         let child = format!("{rel}/{name}");
         let ours = (depth == 0 && layout.subdir == Some(name.as_str()))
             || (layout.subdir.is_none()
@@ -152,9 +121,10 @@ fn walk(
             continue;
         }
         match kind {
-            // Debian's hook recurses (and follows links); the others read the directory flat.
-            Kind::Dir if layout.subdir.is_some() && depth + 1 < MAX_DEPTH => {
-                walk(tree, layout, &child, depth + 1, budget, out)
+            // Debian's hook recurses (and follows links); the others read the anchors
+            // directory flat (their vendor directories are trees).
+            Kind::Dir if (vendor || layout.subdir.is_some()) && depth + 1 < MAX_DEPTH => {
+                walk(tree, layout, &child, vendor, depth + 1, budget, out)
             }
             Kind::File | Kind::Link => {
                 if layout.id == PlatformId::Debian && !name.ends_with(".crt") {
@@ -169,7 +139,10 @@ fn walk(
                         );
                     }
                     for d in digests {
-                        out.entry(d).or_insert_with(|| format!("/{child}"));
+                        out.entry(d).or_insert_with(|| match vendor {
+                            true => format!("{DISTRIBUTION} (/{child})"),
+                            false => format!("/{child}"),
+                        });
                     }
                 }
             }
