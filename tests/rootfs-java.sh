@@ -30,6 +30,8 @@ unset ANCHORAGE_JAVA_TRUSTSTORE ANCHORAGE_JAVA_PASSWORD JAVA_TOOL_OPTIONS
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=scripts/tap.sh
 source "$REPO/scripts/tap.sh"
+# shellcheck source=tests/rootfs-lib.sh
+source "$REPO/tests/rootfs-lib.sh"
 CHROOT_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 JAVA=/usr/lib/jvm/java-17-openjdk-amd64/bin/java
 
@@ -37,32 +39,6 @@ WORK=""
 TMPBASE=""
 SERVER_PID=""
 T=""
-
-mounts_under() {
-    awk -v p="$1" '{ gsub(/\\040/, " ", $5); if ($5 == p || index($5, p "/") == 1) print $5 }' /proc/self/mountinfo
-}
-
-# rm -rf only for a directory strictly inside $2 with no mounts below it.
-safe_rm() {
-    local path=$1 base=$2
-    [[ -n $path && -n $base && $path == "$base"/?* && $path != */../* && $path != */.. && -d $path && ! -L $path ]] || {
-        log "refusing to remove '$path' (not a directory inside '$base')"
-        return 1
-    }
-    if [[ -n $(mounts_under "$path") ]]; then
-        log "refusing to remove '$path': mounts below it"
-        return 1
-    fi
-    rm -rf --one-file-system -- "$path"
-}
-
-unmount_proc() {
-    local d=$1
-    [[ -n $d ]] || return 0
-    if [[ -n $(mounts_under "$d/proc") ]]; then
-        umount "$d/proc" 2>/dev/null || umount -l "$d/proc"
-    fi
-}
 
 cleanup() {
     [[ -n $SERVER_PID ]] && kill "$SERVER_PID" 2>/dev/null
